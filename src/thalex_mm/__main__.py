@@ -1,0 +1,3 @@
+from thalex_mm.cli import main
+
+raise SystemExit(main())

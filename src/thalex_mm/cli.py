@@ -1,0 +1,48 @@
+"""The ``thalex-mm`` command line. Each subcommand lives in its own module; this file only wires them."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from thalex_mm import __version__
+
+__all__ = ["main"]
+
+# (name, module, help). Each module exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("config", "thalex_mm.commands.config_cmd", "show or check the configuration (BOT_CONFIG)"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thalex-mm",
+        description="Avellaneda-Stoikov / GLFT market maker for Thalex, with a simulated exchange.",
+    )
+    parser.add_argument("--version", action="version", version=f"thalex-mm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name, help_text in SUBCOMMANDS:
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""BOT_CONFIG: the single, typed, validated tree of settings.
+
+Every field states its unit, default and allowed range in its description. Models are frozen,
+keyword-only, and reject unknown keys (a typo must never pass silently). Secrets are *not* here:
+they come from the environment or a key file (see ``thalex_mm.config.secrets``).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "AvellanedaConfig",
+    "BotConfig",
+    "CROSS_FIELD_RULES",
+    "ConnectionConfig",
+    "FairValueSource",
+    "HorizonMode",
+    "KillSwitchAction",
+    "MarketConfig",
+    "MonitoringConfig",
+    "Network",
+    "OrderConfig",
+    "QuotingConfig",
+    "RiskConfig",
+    "TechnicalConfig",
+    "VolatilityEstimator",
+    "cross_field_problems",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _f(default, description: str, **constraints):
+    return Field(default, description=description, **constraints)
+
+
+class Network(str, Enum):
+    TEST = "test"
+    PROD = "prod"
+    SIM = "sim"
+
+
+class HorizonMode(str, Enum):
+    """Finite session ending at a set time; rolling window of fixed length; infinite (GLFT)."""
+
+    FINITE = "finite"
+    ROLLING = "rolling"
+    INFINITE = "infinite"
+
+
+class FairValueSource(str, Enum):
+    MID = "mid"
+    MICROPRICE = "microprice"
+    MARK = "mark"
+    INDEX_BASIS = "index_basis"
+
+
+class VolatilityEstimator(str, Enum):
+    EWMA = "ewma"
+    REALISED = "realised"
+    RANGE = "range"
+
+
+class KillSwitchAction(str, Enum):
+    CANCEL = "cancel"
+    CANCEL_AND_FLATTEN = "cancel_and_flatten"
+
+
+PosFloat = Annotated[float, Field(gt=0)]
+
+
+class MarketConfig(_Section):
+    instrument: str = _f("BTC-PERPETUAL", "Instrument to quote (Thalex name). Default BTC-PERPETUAL.", min_length=1)
+    underlying: str = _f("BTCUSD", "Underlying / index name, e.g. BTCUSD. Default BTCUSD.", min_length=1)
+    network: Network = _f(Network.SIM, "Venue: sim (embedded simulator), test (testnet) or prod. Default sim.")
+    url: str | None = _f(None, "Override the WebSocket URL (any Thalex-protocol endpoint). Default: from network.")
+    account: str | None = _f(None, "Account number to log in to; default: the key's default account.")
+
+
+class OrderConfig(_Section):
+    sizes: tuple[PosFloat, ...] = _f((0.01,), "Order size per level, contracts (BTC for BTC-PERPETUAL); one entry per level, > 0. Default (0.01,).", max_length=10)
+    levels: int = _f(1, "Number of quote levels per side, 1-10. Default 1.", ge=1, le=10)
+    level_spacing_ticks: int = _f(5, "Distance between consecutive levels, ticks, >= 1. Default 5.", ge=1)
+    level_spacing_fraction: float | None = _f(None, "If set, spacing as a fraction of the half-spread (> 0, <= 5) instead of ticks.", gt=0, le=5)
+    amend_tolerance_ticks: int = _f(2, "Leave an order alone while its price is within this many ticks of the wanted price, >= 0. Default 2.", ge=0)
+    label: str = _f("AS", "Order label, <= 32 chars of [A-Za-z0-9<>|_-]. Default AS.", pattern=r"^[A-Za-z0-9<>|_\-]{1,32}$")
+    post_only: bool = _f(True, "Send post_only limit orders. Default true.")
+    reject_post_only: bool = _f(False, "With post_only: cancel instead of repricing when the order would cross. Default false.")
+    use_mass_quote: bool = _f(False, "Quote with private/mass_quote (needs an MM account and MMP). Default false.")
+    mmp_trade_amount: float = _f(0.1, "MMP: contracts that may trade before the group's quotes are pulled, > 0. Default 0.1.", gt=0)
+    mmp_quote_amount: float = _f(0.1, "MMP: largest single quote, contracts, >= mmp_trade_amount. Default 0.1.", gt=0)
+
+
+    def size_for_level(self, level: int) -> float:
+        """Base size of ``level`` (0 = top of book), contracts."""
+        return self.sizes[level] if len(self.sizes) > 1 else self.sizes[0]
+
+
+class QuotingConfig(_Section):
+    fair_value: FairValueSource = _f(FairValueSource.MID, "Fair value: mid, microprice, mark, or index_basis (index plus a smoothed basis). Default mid.")
+    basis_halflife_s: float = _f(30.0, "Half-life of the index-basis EWMA, seconds, > 0. Default 30.", gt=0)
+    funding_adjust: bool = _f(True, "Shift fair value by the expected funding over the horizon (perpetuals). Default true.")
+    min_spread_ticks: int = _f(2, "Minimum total spread (ask - bid), ticks, >= 1. Default 2.", ge=1)
+    max_spread_ticks: int = _f(2000, "Maximum total spread, ticks, >= min_spread_ticks. Default 2000.", ge=1)
+    min_requote_interval_ms: int = _f(100, "Minimum time between quote steps, ms, >= 0. Default 100.", ge=0)
+    allow_cross: bool = _f(False, "Allow quotes that cross the opposite best (false: clamp one tick behind it). Default false.")
+    one_sided_at_limit: bool = _f(True, "At the soft position limit, quote only the side that reduces inventory. Default true.")
+
+
+
+class AvellanedaConfig(_Section):
+    gamma: float = _f(0.1, "Risk aversion γ, 1/(quote currency · contract) in model units, > 0, <= 100. Default 0.1.", gt=0, le=100)
+    horizon: HorizonMode = _f(HorizonMode.INFINITE, "finite (session ends at session_end_utc), rolling (horizon_s ahead), infinite (GLFT). Default infinite.")
+    horizon_s: float = _f(3600.0, "Rolling horizon length T − t, seconds, > 0. Default 3600.", gt=0)
+    session_end_utc: str = _f("08:00", "Finite mode: session end, HH:MM UTC (Thalex settles at 08:00). Default 08:00.", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    k: float = _f(1.5, "Default order-arrival decay k, 1/quote currency (λ = A·e^(−kδ)), > 0. Default 1.5.", gt=0)
+    A: float = _f(140.0, "Default order-arrival intensity A at δ = 0, arrivals/second, > 0. Default 140.", gt=0)
+    estimate_intensity: bool = _f(True, "Estimate A and k online from public trades (fallback to the defaults on thin markets). Default true.")
+    intensity_window_s: float = _f(600.0, "Trade window for the A/k fit, seconds, > 0. Default 600.", gt=0)
+    intensity_min_trades: int = _f(50, "Minimum trades before the fit replaces the defaults, >= 5. Default 50.", ge=5)
+    recalibrate_interval_s: float = _f(30.0, "A/k recalibration period, seconds, > 0. Default 30.", gt=0)
+    eta: float = _f(0.0, "Size shaping η >= 0: the side adding to inventory shrinks by exp(−η·|q|). Default 0 (off).", ge=0)
+    unit_size: float = _f(0.01, "Inventory unit, contracts: q = position / unit_size. > 0. Default 0.01.", gt=0)
+    half_spread_multiplier: float = _f(1.0, "GLFT: multiplier of the half-spread, > 0. Default 1.", gt=0)
+    skew_multiplier: float = _f(1.0, "GLFT: multiplier of the skew per unit of inventory, >= 0. Default 1.", ge=0)
+    maker_fee_rate: float = _f(0.0, "Maker fee rate, fraction of notional (negative = rebate), -0.01..0.01. Default 0.", ge=-0.01, le=0.01)
+    taker_fee_rate: float = _f(0.0005, "Taker fee rate, fraction of notional, 0..0.01. Default 0.0005.", ge=0, le=0.01)
+
+
+class RiskConfig(_Section):
+    position_soft_limit: float = _f(0.05, "|position| above which we skew harder / quote one side, contracts, > 0. Default 0.05.", gt=0)
+    position_hard_limit: float = _f(0.1, "|position| at which we only reduce (REDUCING), contracts, > soft limit. Default 0.1.", gt=0)
+    max_notional_usd: float = _f(10_000.0, "Max |position| · mark, quote currency, > 0. Default 10000.", gt=0)
+    max_order_size: float = _f(0.1, "Largest single order, contracts, > 0. Default 0.1.", gt=0)
+    max_drawdown_usd: float = _f(500.0, "Equity drawdown from the session peak that halts, quote currency, > 0. Default 500.", gt=0)
+    session_loss_limit_usd: float = _f(300.0, "Session loss (realised + unrealised − fees) that halts, quote currency, > 0. Default 300.", gt=0)
+    daily_loss_limit_usd: float = _f(1000.0, "Loss since 00:00 UTC that halts, quote currency, > 0. Default 1000.", gt=0)
+    trailing_stop_usd: float | None = _f(None, "Halt when PnL falls this far below its peak profit, quote currency, > 0; unset = off.", gt=0)
+    max_consecutive_losses: int = _f(10, "Max consecutive losing round trips before a pause, >= 1. Default 10.", ge=1)
+    price_band_bps: float = _f(100.0, "No quote farther than this from mark/index, basis points, > 0. Default 100.", gt=0)
+    mark_mid_divergence_bps: float = _f(50.0, "No quoting while mid and mark disagree by more than this, bps, > 0. Default 50.", gt=0)
+    stale_data_timeout_s: float = _f(5.0, "No book/ticker update for this long pulls quotes, seconds, > 0. Default 5.", gt=0)
+    fill_rate_max_fills: int = _f(20, "Fill-rate pause: this many fills ... (>= 1). Default 20.", ge=1)
+    fill_rate_window_s: float = _f(10.0, "... within this window, seconds, > 0, pause quoting. Default 10.", gt=0)
+    pause_cooldown_s: float = _f(30.0, "Time before a paused state may resume, seconds, > 0. Default 30.", gt=0)
+    kill_switch_action: KillSwitchAction = _f(KillSwitchAction.CANCEL, "Kill switch: cancel, or cancel_and_flatten with reduce-only IOC orders. Default cancel.")
+    flatten_max_slippage_bps: float = _f(20.0, "Flatten: worst price vs mark, bps, > 0. Default 20.", gt=0)
+
+
+
+class TechnicalConfig(_Section):
+    volatility_estimator: VolatilityEstimator = _f(VolatilityEstimator.EWMA, "σ estimator: ewma, realised or range. Default ewma.")
+    sampling_interval_s: float = _f(1.0, "Fixed grid for return sampling, seconds, > 0. Default 1.", gt=0)
+    ewma_halflife_s: float = _f(60.0, "EWMA half-life, seconds, > 0. Default 60.", gt=0)
+    realised_window_s: float = _f(300.0, "Realised-volatility window, seconds, > 0. Default 300.", gt=0)
+    range_bar_s: float = _f(10.0, "Bar length for the range (Parkinson) estimator, seconds, > 0. Default 10.", gt=0)
+    min_samples: int = _f(30, "Returns needed before σ replaces the prior, >= 2. Default 30.", ge=2)
+    sigma_prior_per_sqrt_s: float = _f(2.0, "σ prior before warm-up, quote currency per √second, > 0. Default 2.", gt=0)
+    trend_ema_s: float = _f(60.0, "Trend EMA span, seconds, > 0. Default 60.", gt=0)
+    mean_window_s: float = _f(300.0, "Mean-reversion moving-mean window, seconds, > 0. Default 300.", gt=0)
+
+
+class ConnectionConfig(_Section):
+    reconnect_initial_s: float = _f(0.5, "First reconnect delay, seconds, > 0. Default 0.5.", gt=0)
+    reconnect_factor: float = _f(2.0, "Backoff multiplier, >= 1. Default 2.", ge=1)
+    reconnect_cap_s: float = _f(30.0, "Largest reconnect delay, seconds, >= initial. Default 30.", gt=0)
+    reconnect_jitter: float = _f(0.2, "Random jitter as a fraction of the delay, 0..1. Default 0.2.", ge=0, le=1)
+    stable_reset_s: float = _f(60.0, "A connection up this long resets the backoff, seconds, > 0. Default 60.", gt=0)
+    cancel_on_disconnect_timeout_s: int = _f(6, "set_cancel_on_disconnect timeout_secs, seconds, 1..600. Default 6.", ge=1, le=600)
+    ping_interval_s: float = _f(5.0, "WebSocket ping period (the heartbeat), seconds, > 0, < COD timeout. Default 5.", gt=0)
+    request_timeout_s: float = _f(5.0, "Request/response timeout, seconds, > 0. Default 5.", gt=0)
+    me_rate_per_s: float = _f(10.0, "Matching-engine messages per second before COD, > 0. Default 10.", gt=0)
+    me_rate_cod_per_s: float = _f(50.0, "Matching-engine messages per second after set_cancel_on_disconnect, > 0. Default 50.", gt=0)
+    cancel_rate_per_s: float = _f(1000.0, "Cancels per second, > 0. Default 1000.", gt=0)
+    rate_safety_margin: float = _f(0.2, "Fraction of each budget kept in reserve, 0..0.9. Default 0.2.", ge=0, le=0.9)
+    throttle_cooldown_initial_s: float = _f(0.5, "First cooldown after a throttle error (code 4), seconds, > 0. Default 0.5.", gt=0)
+    throttle_cooldown_cap_s: float = _f(30.0, "Largest throttle cooldown, seconds, >= initial. Default 30.", gt=0)
+    throttle_quiet_reset_s: float = _f(60.0, "Quiet time that resets the cooldown, seconds, > 0. Default 60.", gt=0)
+    stale_reconnect_s: float = _f(15.0, "A stream stale this long forces a reconnect, seconds, > 0. Default 15.", gt=0)
+
+
+
+class MonitoringConfig(_Section):
+    journal_path: str = _f("runs/journal.sqlite", "SQLite journal file (or a postgresql:// URL). Default runs/journal.sqlite.", min_length=1)
+    dashboard_host: str = _f("127.0.0.1", "Dashboard bind address; non-loopback needs THALEX_MM_DASHBOARD_TOKEN. Default 127.0.0.1.")
+    dashboard_port: int = _f(8765, "Dashboard port, 0..65535 (0 = ephemeral, -1 would be invalid). Default 8765.", ge=0, le=65535)
+    dashboard_enabled: bool = _f(True, "Serve the live dashboard. Default true.")
+    metrics_port: int | None = _f(None, "Separate Prometheus port (0..65535); unset = /metrics on the dashboard port.", ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _f("INFO", "Log level. Default INFO.")
+    log_format: Literal["text", "json"] = _f("text", "Log format: text or json. Default text.")
+    quote_sample_interval_s: float = _f(1.0, "Journal a quote sample at most this often, seconds, > 0. Default 1.", gt=0)
+
+
+class BotConfig(_Section):
+    """BOT_CONFIG: the whole configuration. Sections mirror the design (DESIGN.md §2)."""
+
+    market: MarketConfig = MarketConfig()
+    order: OrderConfig = OrderConfig()
+    quoting: QuotingConfig = QuotingConfig()
+    risk: RiskConfig = RiskConfig()
+    technical: TechnicalConfig = TechnicalConfig()
+    avellaneda: AvellanedaConfig = AvellanedaConfig()
+    connection: ConnectionConfig = ConnectionConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+
+    @model_validator(mode="after")
+    def _cross_field(self):
+        problems = cross_field_problems(self.model_dump(mode="python"))
+        if problems:
+            key, value, expected = problems[0]
+            raise ValueError(f"{key}: got {value!r}, expected {expected}")
+        return self
+
+
+# Cross-field rules: (key, relation, other key). Checked on the merged effective values, so the
+# loader can report them even when another key in the same section is invalid.
+CROSS_FIELD_RULES: tuple[tuple[str, str, str], ...] = (
+    ("risk.position_soft_limit", "<", "risk.position_hard_limit"),
+    ("quoting.min_spread_ticks", "<=", "quoting.max_spread_ticks"),
+    ("order.mmp_trade_amount", "<=", "order.mmp_quote_amount"),
+    ("connection.reconnect_initial_s", "<=", "connection.reconnect_cap_s"),
+    ("connection.throttle_cooldown_initial_s", "<=", "connection.throttle_cooldown_cap_s"),
+    ("connection.ping_interval_s", "<", "connection.cancel_on_disconnect_timeout_s"),
+)
+_RELATIONS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+
+
+def _get(values: dict, path: str):
+    section, key = path.split(".")
+    sect = values.get(section)
+    if isinstance(sect, dict) and key in sect:
+        return sect[key]
+    model = BotConfig.model_fields[section].annotation
+    return model.model_fields[key].default
+
+
+def cross_field_problems(values: dict) -> list[tuple[str, object, str]]:
+    """Violations of ``CROSS_FIELD_RULES`` plus the size rules, as (key, value, expected).
+
+    ``values`` maps section -> {key: value}; missing keys take their defaults. Values that are not
+    numbers are skipped (their own field check reports them).
+    """
+    problems: list[tuple[str, object, str]] = []
+    for key, rel, other in CROSS_FIELD_RULES:
+        a, b = _get(values, key), _get(values, other)
+        if _numeric(a) and _numeric(b) and not _RELATIONS[rel](a, b):
+            problems.append((key, a, f"{rel} {other} ({b})"))
+    sizes, levels, max_size = _get(values, "order.sizes"), _get(values, "order.levels"), _get(values, "risk.max_order_size")
+    if isinstance(sizes, list | tuple) and sizes and all(_numeric(x) for x in sizes):
+        if _numeric(levels) and len(sizes) not in (1, levels):
+            problems.append(("order.sizes", list(sizes), f"1 entry or order.levels ({levels}) entries"))
+        if _numeric(max_size) and max(sizes) > max_size:
+            problems.append(("order.sizes", list(sizes), f"every size <= risk.max_order_size ({max_size})"))
+    elif isinstance(sizes, list | tuple) and not sizes:
+        problems.append(("order.sizes", [], "at least one size"))
+    return problems
+
+
+def _numeric(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
