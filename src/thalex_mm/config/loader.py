@@ -85,9 +85,7 @@ def _parse_env_value(raw: str) -> Any:
 def _lookup(data: Mapping[str, Any], loc: tuple[Any, ...]) -> Any:
     cur: Any = data
     for part in loc:
-        if isinstance(cur, Mapping) and part in cur:
-            cur = cur[part]
-        elif isinstance(cur, list | tuple) and isinstance(part, int) and part < len(cur):
+        if (isinstance(cur, Mapping) and part in cur) or (isinstance(cur, list | tuple) and isinstance(part, int) and part < len(cur)):
             cur = cur[part]
         else:
             return _MISSING

@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "CROSS_FIELD_RULES",
     "AvellanedaConfig",
     "BotConfig",
-    "CROSS_FIELD_RULES",
     "ConnectionConfig",
     "FairValueSource",
     "HorizonMode",

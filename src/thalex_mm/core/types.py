@@ -18,8 +18,10 @@ __all__ = [
     "Instrument",
     "OrderStatus",
     "OrderType",
+    "QuoteLevel",
     "Side",
     "TimeInForce",
+    "WantedQuotes",
     "round_to_tick",
 ]
 
@@ -136,3 +138,33 @@ class Instrument:
     base_currency: str = "USD"
     create_time_ns: int = 0
     expiration_ts_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuoteLevel:
+    """One wanted quote: ``level`` 0 is the top of book on its side.
+
+    Attributes:
+        side: BUY for a bid, SELL for an ask.
+        level: 0-based distance rank from the touch.
+        price: quote currency, already aligned to tick (bids down, asks up).
+        amount: contracts, aligned to volume tick and >= min_order_amount.
+    """
+
+    side: Side
+    level: int
+    price: float
+    amount: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WantedQuotes:
+    """What the model (after the risk gate) wants resting on the book for one instrument.
+
+    Bids best-first (descending price), asks best-first (ascending). An empty side means
+    "nothing on that side" (one-sided quoting).
+    """
+
+    instrument: str
+    bids: tuple[QuoteLevel, ...] = ()
+    asks: tuple[QuoteLevel, ...] = ()
