@@ -7,7 +7,7 @@ they come from the environment or a key file (see ``thalex_mm.config.secrets``).
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -40,13 +40,13 @@ def _f(default, description: str, **constraints):
     return Field(default, description=description, **constraints)
 
 
-class Network(str, Enum):
+class Network(StrEnum):
     TEST = "test"
     PROD = "prod"
     SIM = "sim"
 
 
-class HorizonMode(str, Enum):
+class HorizonMode(StrEnum):
     """Finite session ending at a set time; rolling window of fixed length; infinite (GLFT)."""
 
     FINITE = "finite"
@@ -54,20 +54,20 @@ class HorizonMode(str, Enum):
     INFINITE = "infinite"
 
 
-class FairValueSource(str, Enum):
+class FairValueSource(StrEnum):
     MID = "mid"
     MICROPRICE = "microprice"
     MARK = "mark"
     INDEX_BASIS = "index_basis"
 
 
-class VolatilityEstimator(str, Enum):
+class VolatilityEstimator(StrEnum):
     EWMA = "ewma"
     REALISED = "realised"
     RANGE = "range"
 
 
-class KillSwitchAction(str, Enum):
+class KillSwitchAction(StrEnum):
     CANCEL = "cancel"
     CANCEL_AND_FLATTEN = "cancel_and_flatten"
 

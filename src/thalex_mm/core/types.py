@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "ChangeReason",
@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     """Order direction; for a public trade, the aggressor's direction."""
 
     BUY = "buy"
@@ -42,17 +42,17 @@ class Side(str, Enum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     GTC = "good_till_cancelled"
     IOC = "immediate_or_cancel"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     """Exchange order status (§5.3). The first two are live."""
 
     OPEN = "open"
@@ -66,7 +66,7 @@ class OrderStatus(str, Enum):
         return self in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 
 
-class ChangeReason(str, Enum):
+class ChangeReason(StrEnum):
     EXISTING = "existing"
     INSERT = "insert"
     AMEND = "amend"
@@ -74,7 +74,7 @@ class ChangeReason(str, Enum):
     FILL = "fill"
 
 
-class DeleteReason(str, Enum):
+class DeleteReason(StrEnum):
     CLIENT_CANCEL = "client_cancel"
     CLIENT_BULK_CANCEL = "client_bulk_cancel"
     SESSION_END = "session_end"
