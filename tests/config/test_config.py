@@ -1,0 +1,154 @@
+"""BOT_CONFIG: loading, validation messages, environment overrides, secrets."""
+
+from __future__ import annotations
+
+import os
+import stat
+import warnings
+from pathlib import Path
+
+import pytest
+
+from thalex_mm.cli import main
+from thalex_mm.config import BotConfig, load_config, load_credentials
+from thalex_mm.config.loader import config_to_toml
+from thalex_mm.config.secrets import KeyFilePermissionWarning
+from thalex_mm.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    return p
+
+
+def test_load_config_when_no_file_defaults_are_valid():
+    cfg = load_config(None, env={})
+    assert cfg.market.instrument == "BTC-PERPETUAL"
+    assert cfg.risk.position_soft_limit < cfg.risk.position_hard_limit
+
+
+def test_example_config_when_checked_passes(capsys):
+    assert main(["config", "check", str(REPO / "config" / "example.toml")]) == 0
+    assert capsys.readouterr().out.strip() == "ok"
+
+
+def test_config_check_when_typo_negative_size_and_inverted_limits_prints_three_lines(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        "[risk]\nmax_positon = 1\nposition_soft_limit = 0.2\nposition_hard_limit = 0.1\n"
+        "[order]\nsizes = [-0.01]\n",
+    )
+    assert main(["config", "check", str(path)]) == 2
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3, lines
+    assert any(l.startswith("risk.max_positon: got 1,") and "no such key" in l for l in lines)
+    assert any(l.startswith("order.sizes.0: got -0.01,") and "> 0" in l for l in lines)
+    assert any(
+        l.startswith("risk.position_soft_limit: got 0.2,") and "< risk.position_hard_limit (0.1)" in l
+        for l in lines
+    )
+
+
+def test_config_check_when_toml_syntax_error_names_file_and_line(tmp_path, capsys):
+    path = write(tmp_path, "[order]\nlevels = 2\nlabel = \n")
+    assert main(["config", "check", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert str(path) in out and "line 3" in out
+
+
+def test_config_check_when_unknown_section_reports_it(tmp_path):
+    path = write(tmp_path, "[risky]\nx = 1\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(path, env={})
+    assert exc.value.problems[0][0] == "risky"
+
+
+def test_config_when_wrong_type_names_key_value_and_expected(tmp_path):
+    path = write(tmp_path, '[avellaneda]\ngamma = "high"\nhorizon = "forever"\n')
+    with pytest.raises(ConfigError) as exc:
+        load_config(path, env={})
+    probs = {k: (v, e) for k, v, e in exc.value.problems}
+    assert probs["avellaneda.gamma"][0] == "high"
+    assert probs["avellaneda.horizon"][0] == "forever"
+    assert "finite" in probs["avellaneda.horizon"][1]
+
+
+def test_config_when_min_spread_above_max_is_rejected():
+    with pytest.raises(ConfigError) as exc:
+        load_config(None, env={"THALEX_MM__QUOTING__MIN_SPREAD_TICKS": "50", "THALEX_MM__QUOTING__MAX_SPREAD_TICKS": "10"})
+    assert exc.value.problems[0][0] == "quoting.min_spread_ticks"
+
+
+def test_env_override_when_set_beats_the_file(tmp_path):
+    path = write(tmp_path, "[avellaneda]\ngamma = 0.5\n")
+    cfg = load_config(path, env={"THALEX_MM__AVELLANEDA__GAMMA": "0.25", "THALEX_MM__ORDER__SIZES": "[0.01, 0.02]", "THALEX_MM__ORDER__LEVELS": "2"})
+    assert cfg.avellaneda.gamma == 0.25
+    assert cfg.order.sizes == (0.01, 0.02)
+
+
+def test_env_override_when_malformed_name_is_an_error():
+    with pytest.raises(ConfigError) as exc:
+        load_config(None, env={"THALEX_MM__GAMMA": "1"})
+    assert exc.value.problems[0][0] == "THALEX_MM__GAMMA"
+
+
+def test_config_show_when_round_tripped_gives_the_same_config(tmp_path, capsys):
+    assert main(["config", "show", "--config", str(REPO / "config" / "example.toml")]) == 0
+    text = capsys.readouterr().out
+    again = write(tmp_path, text)
+    assert load_config(again, env={}) == load_config(REPO / "config" / "example.toml", env={})
+    assert config_to_toml(BotConfig()).startswith("[market]")
+
+
+def test_config_when_frozen_cannot_be_mutated():
+    cfg = BotConfig()
+    with pytest.raises(Exception):
+        cfg.avellaneda.gamma = 3.0  # type: ignore[misc]
+
+
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\n"
+
+
+def test_credentials_when_key_file_is_world_readable_warns_and_never_prints(tmp_path):
+    key = tmp_path / "k.pem"
+    key.write_text(PEM)
+    os.chmod(key, 0o644)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        creds = load_credentials({"THALEX_KEY_ID": "K1", "THALEX_PRIVATE_KEY_FILE": str(key)})
+    assert any(issubclass(w.category, KeyFilePermissionWarning) for w in caught)
+    assert creds.private_key.reveal() == PEM
+    for shown in (repr(creds), str(creds.private_key), f"{creds.private_key}"):
+        assert "MIIB" not in shown and "PRIVATE KEY" not in shown
+
+
+def test_credentials_when_key_file_is_private_does_not_warn(tmp_path):
+    key = tmp_path / "k.pem"
+    key.write_text(PEM)
+    os.chmod(key, stat.S_IRUSR | stat.S_IWUSR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_credentials({"THALEX_KEY_ID": "K1", "THALEX_PRIVATE_KEY_FILE": str(key)})
+
+
+def test_credentials_when_missing_names_the_variables():
+    with pytest.raises(ConfigError) as exc:
+        load_credentials({})
+    keys = [p[0] for p in exc.value.problems]
+    assert keys == ["THALEX_KEY_ID", "THALEX_PRIVATE_KEY_FILE"]
+
+
+def test_credentials_when_env_holds_garbage_does_not_echo_it():
+    with pytest.raises(ConfigError) as exc:
+        load_credentials({"THALEX_KEY_ID": "K1", "THALEX_PRIVATE_KEY": "sekrit-material"})
+    assert "sekrit" not in str(exc.value)
+
+
+def test_cli_help_when_run_lists_subcommands(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "config" in capsys.readouterr().out
