@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from thalex_mm.cli import main
 from thalex_mm.config import BotConfig, load_config, load_credentials
@@ -44,11 +45,11 @@ def test_config_check_when_typo_negative_size_and_inverted_limits_prints_three_l
     assert main(["config", "check", str(path)]) == 2
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3, lines
-    assert any(l.startswith("risk.max_positon: got 1,") and "no such key" in l for l in lines)
-    assert any(l.startswith("order.sizes.0: got -0.01,") and "> 0" in l for l in lines)
+    assert any(ln.startswith("risk.max_positon: got 1,") and "no such key" in ln for ln in lines)
+    assert any(ln.startswith("order.sizes.0: got -0.01,") and "> 0" in ln for ln in lines)
     assert any(
-        l.startswith("risk.position_soft_limit: got 0.2,") and "< risk.position_hard_limit (0.1)" in l
-        for l in lines
+        ln.startswith("risk.position_soft_limit: got 0.2,") and "< risk.position_hard_limit (0.1)" in ln
+        for ln in lines
     )
 
 
@@ -105,7 +106,7 @@ def test_config_show_when_round_tripped_gives_the_same_config(tmp_path, capsys):
 
 def test_config_when_frozen_cannot_be_mutated():
     cfg = BotConfig()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         cfg.avellaneda.gamma = 3.0  # type: ignore[misc]
 
 
