@@ -34,6 +34,7 @@ __all__ = [
     "Event",
     "IndexUpdated",
     "InstrumentsUpdated",
+    "KillSwitchPressed",
     "LightTickerUpdated",
     "MmProtectionUpdated",
     "MmpStatus",
@@ -46,6 +47,7 @@ __all__ = [
     "PublicTradesReceived",
     "ReconnectRequested",
     "ResponseReceived",
+    "ShutdownRequested",
     "TickerUpdated",
     "TimerFired",
 ]
@@ -320,7 +322,16 @@ class TimerFired(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Connected(Event):
-    """Logged in and subscribed; the core may reconcile and then quote."""
+    """Logged in, subscribed, instruments read and orders/portfolio snapshotted: the core may
+    reconcile and then quote.
+
+    Attributes:
+        cancel_on_disconnect: ``set_cancel_on_disconnect`` succeeded (message rate 50/s, §7).
+        mass_quote_ready: market-maker protection is armed for mass quoting.
+    """
+
+    cancel_on_disconnect: bool = False
+    mass_quote_ready: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -328,3 +339,17 @@ class Disconnected(Event):
     """The connection is gone; every non-persistent order must be presumed cancelled."""
 
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShutdownRequested(Event):
+    """The operator asked to stop (SIGINT/SIGTERM, duration reached): cancel everything."""
+
+    reason: str = "shutdown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KillSwitchPressed(Event):
+    """The operator pressed the kill switch (dashboard or CLI): halt and cancel (maybe flatten)."""
+
+    source: str = "operator"
