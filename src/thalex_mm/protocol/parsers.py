@@ -1,0 +1,390 @@
+"""Payload parsers: Thalex wire objects -> core types (thalex_protocol.md §4.3, §5.3, §5.4, §8).
+
+Each parser takes an already-decoded JSON value and raises :class:`ProtocolError` with a
+precise reason (which field, what was found, what was expected) when it cannot build the core
+object. :func:`thalex_mm.protocol.decoder.decode_frame` turns those errors into
+``DecodeFailed``; drivers call the parsers directly on ``ResponseReceived.result``.
+
+Rules: numbers are JSON ints or floats (never booleans), finite; wire times are float Unix
+seconds and become ``int(round(t * 1e9))`` ns; an optional field that is absent or ``null``
+becomes ``None``. An unknown enum value (status, reason, direction ...) is an error, not a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from thalex_mm.core.events import (
+    AccountSummaryUpdated,
+    AccountTrade,
+    MmpStatus,
+    OrderFill,
+    OrderReport,
+    PortfolioEntry,
+    PublicTrade,
+)
+from thalex_mm.core.types import (
+    ChangeReason,
+    DeleteReason,
+    Instrument,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from thalex_mm.errors import ProtocolError
+
+__all__ = [
+    "parse_account_summary",
+    "parse_account_trade",
+    "parse_book_trade",
+    "parse_instrument",
+    "parse_mmp_status",
+    "parse_order_status",
+    "parse_portfolio_entry",
+    "parse_price_level",
+    "parse_recent_trade",
+    "s_to_ns",
+]
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def s_to_ns(t: float) -> int:
+    """Wire seconds -> integer ns since epoch: ``int(round(t * 1e9))``."""
+    return round(t * 1e9)
+
+
+def _type(v: Any) -> str:
+    return "null" if v is None else type(v).__name__
+
+
+def _obj(v: Any, where: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise ProtocolError(f"{where}: expected an object, got {_type(v)}")
+    return v
+
+
+def _list(v: Any, where: str) -> list[Any]:
+    if not isinstance(v, list):
+        raise ProtocolError(f"{where}: expected an array, got {_type(v)}")
+    return v
+
+
+def _as_num(v: Any, where: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ProtocolError(f"{where}: expected a number, got {_type(v)}")
+    try:
+        f = float(v)
+    except OverflowError:
+        raise ProtocolError(f"{where}: number out of range") from None
+    if not math.isfinite(f):
+        raise ProtocolError(f"{where}: expected a finite number, got {f}")
+    return f
+
+
+def _num(d: dict[str, Any], key: str, where: str) -> float:
+    if key not in d:
+        raise ProtocolError(f"{where}.{key}: missing (required number)")
+    return _as_num(d[key], f"{where}.{key}")
+
+
+def _opt_num(d: dict[str, Any], key: str, where: str) -> float | None:
+    v = d.get(key)
+    return None if v is None else _as_num(v, f"{where}.{key}")
+
+
+def _str(d: dict[str, Any], key: str, where: str) -> str:
+    if key not in d:
+        raise ProtocolError(f"{where}.{key}: missing (required string)")
+    v = d[key]
+    if not isinstance(v, str):
+        raise ProtocolError(f"{where}.{key}: expected a string, got {_type(v)}")
+    return v
+
+
+def _opt_str(d: dict[str, Any], key: str, where: str) -> str | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ProtocolError(f"{where}.{key}: expected a string, got {_type(v)}")
+    return v
+
+
+def _opt_bool(d: dict[str, Any], key: str, where: str, default: bool = False) -> bool:
+    v = d.get(key)
+    if v is None:
+        return default
+    if not isinstance(v, bool):
+        raise ProtocolError(f"{where}.{key}: expected true/false, got {_type(v)}")
+    return v
+
+
+def _opt_int(d: dict[str, Any], key: str, where: str) -> int | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ProtocolError(f"{where}.{key}: expected an integer, got {_type(v)}")
+    return v
+
+
+def _enum(cls: type[E], d: dict[str, Any], key: str, where: str, required: bool = True) -> E:
+    v = d.get(key)
+    if v is None and not required:
+        return None  # type: ignore[return-value]
+    if key not in d:
+        raise ProtocolError(f"{where}.{key}: missing (required)")
+    try:
+        return cls(v)
+    except ValueError:
+        allowed = ", ".join(m.value for m in cls)
+        raise ProtocolError(f"{where}.{key}: got {v!r}, expected one of {allowed}") from None
+
+
+def _ts(d: dict[str, Any], key: str, where: str, required: bool = False) -> int | None:
+    if required:
+        return s_to_ns(_num(d, key, where))
+    t = _opt_num(d, key, where)
+    return None if t is None else s_to_ns(t)
+
+
+# ---------------------------------------------------------------- market data
+
+
+def parse_price_level(v: Any, where: str = "level") -> tuple[float, float]:
+    """``[price, amount, outright_amount]`` (outright optional) -> ``(price, amount)``."""
+    row = _list(v, where)
+    if len(row) < 2:
+        raise ProtocolError(
+            f"{where}: expected [price, amount, outright_amount], got {len(row)} items"
+        )
+    return _as_num(row[0], f"{where}[0] (price)"), _as_num(row[1], f"{where}[1] (amount)")
+
+
+def _side(v: Any, where: str) -> Side:
+    try:
+        return Side(v)
+    except ValueError:
+        raise ProtocolError(f"{where}: got {v!r}, expected 'buy' or 'sell'") from None
+
+
+def parse_book_trade(v: Any, instrument: str, where: str = "trade") -> PublicTrade:
+    """Book trade ``[price, amount, direction, timestamp, implied_taker]`` (§4.3).
+
+    ``direction`` is the aggressor's side; timestamp in Unix seconds.
+    """
+    row = _list(v, where)
+    if len(row) < 4:
+        raise ProtocolError(
+            f"{where}: expected [price, amount, direction, timestamp, implied_taker], got {len(row)} items"
+        )
+    return PublicTrade(
+        instrument=instrument,
+        price=_as_num(row[0], f"{where}[0] (price)"),
+        amount=_as_num(row[1], f"{where}[1] (amount)"),
+        aggressor=_side(row[2], f"{where}[2] (direction)"),
+        ts_ns=s_to_ns(_as_num(row[3], f"{where}[3] (timestamp)")),
+    )
+
+
+def parse_recent_trade(v: Any, where: str = "trade") -> PublicTrade:
+    """``recent_trades`` row ``[price, amount, side, timestamp, instrument_name, implied_taker]``."""
+    row = _list(v, where)
+    if len(row) < 5:
+        raise ProtocolError(
+            f"{where}: expected [price, amount, side, timestamp, instrument_name, implied_taker], "
+            f"got {len(row)} items"
+        )
+    name = row[4]
+    if not isinstance(name, str):
+        raise ProtocolError(f"{where}[4] (instrument_name): expected a string, got {_type(name)}")
+    return PublicTrade(
+        instrument=name,
+        price=_as_num(row[0], f"{where}[0] (price)"),
+        amount=_as_num(row[1], f"{where}[1] (amount)"),
+        aggressor=_side(row[2], f"{where}[2] (side)"),
+        ts_ns=s_to_ns(_as_num(row[3], f"{where}[3] (timestamp)")),
+    )
+
+
+def parse_instrument(d: Any, where: str = "instrument") -> Instrument:
+    """Instrument object (§8) -> :class:`Instrument`.
+
+    Required: ``instrument_name``, ``type``, ``tick_size``, ``volume_tick_size``,
+    ``min_order_amount``, ``underlying`` (the bot never invents tick sizes). ``product`` may be
+    absent (combinations) -> ``""``; ``expiration_timestamp`` is integer seconds.
+    """
+    d = _obj(d, where)
+    exp = _opt_num(d, "expiration_timestamp", where)
+    return Instrument(
+        name=_str(d, "instrument_name", where),
+        product=_opt_str(d, "product", where) or "",
+        tick_size=_num(d, "tick_size", where),
+        volume_tick_size=_num(d, "volume_tick_size", where),
+        min_order_amount=_num(d, "min_order_amount", where),
+        underlying=_str(d, "underlying", where),
+        type=_str(d, "type", where),
+        base_currency=_opt_str(d, "base_currency", where) or "USD",
+        create_time_ns=_ts(d, "create_time", where) or 0,
+        expiration_ts_ns=0 if exp is None else int(exp) * 1_000_000_000,
+    )
+
+
+def parse_removed_instrument(d: Any, where: str = "removed") -> Instrument:
+    """A ``{"removed": ...}`` entry: only the name is needed; absent numbers become 0."""
+    d = _obj(d, where)
+    exp = _opt_num(d, "expiration_timestamp", where)
+    return Instrument(
+        name=_str(d, "instrument_name", where),
+        product=_opt_str(d, "product", where) or "",
+        tick_size=_opt_num(d, "tick_size", where) or 0.0,
+        volume_tick_size=_opt_num(d, "volume_tick_size", where) or 0.0,
+        min_order_amount=_opt_num(d, "min_order_amount", where) or 0.0,
+        underlying=_opt_str(d, "underlying", where) or "",
+        type=_opt_str(d, "type", where) or "",
+        base_currency=_opt_str(d, "base_currency", where) or "USD",
+        create_time_ns=_ts(d, "create_time", where) or 0,
+        expiration_ts_ns=0 if exp is None else int(exp) * 1_000_000_000,
+    )
+
+
+# ---------------------------------------------------------------- account
+
+
+def _fill(v: Any, where: str) -> OrderFill:
+    d = _obj(v, where)
+    return OrderFill(
+        trade_id=_str(d, "trade_id", where),
+        price=_num(d, "price", where),
+        amount=_num(d, "amount", where),
+        maker_taker=_str(d, "maker_taker", where),
+        ts_ns=_ts(d, "time", where) or 0,
+    )
+
+
+def _combo_name(d: dict[str, Any], where: str) -> str:
+    legs = _list(d.get("legs"), f"{where}.legs")
+    parts = []
+    for i, leg in enumerate(legs):
+        leg = _obj(leg, f"{where}.legs[{i}]")
+        q = _num(leg, "quantity", f"{where}.legs[{i}]")
+        parts.append(f"{_str(leg, 'instrument_name', f'{where}.legs[{i}]')}:{q:g}")
+    return "[" + ",".join(parts) + "]"
+
+
+def parse_order_status(d: Any, where: str = "order") -> OrderReport:
+    """OrderStatus (§5.3) -> :class:`OrderReport`.
+
+    ``instrument_name`` is absent for combination orders: the name is then built from ``legs``
+    as ``[NAME:qty,...]`` (the channel syntax, §4.2). ``label`` "can also be a number" and is
+    kept as text. ``fills`` holds only the new fills of this update.
+    """
+    d = _obj(d, where)
+    if "instrument_name" in d or "legs" not in d:
+        instrument = _str(d, "instrument_name", where)
+    else:
+        instrument = _combo_name(d, where)
+    label = d.get("label")
+    if label is not None:
+        if isinstance(label, bool) or not isinstance(label, str | int | float):
+            raise ProtocolError(f"{where}.label: expected a string, got {_type(label)}")
+        label = str(label)
+    fills_raw = d.get("fills")
+    fills = (
+        ()
+        if fills_raw is None
+        else tuple(
+            _fill(f, f"{where}.fills[{i}]")
+            for i, f in enumerate(_list(fills_raw, f"{where}.fills"))
+        )
+    )
+    return OrderReport(
+        order_id=_str(d, "order_id", where),
+        client_order_id=_opt_int(d, "client_order_id", where),
+        instrument=instrument,
+        side=_enum(Side, d, "direction", where),
+        order_type=_enum(OrderType, d, "order_type", where),
+        time_in_force=_enum(TimeInForce, d, "time_in_force", where),
+        price=_opt_num(d, "price", where),
+        amount=_num(d, "amount", where),
+        filled_amount=_num(d, "filled_amount", where),
+        remaining_amount=_num(d, "remaining_amount", where),
+        status=_enum(OrderStatus, d, "status", where),
+        change_reason=_enum(ChangeReason, d, "change_reason", where),
+        delete_reason=_enum(DeleteReason, d, "delete_reason", where, required=False),
+        label=label,
+        persistent=_opt_bool(d, "persistent", where),
+        reduce_only=_opt_bool(d, "reduce_only", where),
+        fills=fills,
+        create_ts_ns=_ts(d, "create_time", where) or 0,
+        close_ts_ns=_ts(d, "close_time", where),
+    )
+
+
+def parse_account_trade(d: Any, where: str = "trade") -> AccountTrade:
+    """Trade (§5.4, ``account.trade_history`` / ``private/trade_history``) -> :class:`AccountTrade`."""
+    d = _obj(d, where)
+    label = d.get("label")
+    return AccountTrade(
+        trade_id=_str(d, "trade_id", where),
+        order_id=_str(d, "order_id", where),
+        instrument=_str(d, "instrument_name", where),
+        side=_enum(Side, d, "direction", where),
+        price=_num(d, "price", where),
+        amount=_num(d, "amount", where),
+        fee=_opt_num(d, "fee", where) or 0.0,
+        ts_ns=_ts(d, "time", where, required=True) or 0,
+        client_order_id=_opt_int(d, "client_order_id", where),
+        label=None if label is None or isinstance(label, bool | dict | list) else str(label),
+        maker_taker=_opt_str(d, "maker_taker", where),
+        fee_rate=_opt_num(d, "fee_rate", where),
+        position_after=_opt_num(d, "position_after", where),
+        trade_type=_opt_str(d, "trade_type", where) or "normal",
+        perpetual_funding_pnl=_opt_num(d, "perpetual_funding_pnl", where),
+    )
+
+
+def parse_portfolio_entry(d: Any, where: str = "portfolio") -> PortfolioEntry:
+    """PortfolioEntry (§5.4) -> :class:`PortfolioEntry` (position < 0 is short)."""
+    d = _obj(d, where)
+    return PortfolioEntry(
+        instrument=_str(d, "instrument_name", where),
+        position=_num(d, "position", where),
+        mark_price=_opt_num(d, "mark_price", where),
+        average_price=_opt_num(d, "average_price", where),
+        unrealised_pnl=_opt_num(d, "unrealised_pnl", where),
+        realised_pnl=_opt_num(d, "realised_pnl", where),
+        entry_value=_opt_num(d, "entry_value", where),
+        unrealised_perpetual_funding=_opt_num(d, "unrealised_perpetual_funding", where),
+    )
+
+
+def parse_account_summary(
+    d: Any, local_ts_ns: int = 0, where: str = "account_summary"
+) -> AccountSummaryUpdated:
+    """AccountSummary (§5.4) -> :class:`AccountSummaryUpdated` (``cash[]`` is not kept)."""
+    d = _obj(d, where)
+    return AccountSummaryUpdated(
+        exchange_ts_ns=0,
+        local_ts_ns=local_ts_ns,
+        unrealised_pnl=_num(d, "unrealised_pnl", where),
+        cash_collateral=_num(d, "cash_collateral", where),
+        margin=_num(d, "margin", where),
+        required_margin=_num(d, "required_margin", where),
+        remaining_margin=_num(d, "remaining_margin", where),
+        session_realised_pnl=_num(d, "session_realised_pnl", where),
+    )
+
+
+def parse_mmp_status(d: Any, where: str = "mm_protection") -> MmpStatus:
+    """``session.mm_protection`` item ``{product, remaining_amount, reason}`` (§6)."""
+    d = _obj(d, where)
+    return MmpStatus(
+        product=_str(d, "product", where),
+        remaining_amount=_num(d, "remaining_amount", where),
+        reason=_str(d, "reason", where),
+    )
