@@ -1,0 +1,502 @@
+"""Engine state, the per-operation collector, order reports and the matching loop.
+
+Internal to the engine package: :class:`~thalex_mm.sim.engine.engine.MatchingEngine` is the
+public face. Everything here is pure and deterministic: ids come from counters, time is the
+``ts_ns`` argument of each operation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from thalex_mm.core.events import AccountTrade, MmpStatus, OrderFill, OrderReport, PublicTrade
+from thalex_mm.core.types import (
+    ChangeReason,
+    DeleteReason,
+    Instrument,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from thalex_mm.errors import InvalidState
+from thalex_mm.protocol.error_codes import ErrorCode
+from thalex_mm.sim.engine.accounts import Ledger
+from thalex_mm.sim.engine.book import Book, Level, RestingOrder
+from thalex_mm.sim.engine.mmp import MmpGroup, MmpReason
+from thalex_mm.sim.engine.outputs import (
+    AccountTradeUpdate,
+    BookLevelChange,
+    EngineError,
+    EngineOutput,
+    MmpUpdate,
+    OrderUpdate,
+    PortfolioUpdate,
+)
+from thalex_mm.sim.engine.queue_models import QueueModel, RiskAverseQueue
+
+__all__ = ["EXTERNAL_ACCOUNT", "Collar", "EngineConfig"]
+
+EXTERNAL_ACCOUNT = "<external>"
+"""The account that stands for every other participant (the market source)."""
+
+_EMPTY: tuple = ()
+
+
+class Collar(StrEnum):
+    """``collar`` of insert/amend (§5.2)."""
+
+    IGNORE = "ignore"
+    REJECT = "reject"
+    CLAMP = "clamp"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineConfig:
+    """Matching-engine settings.
+
+    Attributes:
+        maker_fee_rate: fraction of notional the maker pays (negative = rebate). [INF] default.
+        taker_fee_rate: fraction of notional the taker pays. [INF] default.
+        collar_band_fraction: collar_low = mark * (1 - band), collar_high = mark * (1 + band).
+        initial_cash_usd: starting cash of each account, USD.
+        margin_rate: required margin as a fraction of |position| * mark.
+        queue_model: how cancels at our level advance ``queue_ahead``.
+        self_trade_prevention: cancel our aggressor when it meets our own resting order
+            (delete_reason ``self_trade_prevention``); False lets the account trade with itself.
+    """
+
+    maker_fee_rate: float = 0.0001
+    taker_fee_rate: float = 0.0005
+    collar_band_fraction: float = 0.05
+    initial_cash_usd: float = 100_000.0
+    margin_rate: float = 0.01
+    queue_model: QueueModel = field(default_factory=RiskAverseQueue)
+    self_trade_prevention: bool = True
+
+
+class _Session:
+    __slots__ = ("account", "by_cid", "persistent")
+
+    def __init__(self, account: str, persistent: bool) -> None:
+        self.account = account
+        self.persistent = persistent
+        self.by_cid: dict[int, RestingOrder] = {}
+
+
+class _Op:
+    """Collects what one operation caused; turned into an EngineOutput by ``_finish``."""
+
+    __slots__ = (
+        "fills",
+        "mmp_exec",
+        "mmp_updates",
+        "order_updates",
+        "portfolio",
+        "public_trades",
+        "touched",
+        "trades",
+        "ts_ns",
+    )
+
+    def __init__(self, ts_ns: int) -> None:
+        self.ts_ns = ts_ns
+        self.order_updates: list[OrderUpdate] = []
+        self.trades: list[AccountTradeUpdate] = []
+        self.public_trades: list[PublicTrade] = []
+        self.touched: dict[tuple[str, Side, int], float] = {}
+        self.portfolio: dict[tuple[str, str], None] = {}
+        self.fills: dict[str, tuple[RestingOrder, list[OrderFill]]] = {}
+        self.mmp_exec: dict[tuple[str, str], float] = {}
+        self.mmp_updates: list[MmpUpdate] = []
+
+
+def _status(o: RestingOrder, delete_reason: DeleteReason | None) -> OrderStatus:
+    if delete_reason is None:
+        return OrderStatus.PARTIALLY_FILLED if o.filled > 0.0 else OrderStatus.OPEN
+    if delete_reason is DeleteReason.FILLED:
+        return OrderStatus.FILLED
+    return OrderStatus.CANCELLED_PARTIALLY_FILLED if o.filled > 0.0 else OrderStatus.CANCELLED
+
+
+class _EngineCore:
+    """State and shared machinery of the matching engine."""
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        cfg = self.config
+        self._instruments: dict[str, Instrument] = {}
+        self._books: dict[str, Book] = {}
+        self._sessions: dict[str, _Session] = {}
+        self._orders: dict[str, RestingOrder] = {}
+        self._quotes: dict[tuple[str, str, Side], dict[int, RestingOrder]] = {}
+        self._mmp: dict[tuple[str, str], MmpGroup] = {}
+        self._order_seq = 0
+        self._trade_seq = 0
+        self._stp = cfg.self_trade_prevention
+        self._queue_model = cfg.queue_model
+        self.ledger = Ledger(
+            maker_fee_rate=cfg.maker_fee_rate,
+            taker_fee_rate=cfg.taker_fee_rate,
+            initial_cash_usd=cfg.initial_cash_usd,
+            margin_rate=cfg.margin_rate,
+            fee_free_accounts=frozenset({EXTERNAL_ACCOUNT}),
+        )
+
+    # ------------------------------------------------------------ lookups
+
+    def _session(self, session: str) -> _Session:
+        s = self._sessions.get(session)
+        if s is None:
+            raise InvalidState(f"unknown session {session!r}: call open_session first")
+        return s
+
+    def _next_order_id(self) -> str:
+        self._order_seq += 1
+        return f"{self._order_seq:016X}"
+
+    def _next_trade_id(self) -> str:
+        self._trade_seq += 1
+        return f"{self._trade_seq:020X}"
+
+    @staticmethod
+    def _error(code: ErrorCode, message: str) -> EngineOutput:
+        return EngineOutput(error=EngineError(code, message))
+
+    # ------------------------------------------------------------ reports
+
+    def _report(
+        self,
+        o: RestingOrder,
+        change_reason: ChangeReason,
+        delete_reason: DeleteReason | None = None,
+        fills: tuple[OrderFill, ...] = _EMPTY,
+        ts_ns: int = 0,
+    ) -> OrderReport:
+        return OrderReport(
+            order_id=o.order_id,
+            client_order_id=o.client_order_id,
+            instrument=o.instrument,
+            side=o.side,
+            order_type=o.order_type,
+            time_in_force=o.time_in_force,
+            price=o.price,
+            amount=o.amount,
+            filled_amount=o.filled,
+            remaining_amount=o.remaining if delete_reason is None else 0.0,
+            status=_status(o, delete_reason),
+            change_reason=change_reason,
+            delete_reason=delete_reason,
+            label=o.label,
+            persistent=o.persistent,
+            reduce_only=o.reduce_only,
+            fills=fills,
+            create_ts_ns=o.create_ts_ns,
+            close_ts_ns=ts_ns if delete_reason is not None else None,
+        )
+
+    def _emit(self, op: _Op, o: RestingOrder, report: OrderReport) -> OrderReport:
+        op.order_updates.append(OrderUpdate(o.session, o.account, report))
+        return report
+
+    def _take_fills(self, op: _Op, o: RestingOrder) -> tuple[OrderFill, ...]:
+        entry = op.fills.pop(o.order_id, None)
+        return tuple(entry[1]) if entry else _EMPTY
+
+    # ------------------------------------------------------------ order index
+
+    def _index(self, o: RestingOrder) -> None:
+        self._orders[o.order_id] = o
+        if o.client_order_id is not None:
+            s = self._sessions.get(o.session)
+            if s is not None:
+                s.by_cid[o.client_order_id] = o
+        if o.is_quote:
+            self._quotes.setdefault((o.session, o.instrument, o.side), {})[o.ticks] = o
+
+    def _unlink(self, o: RestingOrder) -> None:
+        self._orders.pop(o.order_id, None)
+        if o.client_order_id is not None:
+            s = self._sessions.get(o.session)
+            if s is not None and s.by_cid.get(o.client_order_id) is o:
+                del s.by_cid[o.client_order_id]
+        if o.is_quote:
+            q = self._quotes.get((o.session, o.instrument, o.side))
+            if q is not None and q.get(o.ticks) is o:
+                del q[o.ticks]
+
+    def _rest(self, op: _Op, o: RestingOrder) -> None:
+        """Put ``o`` at the back of its level's queue, behind all external size there."""
+        side = self._books[o.instrument].side(o.side)
+        level = side.get_or_create(o.ticks, o.price)
+        o.queue_ahead = level.external
+        level.orders.append(o)
+        self._index(o)
+        op.touched[(o.instrument, o.side, o.ticks)] = o.price
+
+    def _detach(self, op: _Op, o: RestingOrder) -> None:
+        """Take a resting ``o`` off its level (not off the indexes)."""
+        side = self._books[o.instrument].side(o.side)
+        level = side.levels.get(o.ticks)
+        if level is not None and o in level.orders:
+            level.orders.remove(o)
+            side.discard_if_empty(level)
+            op.touched[(o.instrument, o.side, o.ticks)] = o.price
+
+    def _delete(
+        self,
+        op: _Op,
+        o: RestingOrder,
+        reason: DeleteReason,
+        change_reason: ChangeReason = ChangeReason.CANCEL,
+    ) -> OrderReport:
+        """Remove a live order and emit its final report."""
+        self._detach(op, o)
+        self._unlink(o)
+        report = self._report(o, change_reason, reason, self._take_fills(op, o), op.ts_ns)
+        return self._emit(op, o, report)
+
+    # ------------------------------------------------------------ trades
+
+    def _book_party(
+        self,
+        op: _Op,
+        o: RestingOrder | None,
+        sign: int,
+        instrument: str,
+        price: float,
+        qty: float,
+        maker: bool,
+        trade_id: str,
+    ) -> None:
+        account = o.account if o is not None else EXTERNAL_ACCOUNT
+        fee, rate, pos_after = self.ledger.apply_fill(account, instrument, sign, price, qty, maker)
+        if o is None:
+            return
+        mt = "maker" if maker else "taker"
+        entry = op.fills.get(o.order_id)
+        if entry is None:
+            entry = op.fills[o.order_id] = (o, [])
+        entry[1].append(OrderFill(trade_id=trade_id, price=price, amount=qty, maker_taker=mt,
+                                  ts_ns=op.ts_ns))
+        op.trades.append(
+            AccountTradeUpdate(
+                account,
+                AccountTrade(
+                    trade_id=trade_id,
+                    order_id=o.order_id,
+                    instrument=instrument,
+                    side=o.side,
+                    price=price,
+                    amount=qty,
+                    fee=fee,
+                    ts_ns=op.ts_ns,
+                    client_order_id=o.client_order_id,
+                    label=o.label,
+                    maker_taker=mt,
+                    fee_rate=rate,
+                    position_after=pos_after,
+                ),
+            )
+        )
+        op.portfolio[(account, instrument)] = None
+        if o.is_quote:
+            key = (o.session, self._instruments[instrument].product)
+            op.mmp_exec[key] = op.mmp_exec.get(key, 0.0) + qty
+
+    def _trade(
+        self,
+        op: _Op,
+        instrument: str,
+        taker_side: Side,
+        price: float,
+        qty: float,
+        taker: RestingOrder | None,
+        maker: RestingOrder | None,
+    ) -> None:
+        """Book one match between ``taker`` and ``maker`` (``None`` = external participant)."""
+        if taker is None and maker is None:
+            return  # external with external: nobody we track changes
+        trade_id = self._next_trade_id()
+        sign = 1 if taker_side is Side.BUY else -1
+        if taker is not None:
+            taker.remaining = round(taker.remaining - qty, 10)
+            taker.filled = round(taker.filled + qty, 10)
+        self._book_party(op, taker, sign, instrument, price, qty, False, trade_id)
+        self._book_party(op, maker, -sign, instrument, price, qty, True, trade_id)
+
+    def _sweep_level(
+        self,
+        op: _Op,
+        level: Level,
+        instrument: str,
+        taker_side: Side,
+        qty: float,
+        taker: RestingOrder | None,
+    ) -> tuple[float, bool]:
+        """Trade up to ``qty`` at ``level``; returns ``(traded, stp_hit)``."""
+        stp_account = taker.account if (taker is not None and self._stp) else None
+        fills, ext, stp_hit = level.consume(qty, stp_account)
+        traded = ext
+        price = level.price
+        if ext > 0.0:
+            self._trade(op, instrument, taker_side, price, ext, taker, None)
+        for mo, q in fills:
+            self._trade(op, instrument, taker_side, price, q, taker, mo)
+            traded += q
+            if mo.remaining <= 0.0:
+                self._unlink(mo)
+        if traded > 0.0:
+            traded = round(traded, 10)
+            op.public_trades.append(
+                PublicTrade(instrument=instrument, price=price, amount=traded,
+                            aggressor=taker_side, ts_ns=op.ts_ns)
+            )
+            op.touched[(instrument, taker_side.opposite, level.ticks)] = price
+        return traded, stp_hit
+
+    def _match(
+        self, op: _Op, instrument: str, side: Side, qty: float, limit_ticks: int | None,
+        taker: RestingOrder | None,
+    ) -> tuple[float, bool]:
+        """Walk the opposite side best first while it crosses ``limit_ticks`` (None = any).
+
+        Returns:
+            ``(traded_contracts, stp_hit)``.
+        """
+        opp = self._books[instrument].opposite(side)
+        total = 0.0
+        left = qty
+        for level in opp.iter_best():
+            if limit_ticks is not None and (
+                level.ticks > limit_ticks if side is Side.BUY else level.ticks < limit_ticks
+            ):
+                break
+            traded, stp_hit = self._sweep_level(op, level, instrument, side, left, taker)
+            opp.discard_if_empty(level)
+            total += traded
+            left = round(left - traded, 10)
+            if stp_hit:
+                return round(total, 10), True
+            if left <= 0.0:
+                break
+        return round(total, 10), False
+
+    # ------------------------------------------------------------ placing
+
+    def _post_only_ticks(self, o: RestingOrder) -> int | None:
+        """Move a crossing post-only price one tick from the opposite best; None = cancel."""
+        best = self._books[o.instrument].opposite(o.side).best()
+        if best is None:
+            return o.ticks
+        if o.side is Side.BUY and o.ticks >= best.ticks:
+            return best.ticks - 1 if best.ticks - 1 > 0 else None
+        if o.side is Side.SELL and o.ticks <= best.ticks:
+            return best.ticks + 1
+        return o.ticks
+
+    def _place(
+        self, op: _Op, o: RestingOrder, limit_ticks: int, reason: ChangeReason,
+        reject_post_only: bool = False,
+    ) -> OrderReport:
+        """Match ``o`` (not on the book) as an aggressor, then rest or delete it."""
+        if o.post_only and o.order_type is OrderType.LIMIT:
+            new_ticks = self._post_only_ticks(o)
+            if new_ticks is None or (new_ticks != o.ticks and reject_post_only):
+                self._unlink(o)
+                return self._emit(op, o, self._report(
+                    o, reason, DeleteReason.IMMEDIATE_CANCEL, (), op.ts_ns))
+            if new_ticks != o.ticks:
+                o.ticks = limit_ticks = new_ticks
+                o.price = round(new_ticks * self._instruments[o.instrument].tick_size, 8)
+        stp_hit = False
+        best = self._books[o.instrument].opposite(o.side).best()
+        if best is not None and (
+            best.ticks <= limit_ticks if o.side is Side.BUY else best.ticks >= limit_ticks
+        ):
+            _, stp_hit = self._match(op, o.instrument, o.side, o.remaining, limit_ticks, o)
+        fills = self._take_fills(op, o)
+        if stp_hit:
+            delete: DeleteReason | None = DeleteReason.SELF_TRADE_PREVENTION
+        elif o.remaining <= 0.0:
+            delete = DeleteReason.FILLED
+        elif o.time_in_force is TimeInForce.IOC:
+            delete = DeleteReason.IMMEDIATE_CANCEL
+        else:
+            delete = None
+            self._rest(op, o)
+        if delete is not None:
+            self._unlink(o)
+        return self._emit(op, o, self._report(o, reason, delete, fills, op.ts_ns))
+
+    # ------------------------------------------------------------ finishing
+
+    def _settle_mmp(self, op: _Op) -> None:
+        """Count quote executions against their groups; pull the quotes of exhausted ones."""
+        if not op.mmp_exec:
+            return
+        execs = op.mmp_exec
+        op.mmp_exec = {}
+        for (session, product), qty in execs.items():
+            group = self._mmp.get((session, product))
+            if group is None:
+                continue
+            exhausted = group.execute(qty)
+            op.mmp_updates.append(
+                MmpUpdate(session, MmpStatus(product=product, remaining_amount=group.remaining,
+                                             reason=MmpReason.EXECUTIONS.value))
+            )
+            if exhausted and not group.tripped:
+                group.tripped = True
+                self._pull_quotes(op, session, product, DeleteReason.MM_PROTECTION)
+        if op.mmp_exec:  # pulling cannot trade, but stay safe
+            self._settle_mmp(op)
+
+    def _pull_quotes(self, op: _Op, session: str | None, product: str | None,
+                     reason: DeleteReason) -> int:
+        n = 0
+        for (s, inst, _side), levels in list(self._quotes.items()):
+            if session is not None and s != session:
+                continue
+            if product is not None and self._instruments[inst].product != product:
+                continue
+            for o in list(levels.values()):
+                self._delete(op, o, reason)
+                n += 1
+        return n
+
+    def _finish(self, op: _Op, response: object = None) -> EngineOutput:
+        self._settle_mmp(op)
+        if op.fills:
+            ts = op.ts_ns
+            for o, fills in op.fills.values():
+                reason = DeleteReason.FILLED if o.remaining <= 0.0 else None
+                op.order_updates.append(OrderUpdate(o.session, o.account, self._report(
+                    o, ChangeReason.FILL, reason, tuple(fills), ts)))
+        portfolio = _EMPTY
+        if op.portfolio:
+            entry = self.ledger.entry
+            portfolio = tuple(
+                PortfolioUpdate(acc, entry(acc, inst))
+                for acc, inst in op.portfolio
+                if acc != EXTERNAL_ACCOUNT
+            )
+        changes = _EMPTY
+        if op.touched:
+            books = self._books
+            out = []
+            for (inst, side, ticks), price in op.touched.items():
+                level = books[inst].side(side).levels.get(ticks)
+                out.append(BookLevelChange(inst, side, price, level.total() if level else 0.0))
+            changes = tuple(out)
+        return EngineOutput(
+            response,
+            None,
+            tuple(op.order_updates) if op.order_updates else _EMPTY,
+            tuple(op.trades) if op.trades else _EMPTY,
+            tuple(op.public_trades) if op.public_trades else _EMPTY,
+            changes,
+            portfolio,
+            tuple(op.mmp_updates) if op.mmp_updates else _EMPTY,
+        )

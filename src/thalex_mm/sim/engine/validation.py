@@ -1,0 +1,62 @@
+"""Price and amount checks of insert/amend/mass_quote (thalex_protocol.md §1, §5.2, §8).
+
+Values are first rounded to 8 decimals (the exchange does so), then checked against the
+instrument's ``tick_size``, ``volume_tick_size`` and ``min_order_amount``.
+"""
+
+from __future__ import annotations
+
+from thalex_mm.core.types import Instrument
+from thalex_mm.protocol.error_codes import ErrorCode
+from thalex_mm.sim.engine.outputs import EngineError
+
+__all__ = ["check_amount", "check_price"]
+
+_ALIGN_EPS = 1e-6
+
+
+def _aligned(value: float, step: float) -> bool:
+    steps = value / step
+    return abs(steps - round(steps)) < _ALIGN_EPS
+
+
+def check_price(inst: Instrument, price: float | None) -> tuple[int, float] | EngineError:
+    """Return ``(ticks, price)`` or the error (INVALID_PRICE / PRICE_NOT_ALIGNED)."""
+    if price is None:
+        return EngineError(ErrorCode.INVALID_PRICE, "a limit order needs a price")
+    try:
+        p = round(float(price), 8)
+    except (TypeError, ValueError):
+        return EngineError(ErrorCode.INVALID_PRICE, f"price {price!r} is not a number")
+    if not p > 0.0 or p != p or p == float("inf"):
+        return EngineError(ErrorCode.INVALID_PRICE, f"price {p} must be > 0")
+    if not _aligned(p, inst.tick_size):
+        return EngineError(
+            ErrorCode.PRICE_NOT_ALIGNED,
+            f"price {p} is not a multiple of tick_size {inst.tick_size}",
+        )
+    ticks = round(p / inst.tick_size)
+    return ticks, round(ticks * inst.tick_size, 8)
+
+
+def check_amount(inst: Instrument, amount: float, *, allow_zero: bool = False) -> float | EngineError:
+    """Return the rounded amount or the error (INVALID_QUANTITY)."""
+    try:
+        a = round(float(amount), 8)
+    except (TypeError, ValueError):
+        return EngineError(ErrorCode.INVALID_QUANTITY, f"amount {amount!r} is not a number")
+    if allow_zero and a == 0.0:
+        return 0.0
+    if not a > 0.0 or a == float("inf"):
+        return EngineError(ErrorCode.INVALID_QUANTITY, f"amount {a} must be > 0")
+    if not _aligned(a, inst.volume_tick_size):
+        return EngineError(
+            ErrorCode.INVALID_QUANTITY,
+            f"amount {a} is not a multiple of volume_tick_size {inst.volume_tick_size}",
+        )
+    if a < inst.min_order_amount - 1e-12:
+        return EngineError(
+            ErrorCode.INVALID_QUANTITY,
+            f"amount {a} is below min_order_amount {inst.min_order_amount}",
+        )
+    return a
