@@ -1,0 +1,87 @@
+"""``thalex-mm runs``: list the runs in the journal, newest first."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from thalex_mm.errors import ConfigError, DataFileError
+from thalex_mm.store import JournalReader, RunInfo, journal_file
+
+__all__ = ["add_arguments", "format_duration", "format_runs", "run"]
+
+_DEFAULT_DB = "runs/journal.sqlite"
+_HEADERS = ("RUN ID", "MODE", "STARTED (UTC)", "DURATION", "FILLS", "EXIT REASON")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--db", metavar="PATH",
+                     help=f"journal file (default: monitoring.journal_path, {_DEFAULT_DB})")
+    src.add_argument("--config", metavar="FILE",
+                     help="take the journal path from this config file's monitoring.journal_path")
+
+
+def format_duration(seconds: float | None) -> str:
+    """``1h02m03s`` / ``4m05s`` / ``12.3s``; ``-`` for a run that never finished."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def format_runs(runs: list[RunInfo]) -> str:
+    """The runs as a plain-text table, in the order given."""
+    rows = [
+        (
+            r.run_id,
+            r.mode,
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.started_ns // 1_000_000_000)),
+            format_duration(r.duration_s),
+            str(r.fill_count),
+            r.exit_reason if r.exit_reason is not None else "(not finished)",
+        )
+        for r in runs
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(_HEADERS)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(_HEADERS, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+              for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.db is not None:
+            location = args.db
+        elif args.config is not None:
+            from thalex_mm.config import load_config
+
+            location = load_config(args.config).monitoring.journal_path
+        else:
+            location = _DEFAULT_DB
+        path = journal_file(location)
+    except ConfigError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return 2
+    if not path.is_file():
+        print(f"no journal at {path} (run `thalex-mm paper` or `thalex-mm backtest` first, "
+              "or pass --db PATH)", file=sys.stderr)
+        return 2
+    try:
+        with JournalReader(path) as reader:
+            runs = reader.list_runs()
+    except DataFileError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if not runs:
+        print(f"no runs in {path}")
+        return 0
+    sys.stdout.write(format_runs(runs))
+    return 0
