@@ -1,0 +1,224 @@
+"""Converters for Tardis.dev downloadable CSV files (``.csv`` or ``.csv.gz``).
+
+Supported data types (detected from the header row):
+
+- ``incremental_book_L2``: ``exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,
+  amount``. ``amount`` is the new absolute size at that level (``0`` deletes). A run of
+  ``is_snapshot=true`` rows at the start of the file, or after non-snapshot rows, is a new full
+  snapshot and is preceded by a ``BOOK_CLEAR``.
+- ``trades``: ``exchange,symbol,timestamp,local_timestamp,id,side,price,amount``; ``side`` is
+  the aggressor (``buy`` → +1, ``sell`` → -1, anything else → 0).
+- ``book_snapshot_N``: ``...,asks[i].price,asks[i].amount,bids[i].price,bids[i].amount``; each
+  row becomes a ``BOOK_CLEAR`` plus its non-empty levels.
+
+Timestamps are µs since the epoch in the files and ns in the output. Amounts keep the source
+unit (e.g. USD contracts for Deribit BTC-PERPETUAL and BitMEX XBTUSD).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+
+from thalex_mm.data.events import EventKind, concat_sorted, empty_events, events_from_columns
+from thalex_mm.errors import DataFileError
+
+__all__ = ["convert_tardis", "convert_tardis_file", "tardis_kind"]
+
+_BOOK_COLS = [
+    "exchange",
+    "symbol",
+    "timestamp",
+    "local_timestamp",
+    "is_snapshot",
+    "side",
+    "price",
+    "amount",
+]
+_TRADE_COLS = [
+    "exchange",
+    "symbol",
+    "timestamp",
+    "local_timestamp",
+    "id",
+    "side",
+    "price",
+    "amount",
+]
+_SIDES = {"bid": 1, "buy": 1, "ask": -1, "sell": -1}
+_US = 1000  # ns per µs
+
+
+def _open_text(path: str) -> io.TextIOBase:
+    if path.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def tardis_kind(header: Sequence[str]) -> str | None:
+    """Name the Tardis data type of a CSV header row.
+
+    Returns:
+        ``"incremental_book_L2"``, ``"trades"``, ``"book_snapshot"`` or ``None`` if unknown.
+    """
+    cols = [c.strip() for c in header]
+    if cols == _BOOK_COLS:
+        return "incremental_book_L2"
+    if cols == _TRADE_COLS:
+        return "trades"
+    if cols[:4] == _BOOK_COLS[:4] and len(cols) > 4 and cols[4] == "asks[0].price":
+        return "book_snapshot"
+    return None
+
+
+def _book_rows(rows: list[list[str]], path: str) -> np.ndarray:
+    kind, side, exch, local, price, qty = [], [], [], [], [], []
+    in_snapshot = False
+    for line_no, r in rows:
+        is_snap = r[4] == "true"
+        if r[4] not in ("true", "false"):
+            raise ValueError(f"is_snapshot: got {r[4]!r}, expected 'true' or 'false'")
+        t = int(r[2]) * _US
+        lt = int(r[3]) * _US
+        if is_snap and not in_snapshot:
+            kind.append(EventKind.BOOK_CLEAR)
+            side.append(0)
+            exch.append(t)
+            local.append(lt)
+            price.append(0.0)
+            qty.append(0.0)
+        in_snapshot = is_snap
+        s = _SIDES.get(r[5])
+        if s is None:
+            raise DataFileError(path, line_no, f"side: got {r[5]!r}, expected 'bid' or 'ask'")
+        kind.append(EventKind.BOOK_LEVEL)
+        side.append(s)
+        exch.append(t)
+        local.append(lt)
+        price.append(float(r[6]))
+        qty.append(float(r[7]))
+    return events_from_columns(kind, side, exch, local, price, qty)
+
+
+def _trade_rows(rows: list[tuple[int, list[str]]]) -> np.ndarray:
+    n = len(rows)
+    out = empty_events(n)
+    out["kind"] = EventKind.TRADE
+    out["side"] = [_SIDES.get(r[5], 0) for _, r in rows]
+    out["exch_ts"] = [int(r[2]) * _US for _, r in rows]
+    out["local_ts"] = [int(r[3]) * _US for _, r in rows]
+    out["price"] = [float(r[6]) for _, r in rows]
+    out["qty"] = [float(r[7]) for _, r in rows]
+    return out
+
+
+def _snapshot_rows(header: list[str], rows: list[tuple[int, list[str]]]) -> np.ndarray:
+    levels = []  # (side, price col, amount col)
+    for i, name in enumerate(header):
+        if name.endswith(".price"):
+            s = 1 if name.startswith("bids[") else -1
+            levels.append((s, i, i + 1))
+    kind, side, exch, local, price, qty = [], [], [], [], [], []
+    for _, r in rows:
+        t = int(r[2]) * _US
+        lt = int(r[3]) * _US
+        kind.append(EventKind.BOOK_CLEAR)
+        side.append(0)
+        exch.append(t)
+        local.append(lt)
+        price.append(0.0)
+        qty.append(0.0)
+        for s, pi, ai in levels:
+            if r[pi] == "" or r[ai] == "":
+                continue
+            kind.append(EventKind.BOOK_LEVEL)
+            side.append(s)
+            exch.append(t)
+            local.append(lt)
+            price.append(float(r[pi]))
+            qty.append(float(r[ai]))
+    return events_from_columns(kind, side, exch, local, price, qty)
+
+
+def convert_tardis_file(path: str | PathLike[str]) -> np.ndarray:
+    """Convert one Tardis CSV file into an event array (in file order, not re-sorted).
+
+    Args:
+        path: a ``.csv`` or ``.csv.gz`` file of a supported data type.
+
+    Returns:
+        A ``MARKET_EVENT_DTYPE`` array.
+
+    Raises:
+        DataFileError: unknown header, wrong column count, non-numeric field, bad side,
+            corrupt gzip.
+    """
+    p = str(Path(path))
+    rows: list[tuple[int, list[str]]] = []
+    line_no = 1
+    try:
+        with _open_text(p) as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise DataFileError(p, 1, "empty file: expected a Tardis CSV header") from None
+            kind = tardis_kind(header)
+            if kind is None:
+                raise DataFileError(p, 1, f"unknown Tardis CSV header: {','.join(header)[:120]}")
+            width = len(header)
+            for line_no, row in enumerate(reader, start=2):
+                if not row:
+                    continue
+                if len(row) != width:
+                    raise DataFileError(p, line_no, f"expected {width} columns, got {len(row)}")
+                rows.append((line_no, row))
+    except (EOFError, OSError, zlib.error, UnicodeDecodeError) as exc:
+        raise DataFileError(p, line_no + 1, f"truncated or corrupt file ({exc})") from exc
+    try:
+        if kind == "incremental_book_L2":
+            return _book_rows(rows, p)
+        if kind == "trades":
+            return _trade_rows(rows)
+        return _snapshot_rows([c.strip() for c in header], rows)
+    except ValueError:
+        # find the offending row for the message (rare path: re-parse row by row)
+        for ln, r in rows:
+            try:
+                int(r[2])
+                int(r[3])
+                if kind != "book_snapshot":
+                    float(r[6])
+                    float(r[7])
+                if kind == "incremental_book_L2" and r[4] not in ("true", "false"):
+                    raise ValueError(f"is_snapshot: got {r[4]!r}, expected 'true' or 'false'")
+                if kind == "book_snapshot":
+                    [float(x) for x in r[4:] if x != ""]
+            except ValueError as exc:
+                raise DataFileError(p, ln, f"bad value: {exc}") from None
+        raise
+
+
+def convert_tardis(paths: Sequence[str | PathLike[str]]) -> np.ndarray:
+    """Convert and merge several Tardis CSV files (book and trades) by exchange time.
+
+    Ties keep the order of ``paths`` (list book files before trade files to have book updates
+    first at equal timestamps).
+
+    Args:
+        paths: Tardis CSV files.
+
+    Returns:
+        One event array sorted by ``exch_ts``.
+
+    Raises:
+        DataFileError: see ``convert_tardis_file``.
+    """
+    return concat_sorted([convert_tardis_file(p) for p in paths])
