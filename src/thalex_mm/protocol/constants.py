@@ -138,9 +138,8 @@ def book_channel(
         nlevels: a positive number of levels or ``all``.
         delay: one of :data:`DELAYS`.
     """
-    if isinstance(nlevels, bool) or not (
-        nlevels == "all" or (isinstance(nlevels, int) and nlevels > 0) or str(nlevels).isdigit()
-    ):
+    text = str(nlevels)
+    if isinstance(nlevels, bool) or not (text == "all" or (text.isdigit() and int(text) > 0)):
         raise ValueError(f"nlevels: got {nlevels!r}, expected a positive integer or 'all'")
     grouping = str(grouping)
     if grouping != "none":
