@@ -262,16 +262,10 @@ def line_chart(
         for xv, yv in zip(px.tolist(), py.tolist(), strict=True):
             if not (math.isfinite(xv) and math.isfinite(yv)):
                 continue
-            if m.shape == "up":
-                d.append(
-                    f"M{_c(xv)} {_c(yv - 5)}L{_c(xv - 4)} {_c(yv + 3)}L{_c(xv + 4)} {_c(yv + 3)}Z"
-                )
-            else:
-                d.append(
-                    f"M{_c(xv)} {_c(yv + 5)}L{_c(xv - 4)} {_c(yv - 3)}L{_c(xv + 4)} {_c(yv - 3)}Z"
-                )
+            tip, base = (yv - 4, yv + 2) if m.shape == "up" else (yv + 4, yv - 2)
+            d.append(f"M{_c(xv)} {_c(tip)}L{_c(xv - 3)} {_c(base)}L{_c(xv + 3)} {_c(base)}Z")
         if d:
-            out.append(f'<path d="{"".join(d)}" fill="{m.color}" fill-opacity="0.8"/>')
+            out.append(f'<path d="{"".join(d)}" fill="{m.color}" fill-opacity="0.7"/>')
     _legend(
         out,
         [(s.label, s.color, "line") for s in series]
