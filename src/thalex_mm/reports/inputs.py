@@ -49,7 +49,7 @@ def _f64(values: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).reshape(-1)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)  # arrays: no element-wise ==
 class RunRecord:
     """Time series and facts of one run; the single input of the report.
 
