@@ -160,6 +160,14 @@ def test_instruments_when_full_objects_gives_added_and_removed():
     assert [r.name for r in ev.removed] == ["BTC-1JAN24"]
 
 
+def test_instruments_when_filtered_channel_name_uses_same_parser():
+    ev = one('{"channel_name":"instruments.futures.BTCUSD.all","notification":[{"removed":'
+             '{"instrument_name":"BTC-1JAN24","tick_size":1}}]}')
+    assert isinstance(ev, InstrumentsUpdated)
+    assert [(r.name, r.tick_size) for r in ev.removed] == [("BTC-1JAN24", 1.0)]
+    assert ev.added == ()
+
+
 def test_system_reconnect_when_decoded_gives_reconnect_requested():
     assert isinstance(one('{"channel_name":"system","notification":{"event":"reconnect"}}'),
                       ReconnectRequested)

@@ -48,6 +48,7 @@ from thalex_mm.protocol.parsers import (
     _opt_num,
     _str,
     _type,
+    fast_price_level,
     parse_account_summary,
     parse_account_trade,
     parse_book_trade,
@@ -167,9 +168,11 @@ def _levels(d: dict[str, Any], key: str) -> tuple[tuple[float, float], ...]:
     v = d.get(key)
     if v is None:
         return ()
-    return tuple(
-        parse_price_level(x, f"book.{key}[{i}]") for i, x in enumerate(_list(v, f"book.{key}"))
-    )
+    out = []
+    for i, row in enumerate(_list(v, f"book.{key}")):
+        level = fast_price_level(row)
+        out.append(level if level is not None else parse_price_level(row, f"book.{key}[{i}]"))
+    return tuple(out)
 
 
 def _book(channel: str, p: Any, snapshot: bool, local: int) -> tuple[Event, ...]:

@@ -37,6 +37,7 @@ from thalex_mm.core.types import (
 from thalex_mm.errors import ProtocolError
 
 __all__ = [
+    "fast_price_level",
     "parse_account_summary",
     "parse_account_trade",
     "parse_book_trade",
@@ -46,6 +47,7 @@ __all__ = [
     "parse_portfolio_entry",
     "parse_price_level",
     "parse_recent_trade",
+    "parse_removed_instrument",
     "s_to_ns",
 ]
 
@@ -73,27 +75,49 @@ def _list(v: Any, where: str) -> list[Any]:
     return v
 
 
+def _fast_num(v: Any) -> float | None:
+    """``v`` as a float when it is a plain finite JSON number, else ``None`` (hot path: no
+    message is built unless something is wrong)."""
+    t = type(v)
+    if t is float:
+        return v if v - v == 0.0 else None  # inf - inf and nan - nan are nan
+    if t is int:
+        try:
+            return float(v)
+        except OverflowError:
+            return None
+    return None
+
+
 def _as_num(v: Any, where: str) -> float:
+    f = _fast_num(v)
+    if f is not None:
+        return f
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ProtocolError(f"{where}: expected a number, got {_type(v)}")
-    try:
-        f = float(v)
-    except OverflowError:
-        raise ProtocolError(f"{where}: number out of range") from None
-    if not math.isfinite(f):
-        raise ProtocolError(f"{where}: expected a finite number, got {f}")
-    return f
+    if isinstance(v, int):
+        raise ProtocolError(f"{where}: number out of range")
+    if not math.isfinite(v):
+        raise ProtocolError(f"{where}: expected a finite number, got {v}")
+    return float(v)  # float subclasses
 
 
 def _num(d: dict[str, Any], key: str, where: str) -> float:
+    v = d.get(key)
+    f = _fast_num(v)
+    if f is not None:
+        return f
     if key not in d:
         raise ProtocolError(f"{where}.{key}: missing (required number)")
-    return _as_num(d[key], f"{where}.{key}")
+    return _as_num(v, f"{where}.{key}")
 
 
 def _opt_num(d: dict[str, Any], key: str, where: str) -> float | None:
     v = d.get(key)
-    return None if v is None else _as_num(v, f"{where}.{key}")
+    if v is None:
+        return None
+    f = _fast_num(v)
+    return f if f is not None else _as_num(v, f"{where}.{key}")
 
 
 def _str(d: dict[str, Any], key: str, where: str) -> str:
@@ -136,6 +160,9 @@ def _enum(cls: type[E], d: dict[str, Any], key: str, where: str, required: bool 
     v = d.get(key)
     if v is None and not required:
         return None  # type: ignore[return-value]
+    member = cls._value2member_map_.get(v) if isinstance(v, str) else None
+    if member is not None:
+        return member  # type: ignore[return-value]
     if key not in d:
         raise ProtocolError(f"{where}.{key}: missing (required)")
     try:
@@ -155,14 +182,29 @@ def _ts(d: dict[str, Any], key: str, where: str, required: bool = False) -> int 
 # ---------------------------------------------------------------- market data
 
 
+def fast_price_level(v: Any) -> tuple[float, float] | None:
+    """Hot path of :func:`parse_price_level`: ``None`` when the row is not well formed."""
+    if type(v) is list and len(v) >= 2:
+        price, amount = _fast_num(v[0]), _fast_num(v[1])
+        if price is not None and amount is not None:
+            return price, amount
+    return None
+
+
 def parse_price_level(v: Any, where: str = "level") -> tuple[float, float]:
     """``[price, amount, outright_amount]`` (outright optional) -> ``(price, amount)``."""
+    fast = fast_price_level(v)
+    if fast is not None:
+        return fast
     row = _list(v, where)
     if len(row) < 2:
         raise ProtocolError(
             f"{where}: expected [price, amount, outright_amount], got {len(row)} items"
         )
     return _as_num(row[0], f"{where}[0] (price)"), _as_num(row[1], f"{where}[1] (amount)")
+
+
+_SIDES: dict[Any, Side] = {"buy": Side.BUY, "sell": Side.SELL}
 
 
 def _side(v: Any, where: str) -> Side:
@@ -177,6 +219,12 @@ def parse_book_trade(v: Any, instrument: str, where: str = "trade") -> PublicTra
 
     ``direction`` is the aggressor's side; timestamp in Unix seconds.
     """
+    if type(v) is list and len(v) >= 4:
+        price, amount, side, t = _fast_num(v[0]), _fast_num(v[1]), _SIDES.get(v[2]), _fast_num(v[3])
+        if price is not None and amount is not None and side is not None and t is not None:
+            return PublicTrade(
+                instrument=instrument, price=price, amount=amount, aggressor=side, ts_ns=s_to_ns(t)
+            )
     row = _list(v, where)
     if len(row) < 4:
         raise ProtocolError(
