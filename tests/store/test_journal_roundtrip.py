@@ -272,3 +272,15 @@ def test_open_journal_when_postgres_url_raises_config_error_without_echoing_url(
         open_journal("postgresql://user:hunter2@db/journal")
     assert "monitoring.journal_path" in str(info.value)
     assert "hunter2" not in str(info.value)
+
+
+def test_sinks_when_checked_both_satisfy_the_protocol(journal):
+    from thalex_mm.store import JournalSink, NullJournal
+
+    null = NullJournal()
+    assert isinstance(journal, JournalSink) and isinstance(null, JournalSink)
+    assert [null.start_run("paper", {}), null.start_run("live", {})] == ["null-1", "null-2"]
+    null.fill("null-1", ts_ns=1, trade_id="T", side="buy", price=1.0, amount=1.0)
+    assert null.flush() is True
+    with pytest.raises(ValueError, match="demo"):
+        null.start_run("demo", {})

@@ -10,15 +10,8 @@ import os
 from pathlib import Path
 
 from thalex_mm.errors import ConfigError
-from thalex_mm.store.journal import (
-    PNL_DTYPE,
-    QUOTE_DTYPE,
-    Journal,
-    JournalReader,
-    JournalStats,
-    canonical_config_json,
-    config_hash,
-)
+from thalex_mm.store.journal import Journal, JournalStats, canonical_config_json, config_hash
+from thalex_mm.store.reader import PNL_DTYPE, QUOTE_DTYPE, JournalReader
 from thalex_mm.store.records import (
     ErrorRecord,
     FillRecord,
@@ -31,6 +24,7 @@ from thalex_mm.store.records import (
 )
 from thalex_mm.store.schema import SCHEMA_VERSION
 from thalex_mm.store.scrub import scrub_secrets, scrub_text
+from thalex_mm.store.sink import JournalSink, NullJournal
 
 __all__ = [
     "PNL_DTYPE",
@@ -40,7 +34,9 @@ __all__ = [
     "FillRecord",
     "Journal",
     "JournalReader",
+    "JournalSink",
     "JournalStats",
+    "NullJournal",
     "OrderRecord",
     "PnlSnapshot",
     "QuoteRecord",

@@ -12,7 +12,7 @@ and the synchronous backtester.
 Every string is passed through :func:`thalex_mm.store.scrub.scrub_text` on the writer thread
 before it is written, so a PEM block or a JWT never reaches the file.
 
-Reading (:class:`JournalReader`) returns frozen dataclasses (``thalex_mm.store.records``) or
+Reading (:class:`thalex_mm.store.reader.JournalReader`, inherited) returns frozen dataclasses (``thalex_mm.store.records``) or
 numpy structured arrays for plotting.
 """
 
@@ -30,35 +30,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Self
-
-import numpy as np
+from typing import Any
 
 from thalex_mm import __version__
-from thalex_mm.errors import DataFileError, InvalidState
-from thalex_mm.store.records import (
-    ErrorRecord,
-    FillRecord,
-    OrderRecord,
-    PnlSnapshot,
-    QuoteRecord,
-    RiskEventRecord,
-    RunInfo,
-    RunMode,
-)
-from thalex_mm.store.schema import TABLE_COLUMNS, migrate
+from thalex_mm.errors import InvalidState
+from thalex_mm.store.reader import JournalReader, connect
+from thalex_mm.store.records import RunMode
+from thalex_mm.store.schema import TABLE_COLUMNS
 from thalex_mm.store.scrub import scrub_secrets, scrub_text
 
-__all__ = [
-    "PNL_DTYPE",
-    "QUOTE_DTYPE",
-    "Journal",
-    "JournalReader",
-    "JournalStats",
-    "canonical_config_json",
-    "config_hash",
-]
+__all__ = ["Journal", "JournalStats", "canonical_config_json", "config_hash"]
 
 _log = logging.getLogger(__name__)
 
@@ -69,23 +50,6 @@ _INSERT_SQL: dict[str, str] = {
     )
     for table, cols in TABLE_COLUMNS.items()
 }
-
-_RUN_COLUMNS = (
-    "r.run_id, r.mode, r.started_ns, r.stopped_ns, r.exit_reason, r.version, r.config_json, "
-    "r.config_hash, r.instrument, r.network, "
-    "(SELECT COUNT(*) FROM fills f WHERE f.run_id = r.run_id)"
-)
-
-#: Structured dtype of :meth:`JournalReader.quotes_array` (NaN where a value was None).
-QUOTE_DTYPE = np.dtype(
-    [("ts_ns", "i8")]
-    + [(c, "f8") for c in TABLE_COLUMNS["quotes"][2:]]
-)
-#: Structured dtype of :meth:`JournalReader.pnl_array` (NaN where a value was None).
-PNL_DTYPE = np.dtype(
-    [("ts_ns", "i8")]
-    + [(c, "f8") for c in TABLE_COLUMNS["pnl_snapshots"][2:]]
-)
 
 
 def canonical_config_json(config: Any) -> str:
@@ -118,154 +82,6 @@ def canonical_config_json(config: Any) -> str:
 def config_hash(config: Any) -> str:
     """SHA-256 (hex) of :func:`canonical_config_json` — the hash saved with every run."""
     return hashlib.sha256(canonical_config_json(config).encode()).hexdigest()
-
-
-def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-    if str(mode).lower() != "wal":  # pragma: no cover - only on filesystems without WAL support
-        _log.warning("journal %s: WAL unavailable, journal_mode=%s", path, mode)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    return conn
-
-
-class JournalReader:
-    """Read access to a journal file (upgrading its schema if it is older).
-
-    Args:
-        path: the SQLite file.
-        create: create the file (and its directory) when missing; otherwise a missing file
-            raises ``FileNotFoundError``.
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist and ``create`` is false.
-        DataFileError: the file is not a journal this version can read.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
-        self.path = str(path)
-        if not create and not Path(self.path).exists():
-            raise FileNotFoundError(f"no journal at {self.path}")
-        if create:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        try:
-            conn = _connect(self.path)
-        except sqlite3.DatabaseError as exc:
-            raise DataFileError(self.path, 0, f"not a journal database: {exc}") from exc
-        self._conn: sqlite3.Connection | None = conn
-        try:
-            self._version_before, self.schema_version = migrate(conn, path=self.path)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise DataFileError(self.path, 0, f"not a journal database: {exc}") from exc
-        except BaseException:
-            conn.close()
-            raise
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def _select(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            if self._conn is None:
-                raise InvalidState(f"journal {self.path} is closed")
-            return self._conn.execute(sql, params).fetchall()
-
-    def _rows(self, table: str, run_id: str) -> list[tuple[Any, ...]]:
-        cols = ", ".join(TABLE_COLUMNS[table])
-        return self._select(
-            f"SELECT {cols} FROM {table} WHERE run_id = ? ORDER BY ts_ns, rowid", (run_id,)
-        )
-
-    def list_runs(self) -> list[RunInfo]:
-        """Every run, newest (latest ``started_ns``) first."""
-        rows = self._select(
-            f"SELECT {_RUN_COLUMNS} FROM runs r ORDER BY r.started_ns DESC, r.rowid DESC"
-        )
-        return [_run_info(row) for row in rows]
-
-    def get_run(self, run_id: str) -> RunInfo:
-        """One run.
-
-        Raises:
-            KeyError: no run with that id.
-        """
-        rows = self._select(f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.run_id = ?", (run_id,))
-        if not rows:
-            raise KeyError(f"no run {run_id!r} in journal {self.path}")
-        return _run_info(rows[0])
-
-    def orders(self, run_id: str) -> list[OrderRecord]:
-        """Order state changes of a run, in time order."""
-        return [OrderRecord(**dict(zip(TABLE_COLUMNS["orders"], r, strict=True)))
-                for r in self._rows("orders", run_id)]
-
-    def fills(self, run_id: str) -> list[FillRecord]:
-        """Fills of a run, in time order (a duplicated ``trade_id`` appears once)."""
-        return [FillRecord(**dict(zip(TABLE_COLUMNS["fills"], r, strict=True)))
-                for r in self._rows("fills", run_id)]
-
-    def quotes(self, run_id: str) -> list[QuoteRecord]:
-        """Quote samples of a run, in time order."""
-        return [QuoteRecord(**dict(zip(TABLE_COLUMNS["quotes"], r, strict=True)))
-                for r in self._rows("quotes", run_id)]
-
-    def risk_events(self, run_id: str) -> list[RiskEventRecord]:
-        """Trading-state changes of a run, in time order."""
-        return [RiskEventRecord(**dict(zip(TABLE_COLUMNS["risk_events"], r, strict=True)))
-                for r in self._rows("risk_events", run_id)]
-
-    def pnl_snapshots(self, run_id: str) -> list[PnlSnapshot]:
-        """PnL snapshots of a run, in time order."""
-        return [PnlSnapshot(**dict(zip(TABLE_COLUMNS["pnl_snapshots"], r, strict=True)))
-                for r in self._rows("pnl_snapshots", run_id)]
-
-    def errors(self, run_id: str) -> list[ErrorRecord]:
-        """Errors recorded during a run, in time order."""
-        return [ErrorRecord(**dict(zip(TABLE_COLUMNS["errors"], r, strict=True)))
-                for r in self._rows("errors", run_id)]
-
-    def quotes_array(self, run_id: str) -> np.ndarray:
-        """Quote samples as a :data:`QUOTE_DTYPE` array (for plots)."""
-        return _to_array(self._rows("quotes", run_id), QUOTE_DTYPE)
-
-    def pnl_array(self, run_id: str) -> np.ndarray:
-        """PnL snapshots as a :data:`PNL_DTYPE` array (for plots)."""
-        return _to_array(self._rows("pnl_snapshots", run_id), PNL_DTYPE)
-
-    def close(self) -> None:
-        """Close the connection. Idempotent."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _run_info(row: tuple[Any, ...]) -> RunInfo:
-    (run_id, mode, started_ns, stopped_ns, exit_reason, version, config_json, chash,
-     instrument, network, fill_count) = row
-    return RunInfo(
-        run_id=run_id, mode=mode, started_ns=started_ns, stopped_ns=stopped_ns,
-        exit_reason=exit_reason, version=version, config_json=config_json, config_hash=chash,
-        instrument=instrument, network=network, fill_count=fill_count,
-    )
-
-
-def _to_array(rows: list[tuple[Any, ...]], dtype: np.dtype) -> np.ndarray:
-    out = np.empty(len(rows), dtype=dtype)
-    if rows:
-        names = dtype.names or ()
-        out["ts_ns"] = [r[1] for r in rows]
-        for i, name in enumerate(names[1:], start=2):
-            out[name] = [np.nan if r[i] is None else r[i] for r in rows]
-    return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -321,7 +137,7 @@ class Journal(JournalReader):
         self._transactions = 0
         self._duplicates = 0
         self._dropped = 0
-        self._wconn = _connect(self.path)
+        self._wconn = connect(self.path)
         self._thread = threading.Thread(target=self._run_writer, name="journal-writer",
                                         daemon=True)
         self._thread.start()
@@ -377,8 +193,9 @@ class Journal(JournalReader):
                     self._conn.execute(
                         "INSERT INTO runs (run_id, mode, started_ns, version, config_json, "
                         "config_hash, instrument, network) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (run_id, mode.value, started, version, cfg_json, digest,
-                         instrument, network),
+                        (run_id, mode.value, started, scrub_text(version), cfg_json, digest,
+                         None if instrument is None else scrub_text(instrument),
+                         None if network is None else scrub_text(network)),
                     )
                 return run_id
             except sqlite3.IntegrityError:
