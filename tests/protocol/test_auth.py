@@ -6,6 +6,7 @@ import itertools
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from thalex_mm.protocol.auth import (
     IatSequencer,
@@ -116,3 +117,9 @@ def test_iat_sequencer_tokens_when_verified_in_order_are_all_accepted(rsa_keypai
         kid, iat = verify_login_token(token, {"K1": rsa_keypair[1]}, NOW, last)
         last[kid] = iat
     assert last["K1"] == pytest.approx(NOW + 0.002)
+
+
+def test_verify_login_token_when_key_is_an_object_accepts_it(rsa_keypair):
+    key = load_pem_public_key(rsa_keypair[1].encode())
+    token = make_login_token("K1", rsa_keypair[0], NOW)
+    assert verify_login_token(token, {"K1": key}, NOW, {}) == ("K1", NOW)

@@ -15,6 +15,7 @@ from thalex_mm.core.events import (
     AccountTradesReceived,
     BookDeltaReceived,
     BookSnapshotReceived,
+    ErrorReceived,
     IndexUpdated,
     InstrumentsUpdated,
     LightTickerUpdated,
@@ -40,6 +41,7 @@ from thalex_mm.protocol.server_codec import (
     account_summary_to_wire,
     account_trade_to_wire,
     book_to_wire,
+    encode_error,
     encode_notification,
     encode_response,
     index_to_wire,
@@ -222,3 +224,11 @@ def test_mm_protection_when_round_tripped_equals_original(items):
 def test_system_reconnect_when_round_tripped_gives_reconnect_requested():
     ev = decode_one(encode_notification(Channel.SYSTEM, {"event": "reconnect"}))
     assert ev == ReconnectRequested(local_ts_ns=LOCAL)
+
+
+@FAST
+@given(st.none() | st.integers(min_value=0, max_value=2**63), st.integers(min_value=-(2**31), max_value=2**31),
+       S.texts)
+def test_error_when_round_tripped_gives_error_received(rid, code, message):
+    ev = decode_one(encode_error(rid, code, message))
+    assert ev == ErrorReceived(local_ts_ns=LOCAL, request_id=rid, code=code, message=message)
