@@ -14,6 +14,7 @@ __all__ = ["main"]
 # (name, module, help). Each module exposes ``add_arguments(parser)`` and ``run(args) -> int``.
 SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
     ("config", "thalex_mm.commands.config_cmd", "show or check the configuration (BOT_CONFIG)"),
+    ("validate", "thalex_mm.commands.validate_cmd", "reproduce published model results (as2008)"),
     ("runs", "thalex_mm.commands.runs_cmd", "list the runs in the journal"),
 )
 
