@@ -72,7 +72,7 @@ MARKET_EVENT_DTYPE = np.dtype(
         ("price", "f8"),
         ("qty", "f8"),
     ],
-    align=True,
+    align=False,  # packed, 34 bytes: no padding, so equal arrays are equal byte for byte
 )
 
 
