@@ -1,0 +1,695 @@
+"""OrderManager: our orders per client order id, and the diff from wanted quotes to commands.
+
+Inputs (all from the driver, in any order, possibly duplicated):
+
+* ``on_sent(request_id, command)`` when a command leaves, so responses can be matched;
+* ``on_response(request_id, report)`` / ``on_error(request_id, code, message)``;
+* ``on_orders(OrdersUpdated)`` for ``session.orders`` notifications (thalex_protocol.md §5.4);
+* ``reconcile(open_orders)`` after a reconnect: the exchange wins.
+
+Idempotence: ``filled_amount`` only grows; a fill is counted once per ``trade_id`` (a global
+set, so a fill seen in a response and again in a notification is one fill); terminal orders stay
+terminal (see ``order_state``). Anything we cannot match is reported as a record, never raised.
+
+The diff (``plan``) emits the fewest commands: an order within ``amend_tolerance_ticks`` of its
+wanted price and with an unchanged size is left alone (queue priority); otherwise it is amended
+(volume-safe: the new amount is ``filled + wanted``, §5.2); surplus levels are cancelled and
+missing ones inserted. Orders with a request in flight are never touched: we wait for the ack.
+Commands are ordered cancels -> retreats (moves away from the opposite side) -> moves toward it
+and inserts, and each move toward is checked against every order that may still rest on the
+other side (pending ones included, at their most aggressive price); a move that would make our
+bid >= our ask is held back until the other side has moved.
+
+Mass-quote mode (``OrderConfig.use_mass_quote``, §5.5, §6): ``plan_mass_quote`` first arms MMP
+with ``SetMmp`` and quotes only after its ack; it is re-armed after an MMP trip (remaining <= 0)
+or a disconnect. A side identical to the last one sent is *omitted* (``None``: left alone, so
+priority is kept whatever the venue does with duplicates); a changed side is sent whole, since a
+sent side replaces all its levels. Nothing changed -> no command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from thalex_mm.config.models import OrderConfig
+from thalex_mm.core.budget import ErrorAction, Priority, classify_error
+from thalex_mm.core.commands import (
+    AmendOrder,
+    CancelOrder,
+    Command,
+    InsertOrder,
+    InstrumentQuote,
+    MassQuote,
+    SetMmp,
+)
+from thalex_mm.core.events import MmProtectionUpdated, OrderReport, OrdersUpdated
+from thalex_mm.core.order_state import OrderState, OrderTrigger, next_order_state
+from thalex_mm.core.types import (
+    ChangeReason,
+    Instrument,
+    OrderStatus,
+    QuoteLevel,
+    Side,
+    WantedQuotes,
+    round_to_tick,
+)
+from thalex_mm.errors import InvalidState
+from thalex_mm.protocol.error_codes import ErrorCode
+
+__all__ = [
+    "MAX_CLIENT_ORDER_ID",
+    "FillRecorded",
+    "OrderManager",
+    "OrderRejected",
+    "TrackedOrder",
+    "UnknownOrderReported",
+]
+
+MAX_CLIENT_ORDER_ID = 2**32 - 1  # §5.1: stay within 32 bits
+_EPS = 1e-9
+
+_STATUS_TRIGGER = {
+    OrderStatus.OPEN: OrderTrigger.REPORT_OPEN,
+    OrderStatus.PARTIALLY_FILLED: OrderTrigger.REPORT_PARTIAL,
+    OrderStatus.FILLED: OrderTrigger.REPORT_FILLED,
+    OrderStatus.CANCELLED: OrderTrigger.REPORT_CANCELLED,
+    OrderStatus.CANCELLED_PARTIALLY_FILLED: OrderTrigger.REPORT_CANCELLED,
+}
+
+
+@dataclass(slots=True)
+class TrackedOrder:
+    """Our view of one order. Prices in quote currency, amounts in contracts.
+
+    ``amount`` is the original amount (as on the exchange); ``level`` is the quote level it
+    serves (-1 when unassigned, e.g. adopted at reconcile); ``pending_price`` /
+    ``pending_amount`` hold an amend in flight.
+    """
+
+    client_order_id: int | None
+    instrument: str
+    side: Side
+    level: int
+    price: float
+    amount: float
+    state: OrderState
+    order_id: str | None = None
+    filled_amount: float = 0.0
+    pending_price: float | None = None
+    pending_amount: float | None = None
+    label: str | None = None
+    reduce_only: bool = False
+    amends_acked: int = 0
+    trade_ids: set[str] = field(default_factory=set)
+
+    @property
+    def key(self) -> int | str:
+        return self.client_order_id if self.client_order_id is not None else str(self.order_id)
+
+    @property
+    def remaining_amount(self) -> float:
+        return max(0.0, self.amount - self.filled_amount)
+
+    def key_sort(self) -> tuple[bool, int, str]:
+        """A total order over keys (client order ids first, in creation order)."""
+        return (self.client_order_id is None, self.client_order_id or 0, str(self.order_id))
+
+    def exposure_price(self) -> float:
+        """Most aggressive price this order may rest at (an amend may be in flight)."""
+        if self.pending_price is None:
+            return self.price
+        if self.side is Side.BUY:
+            return max(self.price, self.pending_price)
+        return min(self.price, self.pending_price)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FillRecorded:
+    """A fill seen for the first time (dedup by ``trade_id``). Feed it to position/PnL."""
+
+    client_order_id: int | None
+    order_id: str | None
+    instrument: str
+    side: Side
+    trade_id: str
+    price: float
+    amount: float
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnknownOrderReported:
+    """A response or report we cannot match to a request or an order (journal it)."""
+
+    request_id: int | None
+    client_order_id: int | None
+    order_id: str | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRejected:
+    """The exchange refused one of our requests (*Rejected*, not *Denied*: STYLE.md §6)."""
+
+    request_id: int
+    client_order_id: int | None
+    command: str
+    code: int
+    message: str
+    action: ErrorAction
+
+
+OrderRecord = FillRecorded | UnknownOrderReported | OrderRejected
+
+
+class OrderManager:
+    """Order book of our own orders, plus the wanted-quotes diff.
+
+    Args:
+        config: ``OrderConfig`` (label, post_only, reject_post_only, amend_tolerance_ticks,
+            MMP amounts).
+        first_client_order_id: first id handed out (ids are a monotonic counter, unique for
+            the session and < 2**32).
+        adopt_unknown: at reconcile, track exchange orders we do not know (True) or cancel
+            them (False).
+    """
+
+    def __init__(
+        self,
+        config: OrderConfig,
+        *,
+        first_client_order_id: int = 1,
+        adopt_unknown: bool = True,
+    ) -> None:
+        if not 0 <= first_client_order_id <= MAX_CLIENT_ORDER_ID:
+            raise ValueError(
+                f"first_client_order_id: got {first_client_order_id}, expected 0..{MAX_CLIENT_ORDER_ID}"
+            )
+        self._cfg = config
+        self._next_cid = first_client_order_id
+        self._adopt_unknown = adopt_unknown
+        self._orders: dict[int | str, TrackedOrder] = {}
+        self._by_order_id: dict[str, TrackedOrder] = {}
+        self._requests: dict[int, Command] = {}
+        self._planned_levels: dict[int, int] = {}
+        self._seen_trades: set[str] = set()
+        self._mmp_armed = False
+        self._mmp_in_flight = False
+        self._last_mq: dict[str, tuple[tuple[tuple[float, float], ...], ...]] = {}
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def orders(self) -> tuple[TrackedOrder, ...]:
+        return tuple(self._orders.values())
+
+    def get(self, key: int | str) -> TrackedOrder | None:
+        return self._orders.get(key)
+
+    def active_orders(self, instrument: str | None = None) -> list[TrackedOrder]:
+        """Non-terminal orders (live or in flight)."""
+        return [
+            o
+            for o in self._orders.values()
+            if not o.state.is_terminal and (instrument is None or o.instrument == instrument)
+        ]
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._requests)
+
+    @property
+    def mmp_armed(self) -> bool:
+        return self._mmp_armed
+
+    def allocate_client_order_id(self) -> int:
+        """Next client order id (monotonic, unique for the session).
+
+        Raises:
+            InvalidState: the 32-bit range is exhausted.
+        """
+        cid = self._next_cid
+        if cid > MAX_CLIENT_ORDER_ID:
+            raise InvalidState(f"client_order_id exhausted (> {MAX_CLIENT_ORDER_ID})")
+        self._next_cid = cid + 1
+        return cid
+
+    # ------------------------------------------------------------------ requests
+
+    def on_sent(self, request_id: int, command: Command) -> None:
+        """The driver sent ``command`` as request ``request_id``."""
+        self._requests[request_id] = command
+        if isinstance(command, InsertOrder):
+            cid = command.client_order_id
+            order = TrackedOrder(
+                client_order_id=cid,
+                instrument=command.instrument,
+                side=command.side,
+                level=self._planned_levels.pop(cid, -1),
+                price=command.price if command.price is not None else 0.0,
+                amount=command.amount,
+                state=OrderState.PENDING_INSERT,
+                label=command.label,
+                reduce_only=command.reduce_only,
+            )
+            self._orders[cid] = order
+        elif isinstance(command, AmendOrder):
+            order = self._find(command.client_order_id, command.order_id)
+            if order is not None and not order.state.is_terminal:
+                order.state = next_order_state(order.state, OrderTrigger.SEND_AMEND)
+                order.pending_price = command.price
+                order.pending_amount = command.amount
+        elif isinstance(command, CancelOrder):
+            order = self._find(command.client_order_id, command.order_id)
+            if order is not None and not order.state.is_terminal:
+                order.state = next_order_state(order.state, OrderTrigger.SEND_CANCEL)
+        elif isinstance(command, SetMmp):
+            self._mmp_in_flight = True
+        elif isinstance(command, MassQuote):
+            for q in command.quotes:
+                prev = self._last_mq.get(q.instrument, ((), ()))
+                self._last_mq[q.instrument] = (
+                    q.bids if q.bids is not None else prev[0],
+                    q.asks if q.asks is not None else prev[1],
+                )
+
+    def on_response(
+        self, request_id: int | None, report: OrderReport | None, ts_ns: int = 0
+    ) -> tuple[OrderRecord, ...]:
+        """A successful response; ``report`` is its OrderStatus result (None for other results)."""
+        cmd = self._requests.pop(request_id, None) if request_id is not None else None
+        if cmd is None:
+            return (
+                UnknownOrderReported(
+                    request_id=request_id,
+                    client_order_id=report.client_order_id if report else None,
+                    order_id=report.order_id if report else None,
+                    detail="response to a request we did not send (or already answered)",
+                ),
+            )
+        records: list[OrderRecord] = []
+        if report is not None:
+            records.extend(self._apply_report(report, ts_ns))
+        if isinstance(cmd, AmendOrder):
+            order = self._find(cmd.client_order_id, cmd.order_id)
+            if order is not None and order.state is OrderState.PENDING_AMEND:
+                price = report.price if report is not None and report.price is not None else None
+                order.price = price if price is not None else cmd.price
+                order.amount = max(cmd.amount, order.filled_amount)
+                order.amends_acked += 1
+                order.pending_price = order.pending_amount = None
+                order.state = next_order_state(order.state, OrderTrigger.AMEND_ACKED)
+                self._settle(order)
+        elif isinstance(cmd, CancelOrder) and report is None:
+            order = self._find(cmd.client_order_id, cmd.order_id)
+            if order is not None:
+                order.state = next_order_state(order.state, OrderTrigger.REPORT_CANCELLED)
+        elif isinstance(cmd, SetMmp):
+            self._mmp_in_flight = False
+            self._mmp_armed = True
+        return tuple(records)
+
+    def on_error(self, request_id: int | None, code: int, message: str) -> tuple[OrderRecord, ...]:
+        """An error response; the order is dropped, restored or marked gone by the code."""
+        cmd = self._requests.pop(request_id, None) if request_id is not None else None
+        if cmd is None:
+            return (
+                UnknownOrderReported(
+                    request_id=request_id,
+                    client_order_id=None,
+                    order_id=None,
+                    detail=f"error {code} for a request we did not send: {message[:80]}",
+                ),
+            )
+        gone = code in (ErrorCode.ORDER_NOT_FOUND, ErrorCode.INVALID_ORDER_ID)
+        cid: int | None = None
+        if isinstance(cmd, InsertOrder):
+            cid = cmd.client_order_id
+            order = self._orders.get(cid)
+            if order is not None:
+                order.state = next_order_state(order.state, OrderTrigger.INSERT_FAILED)
+        elif isinstance(cmd, AmendOrder | CancelOrder):
+            cid = cmd.client_order_id
+            order = self._find(cmd.client_order_id, cmd.order_id)
+            if order is not None:
+                if gone:
+                    trigger = OrderTrigger.ORDER_GONE
+                elif isinstance(cmd, AmendOrder):
+                    trigger = OrderTrigger.AMEND_FAILED
+                else:
+                    trigger = OrderTrigger.CANCEL_FAILED
+                if isinstance(cmd, AmendOrder):
+                    order.pending_price = order.pending_amount = None
+                order.state = next_order_state(order.state, trigger)
+                self._settle(order)
+        elif isinstance(cmd, SetMmp):
+            self._mmp_in_flight = False
+        elif isinstance(cmd, MassQuote):
+            self._last_mq.clear()  # unknown venue state: resend both sides next step
+        return (
+            OrderRejected(
+                request_id=request_id if request_id is not None else -1,
+                client_order_id=cid,
+                command=type(cmd).__name__,
+                code=code,
+                message=message,
+                action=classify_error(code),
+            ),
+        )
+
+    # ------------------------------------------------------------------ reports
+
+    def on_orders(self, event: OrdersUpdated) -> tuple[OrderRecord, ...]:
+        """``session.orders`` notification; a snapshot (on subscribe) reconciles first."""
+        records: list[OrderRecord] = []
+        if event.snapshot:
+            recs, _ = self.reconcile(
+                [r for r in event.orders if r.status.is_live], cancel_unknown=False
+            )
+            records.extend(recs)
+        for rep in event.orders:
+            records.extend(self._apply_report(rep, event.local_ts_ns))
+        return tuple(records)
+
+    def on_mm_protection(self, event: MmProtectionUpdated, product: str) -> None:
+        """MMP status: a group at or below 0 remaining has pulled our quotes; re-arm."""
+        for item in event.items:
+            if item.product == product and item.remaining_amount <= 0:
+                self._mmp_armed = False
+                self._last_mq.clear()
+
+    def on_disconnected(self) -> None:
+        """In-flight requests are lost; MMP groups are reset by the venue (§6)."""
+        self._requests.clear()
+        self._mmp_armed = False
+        self._mmp_in_flight = False
+        self._last_mq.clear()
+
+    def reconcile(
+        self, open_orders: Iterable[OrderReport], *, cancel_unknown: bool | None = None
+    ) -> tuple[tuple[OrderRecord, ...], tuple[Command, ...]]:
+        """Align with the exchange's open orders (``private/open_orders``); the exchange wins.
+
+        Local orders the exchange does not list are marked cancelled; listed ones take the
+        exchange's price, amount and fill state (pending requests are forgotten); unknown ones
+        are adopted (level -1, so the next ``plan`` cancels or reuses them) or cancelled.
+
+        Returns:
+            ``(records, commands)``: fills first seen here, and cancels for unknown orders when
+            ``cancel_unknown`` (default: ``not adopt_unknown``).
+        """
+        cancel = (not self._adopt_unknown) if cancel_unknown is None else cancel_unknown
+        self._requests.clear()
+        records: list[OrderRecord] = []
+        commands: list[Command] = []
+        listed: set[int] = set()
+        for rep in open_orders:
+            order = self._find(rep.client_order_id, rep.order_id)
+            if order is None or order.state.is_terminal:
+                if cancel and order is None:
+                    commands.append(
+                        CancelOrder(client_order_id=rep.client_order_id, order_id=rep.order_id)
+                    )
+                    continue
+                level = order.level if order is not None else -1
+                order = TrackedOrder(
+                    client_order_id=rep.client_order_id,
+                    instrument=rep.instrument,
+                    side=rep.side,
+                    level=level,
+                    price=rep.price or 0.0,
+                    amount=rep.amount,
+                    state=OrderState.OPEN,
+                    order_id=rep.order_id,
+                    label=rep.label,
+                    reduce_only=rep.reduce_only,
+                )
+                self._orders[order.key] = order
+            else:
+                order.state = next_order_state(order.state, OrderTrigger.RESYNC_LIVE)
+                order.pending_price = order.pending_amount = None
+                order.price = rep.price if rep.price is not None else order.price
+                order.amount = rep.amount
+            order.order_id = rep.order_id
+            self._by_order_id[rep.order_id] = order
+            records.extend(self._record_fills(order, rep, 0))
+            order.filled_amount = max(order.filled_amount, rep.filled_amount)
+            self._settle(order)
+            listed.add(id(order))
+        for order in list(self._orders.values()):
+            if not order.state.is_terminal and id(order) not in listed:
+                order.state = next_order_state(order.state, OrderTrigger.SESSION_LOST)
+                order.pending_price = order.pending_amount = None
+        return tuple(records), tuple(commands)
+
+    def _find(self, cid: int | None, order_id: str | None) -> TrackedOrder | None:
+        if cid is not None and cid in self._orders:
+            return self._orders[cid]
+        if order_id is not None:
+            return self._by_order_id.get(order_id) or self._orders.get(order_id)
+        return None
+
+    def _record_fills(self, order: TrackedOrder | None, rep: OrderReport, ts_ns: int) -> list:
+        out = []
+        for f in rep.fills:
+            if f.trade_id in self._seen_trades:
+                continue
+            self._seen_trades.add(f.trade_id)
+            if order is not None:
+                order.trade_ids.add(f.trade_id)
+            out.append(
+                FillRecorded(
+                    client_order_id=rep.client_order_id,
+                    order_id=rep.order_id,
+                    instrument=rep.instrument,
+                    side=rep.side,
+                    trade_id=f.trade_id,
+                    price=f.price,
+                    amount=f.amount,
+                    ts_ns=f.ts_ns or ts_ns,
+                )
+            )
+        return out
+
+    def _apply_report(self, rep: OrderReport, ts_ns: int) -> list[OrderRecord]:
+        order = self._find(rep.client_order_id, rep.order_id)
+        records: list[OrderRecord] = list(self._record_fills(order, rep, ts_ns))
+        if order is None:
+            if not (self._cfg.use_mass_quote and rep.client_order_id is None):
+                records.append(
+                    UnknownOrderReported(
+                        request_id=None,
+                        client_order_id=rep.client_order_id,
+                        order_id=rep.order_id,
+                        detail=f"report for an order we do not track (status {rep.status})",
+                    )
+                )
+            return records
+        if order.order_id is None:
+            order.order_id = rep.order_id
+            self._by_order_id[rep.order_id] = order
+        was_terminal = order.state.is_terminal
+        order.state = next_order_state(order.state, _STATUS_TRIGGER[rep.status])
+        # Price and amount change only through our acked amends; before the first one, the
+        # insert report may carry a post-only reprice (§5.2). A report reordered behind an
+        # amend ack must never roll the price back, or the self-cross check would be blind.
+        if (
+            not was_terminal
+            and order.amends_acked == 0
+            and order.pending_price is None
+            and rep.price is not None
+            and rep.change_reason in (ChangeReason.INSERT, ChangeReason.EXISTING)
+        ):
+            order.price = rep.price
+            order.amount = rep.amount
+        order.filled_amount = max(order.filled_amount, rep.filled_amount)
+        order.amount = max(order.amount, order.filled_amount)
+        self._settle(order)
+        return records
+
+    @staticmethod
+    def _settle(order: TrackedOrder) -> None:
+        """OPEN with a fill on record is PARTIALLY_FILLED (after acks that return to OPEN)."""
+        if order.state is OrderState.OPEN and order.filled_amount > _EPS:
+            order.state = next_order_state(order.state, OrderTrigger.REPORT_PARTIAL)
+
+    # ------------------------------------------------------------------ diff
+
+    def plan(self, wanted: WantedQuotes, instrument: Instrument) -> tuple[Command, ...]:
+        """Commands turning our resting orders into ``wanted`` (send order)."""
+        return tuple(cmd for _, cmd in self.plan_prioritised(wanted, instrument))
+
+    def plan_prioritised(
+        self, wanted: WantedQuotes, instrument: Instrument
+    ) -> tuple[tuple[Priority, Command], ...]:
+        """Like ``plan`` with a ``Priority`` per command, for ``MessageBudget.admit``.
+
+        Priorities never contradict the send order, so any priority prefix is self-cross safe.
+        """
+        bids = self._normalise(wanted.bids, Side.BUY, instrument)
+        asks = self._normalise(wanted.asks, Side.SELL, instrument)
+        if bids and asks:  # defensive: a crossed wanted book keeps only the non-crossing bids
+            bids = [lv for lv in bids if lv[0] < asks[0][0] - _EPS]
+        tol = self._cfg.amend_tolerance_ticks * instrument.tick_size + instrument.tick_size * 1e-6
+        vtick = instrument.volume_tick_size
+        active = self.active_orders(wanted.instrument)
+        book = {o.key: (o.side, o.exposure_price()) for o in active}
+
+        cancels: list[tuple[Priority, Command]] = []
+        retreats: list[tuple[Priority, Command, TrackedOrder]] = []
+        towards: list[tuple[Priority, Side, int, float, float, TrackedOrder | None]] = []
+        for side, levels in ((Side.BUY, bids), (Side.SELL, asks)):
+            other_best = (
+                (asks[0][0] if asks else None)
+                if side is Side.BUY
+                else (bids[0][0] if bids else None)
+            )
+            by_level: dict[int, TrackedOrder] = {}
+            surplus: list[TrackedOrder] = []
+            for o in sorted((o for o in active if o.side is side), key=lambda o: o.key_sort()):
+                if 0 <= o.level < len(levels) and o.level not in by_level:
+                    by_level[o.level] = o
+                else:
+                    surplus.append(o)
+            for o in surplus:
+                if o.state.is_pending:
+                    continue
+                crosses = other_best is not None and (
+                    o.price >= other_best if side is Side.BUY else o.price <= other_best
+                )
+                prio = Priority.UNSAFE_CANCEL if (not levels or crosses) else Priority.CANCEL
+                cancels.append(
+                    (
+                        prio,
+                        CancelOrder(
+                            client_order_id=o.client_order_id,
+                            order_id=None if o.client_order_id is not None else o.order_id,
+                        ),
+                    )
+                )
+                book.pop(o.key, None)
+            for i, (price, amount) in enumerate(levels):
+                prio = Priority.TOP if i == 0 else Priority.DEEPER
+                o = by_level.get(i)
+                if o is None:
+                    towards.append((prio, side, i, price, amount, None))
+                    continue
+                if o.state.is_pending:
+                    continue
+                if abs(o.price - price) <= tol and abs(o.amount - amount) < vtick / 2:
+                    continue
+                away = price < o.price if side is Side.BUY else price > o.price
+                if away:
+                    retreats.append((Priority.RETREAT, self._amend(o, price, amount, vtick), o))
+                else:
+                    towards.append((prio, side, i, price, amount, o))
+
+        out: list[tuple[Priority, Command]] = sorted(cancels, key=lambda pc: pc[0])
+        for prio, cmd, o in retreats:
+            out.append((prio, cmd))
+            book[o.key] = (o.side, cmd.price)
+        towards.sort(key=lambda t: t[0])
+        for prio, side, level, price, amount, o in towards:
+            if side is Side.BUY:
+                opp = [p for k, (s, p) in book.items() if s is Side.SELL]
+                if opp and price >= min(opp) - _EPS:
+                    continue  # would self-cross: wait for the ask to move
+            else:
+                opp = [p for k, (s, p) in book.items() if s is Side.BUY]
+                if opp and price <= max(opp) + _EPS:
+                    continue
+            if o is None:
+                cid = self.allocate_client_order_id()
+                self._planned_levels[cid] = level
+                cmd: Command = InsertOrder(
+                    client_order_id=cid,
+                    instrument=wanted.instrument,
+                    side=side,
+                    amount=amount,
+                    price=price,
+                    label=self._cfg.label,
+                    post_only=self._cfg.post_only,
+                    reject_post_only=self._cfg.post_only and self._cfg.reject_post_only,
+                )
+                book[cid] = (side, price)
+            else:
+                cmd = self._amend(o, price, amount, vtick)
+                book[o.key] = (side, price)
+            out.append((prio, cmd))
+        return tuple(out)
+
+    @staticmethod
+    def _amend(o: TrackedOrder, price: float, amount: float, vtick: float) -> AmendOrder:
+        return AmendOrder(
+            client_order_id=o.client_order_id,
+            order_id=None if o.client_order_id is not None else o.order_id,
+            price=price,
+            amount=round_to_tick(o.filled_amount + amount, vtick, "nearest"),
+        )
+
+    @staticmethod
+    def _normalise(
+        levels: Iterable[QuoteLevel], side: Side, instrument: Instrument
+    ) -> list[tuple[float, float]]:
+        """Align to ticks (bids down, asks up; sizes down), drop tiny or duplicate-price levels."""
+        direction = "down" if side is Side.BUY else "up"
+        out: list[tuple[float, float]] = []
+        seen: set[float] = set()
+        for lv in levels:
+            price = round_to_tick(lv.price, instrument.tick_size, direction)
+            amount = round_to_tick(lv.amount, instrument.volume_tick_size, "down")
+            if price <= 0 or amount < instrument.min_order_amount - _EPS or price in seen:
+                continue
+            seen.add(price)
+            out.append((price, amount))
+        out.sort(key=lambda pa: -pa[0] if side is Side.BUY else pa[0])
+        return out
+
+    # ------------------------------------------------------------------ mass quote
+
+    def plan_mass_quote(self, wanted: WantedQuotes, instrument: Instrument) -> tuple[Command, ...]:
+        """One step of the mass-quote path: ``SetMmp`` until armed, then at most one MassQuote."""
+        if not self._mmp_armed:
+            if self._mmp_in_flight:
+                return ()
+            return (
+                SetMmp(
+                    product=instrument.product,
+                    trade_amount=self._cfg.mmp_trade_amount,
+                    quote_amount=self._cfg.mmp_quote_amount,
+                ),
+            )
+        bids = tuple(self._normalise(wanted.bids, Side.BUY, instrument))
+        asks = tuple(self._normalise(wanted.asks, Side.SELL, instrument))
+        if bids and asks:
+            bids = tuple(lv for lv in bids if lv[0] < asks[0][0] - _EPS)
+        last = self._last_mq.get(wanted.instrument)
+        send_b = bids if last is None or last[0] != bids else None
+        send_a = asks if last is None or last[1] != asks else None
+        if send_b is None and send_a is None:
+            return ()
+        return (
+            MassQuote(
+                quotes=(InstrumentQuote(instrument=wanted.instrument, bids=send_b, asks=send_a),),
+                label=self._cfg.label,
+                post_only=self._cfg.post_only,
+                reject_post_only=self._cfg.post_only and self._cfg.reject_post_only,
+            ),
+        )
+
+    def cancel_everything(
+        self, instrument: str | None = None
+    ) -> tuple[tuple[Priority, Command], ...]:
+        """Unsafe-priority cancels for every live order not already being cancelled."""
+        return tuple(
+            (
+                Priority.UNSAFE_CANCEL,
+                CancelOrder(
+                    client_order_id=o.client_order_id,
+                    order_id=None if o.client_order_id is not None else o.order_id,
+                ),
+            )
+            for o in self.active_orders(instrument)
+            if o.state is not OrderState.PENDING_CANCEL
+        )
