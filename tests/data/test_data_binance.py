@@ -269,3 +269,42 @@ def test_binance_when_first_diff_skips_snapshot_id_raises(tmp_path: Path) -> Non
     with pytest.raises(DataFileError, match="cannot synchronise") as info:
         convert_binance([path])
     assert info.value.line == 4
+
+
+def _side_totals(arr: np.ndarray) -> dict[int, float]:
+    book: dict[int, dict[float, float]] = {1: {}, -1: {}}
+    for k, s, p, q in zip(
+        arr["kind"].tolist(),
+        arr["side"].tolist(),
+        arr["price"].tolist(),
+        arr["qty"].tolist(),
+        strict=True,
+    ):
+        if k == EventKind.BOOK_CLEAR:
+            book = {1: {}, -1: {}}
+        elif k == EventKind.BOOK_LEVEL:
+            if q > 0:
+                book[s][p] = q
+            else:
+                book[s].pop(p, None)
+    return {s: sum(levels.values()) for s, levels in book.items()}
+
+
+@needs_data
+def test_binance_session_when_mapped_to_thalex_grid_stays_valid_and_keeps_size(
+    session_2023,
+) -> None:
+    from thalex_mm.data import map_events
+
+    src = session_2023[0]
+    out = map_events(src, target_tick=1.0, target_volume_tick=0.001)
+    validate_events(out)
+    validate_book_uncrossed(out)
+    levels = out[out["kind"] == EventKind.BOOK_LEVEL]
+    assert np.all(levels["price"] == np.round(levels["price"]))
+    src_tot, out_tot = _side_totals(src), _side_totals(out)
+    for side in (1, -1):
+        assert out_tot[side] == pytest.approx(src_tot[side], rel=1e-9)
+    assert np.count_nonzero(out["kind"] == EventKind.TRADE) == np.count_nonzero(
+        (src["kind"] == EventKind.TRADE) & (src["qty"] >= 0.0005)
+    )
