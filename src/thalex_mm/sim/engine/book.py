@@ -217,13 +217,19 @@ class BookSide:
                 del self._keys[i]
 
     def iter_best(self):
-        """Levels best first (a snapshot of the keys: safe while levels are removed)."""
-        sign = self.sign
+        """Levels best first, without copying the keys.
+
+        The consumer may remove the level it was just given (and only that one).
+        """
+        keys = self._keys
         levels = self.levels
-        for key in tuple(self._keys):
-            level = levels.get(key * sign)
-            if level is not None:
-                yield level
+        sign = self.sign
+        i = 0
+        while i < len(keys):
+            key = keys[i]
+            yield levels[key * sign]
+            if i < len(keys) and keys[i] == key:
+                i += 1
 
     def better_or_equal(self, ticks_a: int, ticks_b: int) -> bool:
         """True when price ``ticks_a`` is at least as good as ``ticks_b`` for this side."""

@@ -100,7 +100,7 @@ class _Op:
         "ts_ns",
     )
 
-    def __init__(self, ts_ns: int) -> None:
+    def __init__(self, ts_ns: int = 0) -> None:
         self.ts_ns = ts_ns
         self.order_updates: list[OrderUpdate] = []
         self.trades: list[AccountTradeUpdate] = []
@@ -134,6 +134,7 @@ class _EngineCore:
         self._mmp: dict[tuple[str, str], MmpGroup] = {}
         self._order_seq = 0
         self._trade_seq = 0
+        self._op = _Op()
         self._stp = cfg.self_trade_prevention
         self._queue_model = cfg.queue_model
         self.ledger = Ledger(
@@ -145,6 +146,28 @@ class _EngineCore:
         )
 
     # ------------------------------------------------------------ lookups
+
+    def _begin(self, ts_ns: int) -> _Op:
+        """The collector of a new operation (one object reused: operations never nest)."""
+        op = self._op
+        op.ts_ns = ts_ns
+        if op.order_updates:
+            op.order_updates = []
+        if op.trades:
+            op.trades = []
+        if op.public_trades:
+            op.public_trades = []
+        if op.touched:
+            op.touched = {}
+        if op.portfolio:
+            op.portfolio = {}
+        if op.fills:
+            op.fills = {}
+        if op.mmp_exec:
+            op.mmp_exec = {}
+        if op.mmp_updates:
+            op.mmp_updates = []
+        return op
 
     def _session(self, session: str) -> _Session:
         s = self._sessions.get(session)
@@ -467,7 +490,8 @@ class _EngineCore:
         return n
 
     def _finish(self, op: _Op, response: object = None) -> EngineOutput:
-        self._settle_mmp(op)
+        if op.mmp_exec:
+            self._settle_mmp(op)
         if op.fills:
             ts = op.ts_ns
             for o, fills in op.fills.values():
@@ -487,7 +511,8 @@ class _EngineCore:
             books = self._books
             out = []
             for (inst, side, ticks), price in op.touched.items():
-                level = books[inst].side(side).levels.get(ticks)
+                book = books[inst]
+                level = (book.bids if side is Side.BUY else book.asks).levels.get(ticks)
                 out.append(BookLevelChange(inst, side, price, level.total() if level else 0.0))
             changes = tuple(out)
         return EngineOutput(

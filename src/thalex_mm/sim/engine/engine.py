@@ -160,7 +160,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
             reduce_only=reduce_only, post_only=post_only, order_type=order_type,
             time_in_force=tif, create_ts_ns=ts_ns,
         )
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         report = self._place(op, o, limit_ticks, ChangeReason.INSERT, reject_post_only)
         return self._finish(op, report)
 
@@ -243,7 +243,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
             return EngineOutput(error=res)
         if res != ticks:
             ticks, px = res, round(res * inst.tick_size, 8)
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         if a <= o.filled + 1e-12:
             report = self._delete(op, o, DeleteReason.CLIENT_CANCEL, ChangeReason.AMEND)
             return self._finish(op, report)
@@ -269,14 +269,14 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
         o = self._find(session, order_id, client_order_id)
         if isinstance(o, EngineError):
             return EngineOutput(error=o)
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         return self._finish(op, self._delete(op, o, DeleteReason.CLIENT_CANCEL))
 
     def cancel_all(self, session: str, *, ts_ns: int) -> EngineOutput:
         """``private/cancel_all``: every live order of the session's account (mass quotes
         included), ``client_bulk_cancel``. Response: the number deleted."""
         account = self._session(session).account
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         victims = [o for o in self._orders.values() if o.account == account]
         for o in victims:
             self._delete(op, o, DeleteReason.CLIENT_BULK_CANCEL)
@@ -292,7 +292,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
 
         Lenient choice: on a persistent session it is accepted and deletes nothing."""
         self._session(session)
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         self._end_session_orders(op, session)
         self._reset_groups(op, session, None, MmpReason.CLIENT_CANCEL)
         return self._finish(op, None)
@@ -301,7 +301,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
         """The connection is gone: delete its non-persistent orders (``session_end``), drop its
         MMP groups (reason ``session_end``) and forget the session. Persistent orders stay."""
         self._session(session)
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         self._end_session_orders(op, session)
         self._reset_groups(op, session, None, MmpReason.SESSION_END, drop=True)
         del self._sessions[session]

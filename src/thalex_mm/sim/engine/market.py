@@ -31,7 +31,10 @@ from thalex_mm.core.events import PublicTrade
 from thalex_mm.core.types import Side
 from thalex_mm.sim.engine.book import Level
 from thalex_mm.sim.engine.core import _EngineCore, _Op
-from thalex_mm.sim.engine.outputs import EngineOutput
+from thalex_mm.sim.engine.outputs import BookLevelChange, EngineOutput
+
+_EMPTY: tuple = ()
+_NOTHING = EngineOutput()
 
 __all__: list[str] = []
 
@@ -51,20 +54,47 @@ class _MarketMixin(_EngineCore):
             raise ValueError(f"set_external_level amount: got {amount!r}, expected >= 0")
         book = self._books[instrument]
         ticks = round(price / book.tick_size)
-        op = _Op(ts_ns)
-        if amount > 0.0:
+        if side is Side.BUY:
+            bs, opp = book.bids, book.asks
+            crossing = amount > 0.0 and opp._keys and opp._keys[0] <= ticks
+        else:
+            bs, opp = book.asks, book.bids
+            crossing = amount > 0.0 and opp._keys and -opp._keys[0] >= ticks
+        if crossing:
+            op = self._begin(ts_ns)
             self._uncross(op, instrument, side, ticks)
-        bs = book.side(side)
+            self._set_level(op, bs, instrument, side, ticks, amount)
+            return self._finish(op)
+        # fast path: no trade can happen, the only output is the level's new total
         level = bs.levels.get(ticks)
         if level is None:
-            if amount > 0.0:
-                level = bs.get_or_create(ticks, book.price(ticks))
-                level.external = amount
-                op.touched[(instrument, side, ticks)] = level.price
-            return self._finish(op)
+            if amount <= 0.0:
+                return _NOTHING
+            level = bs.get_or_create(ticks, round(ticks * book.tick_size, 8))
+            level.external = amount
+            return EngineOutput(None, None, _EMPTY, _EMPTY, _EMPTY,
+                                (BookLevelChange(instrument, side, level.price, amount),))
         old = level.external
         if amount == old:
-            return self._finish(op)
+            return _NOTHING
+        if level.orders:
+            if amount < old:
+                model = self._queue_model
+                for o in level.orders:
+                    o.queue_ahead = model.on_decrease(o.queue_ahead, old, amount)
+            level.external = amount
+            total = level.total()
+        else:
+            level.external = total = amount
+            if amount <= 0.0:
+                bs.discard_if_empty(level)
+        return EngineOutput(None, None, _EMPTY, _EMPTY, _EMPTY,
+                            (BookLevelChange(instrument, side, level.price, total),))
+
+    def _set_level(self, op: _Op, bs, instrument: str, side: Side, ticks: int, amount: float
+                   ) -> None:
+        level = bs.get_or_create(ticks, self._books[instrument].price(ticks))
+        old = level.external
         if amount < old and level.orders:
             model = self._queue_model
             for o in level.orders:
@@ -72,11 +102,13 @@ class _MarketMixin(_EngineCore):
         level.external = amount
         op.touched[(instrument, side, ticks)] = level.price
         bs.discard_if_empty(level)
-        return self._finish(op)
 
     def _uncross(self, op: _Op, instrument: str, side: Side, ticks: int) -> None:
         """Resolve the opposite levels an external ``side`` level at ``ticks`` reaches."""
         opp = self._books[instrument].opposite(side)
+        best = opp.best()
+        if best is None or ((best.ticks > ticks) if side is Side.BUY else (best.ticks < ticks)):
+            return
         for level in opp.iter_best():
             if (level.ticks > ticks) if side is Side.BUY else (level.ticks < ticks):
                 break
@@ -117,7 +149,7 @@ class _MarketMixin(_EngineCore):
             raise ValueError(f"external_market_order amount: got {amount!r}, expected > 0")
         book = self._books[instrument]
         limit = None if limit_price is None else round(limit_price / book.tick_size)
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         traded, _ = self._match(op, instrument, aggressor_side, amount, limit, None)
         return self._finish(op, traded)
 
@@ -133,7 +165,7 @@ class _MarketMixin(_EngineCore):
         book = self._books[instrument]
         ticks = round(price / book.tick_size)
         opp = book.opposite(aggressor_side)
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         budget = amount
         ours = 0.0
         buy = aggressor_side is Side.BUY
@@ -198,7 +230,7 @@ class _MarketMixin(_EngineCore):
         Returns:
             An output with the changed portfolio lines.
         """
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         for account in self.ledger.accrue_funding(instrument, rate_24h, mark_price, dt_s):
             op.portfolio[(account, instrument)] = None
         return self._finish(op)

@@ -7,15 +7,14 @@ subscribed channels (thalex_protocol.md §5.4): ``order_updates`` → ``session.
 ``account.portfolio``, ``mmp_updates`` → ``session.mm_protection``, ``public_trades`` and
 ``book_changes`` → ``book``/``recent_trades``.
 
-The small records are ``NamedTuple``s (cheap to build, typed); the envelope is a frozen dataclass
-whose empty fields share one empty tuple.
+All records, the envelope included, are ``NamedTuple``s: immutable, typed and cheap to build
+(an engine operation builds one envelope); empty fields share one empty tuple.
 
 Units: prices in quote currency, amounts in contracts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from thalex_mm.core.events import AccountTrade, MmpStatus, OrderReport, PortfolioEntry, PublicTrade
@@ -100,9 +99,9 @@ class MassQuoteResult(NamedTuple):
 _EMPTY: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
-class EngineOutput:
-    """The result of one engine operation.
+class EngineOutput(NamedTuple):
+    """The result of one engine operation (immutable; a NamedTuple because it is built once per
+    operation and must be cheap).
 
     Attributes:
         response: the direct reply: an ``OrderReport`` (insert/amend/cancel), an ``int``

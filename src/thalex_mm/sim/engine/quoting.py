@@ -74,7 +74,7 @@ class _QuotingMixin(_EngineCore):
             )
         group = MmpGroup(float(trade_amount), float(quote_amount))
         self._mmp[(session, product)] = group
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         op.mmp_updates.append(MmpUpdate(session, MmpStatus(
             product=product, remaining_amount=group.remaining, reason=MmpReason.REFILL.value)))
         return self._finish(op, None)
@@ -108,7 +108,7 @@ class _QuotingMixin(_EngineCore):
         self._session(session)
         if product is not None and product not in self._products():
             return self._error(ErrorCode.UNKNOWN_PRODUCT, f"unknown product {product!r}")
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         self._pull_quotes(op, None, product, DeleteReason.CLIENT_BULK_CANCEL)
         self._reset_groups(op, None, product, MmpReason.CLIENT_CANCEL)
         return self._finish(op, None)
@@ -142,7 +142,7 @@ class _QuotingMixin(_EngineCore):
         if len(quotes) > MAX_ITEMS:
             return self._error(ErrorCode.INVALID_REQUEST,
                                f"{len(quotes)} quote items, at most {MAX_ITEMS} allowed")
-        op = _Op(ts_ns)
+        op = self._begin(ts_ns)
         errors: list[MassQuoteError] = []
         n_ok = 0
         for name, bids, asks in quotes:
