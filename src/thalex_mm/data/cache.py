@@ -3,7 +3,8 @@
 ``load_events`` detects each file's format from its first bytes:
 
 - Binance raw capture (gzip, lines ``<local_ts> {json}``) → ``thalex_mm.data.binance``; all
-  Binance files passed together form one session, in the order given;
+  Binance files passed together form ONE session, in the order given (load two sessions with
+  two calls: their depth sequences do not join);
 - Tardis.dev CSV (``exchange,symbol,...`` header, plain or gzip) → ``thalex_mm.data.tardis``;
 - thalex-mm recording (gzip, lines ``{"ts": ...}``) → ``thalex_mm.data.recording``.
 

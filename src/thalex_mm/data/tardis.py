@@ -78,7 +78,7 @@ def tardis_kind(header: Sequence[str]) -> str | None:
     return None
 
 
-def _book_rows(rows: list[list[str]], path: str) -> np.ndarray:
+def _book_rows(rows: list[tuple[int, list[str]]], path: str) -> np.ndarray:
     kind, side, exch, local, price, qty = [], [], [], [], [], []
     in_snapshot = False
     for line_no, r in rows:

@@ -72,3 +72,22 @@ def test_replay_when_input_invalid_raises() -> None:
         ReplaySource(np.zeros(3))
     empty = ReplaySource(_events([]))
     assert empty.exhausted and len(empty.due_until(WALL)) == 0
+
+
+def test_sources_when_imported_modules_checked_use_no_clock_or_global_randomness() -> None:
+    import ast
+    from pathlib import Path
+
+    import thalex_mm.sim.sources as pkg
+
+    banned = {"time", "random", "asyncio", "threading", "datetime", "uuid", "socket", "logging"}
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                names = {(node.module or "").split(".")[0]}
+            else:
+                continue
+            assert not names & banned, f"{path.name} imports {names & banned}"

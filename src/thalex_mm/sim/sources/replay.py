@@ -76,7 +76,7 @@ class ReplaySource:
         return self._pos >= len(self.events)
 
     def start(self, now_ns: int) -> None:
-        """Anchor the first event's exchange time to wall time ``now_ns`` (idempotent-safe).
+        """Anchor the first event's exchange time to wall time ``now_ns``.
 
         Raises:
             InvalidState: already started.
