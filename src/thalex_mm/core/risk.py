@@ -1,0 +1,525 @@
+"""RiskManager: limits, the trading state (ACTIVE / REDUCING / HALTED) and the pre-trade gate.
+
+Every check runs before a command leaves the core: ``gate`` filters the model's wanted quotes
+(per level, with a ``QuoteDenied`` record for each cut) and ``check_command`` is the last line
+of defence for single commands. State changes are emitted as ``TradingStateChanged``.
+
+Which halts resume by themselves (STICKY_REASONS in ``reasons``):
+
+* sticky until ``reset()`` (a human decision): DRAWDOWN, SESSION_LOSS, DAILY_LOSS,
+  TRAILING_STOP, KILL_SWITCH, MANUAL. A daily-loss halt stays after 00:00 UTC; the new day only
+  resets the daily baseline.
+* resume when the condition clears: DISCONNECTED, STALE_DATA, NO_MARKET, BOOK_CROSSED,
+  MARK_MID_DIVERGENCE (checked at every ``evaluate``).
+* resume after ``pause_cooldown_s``: FILL_RATE, CONSECUTIVE_LOSSES.
+* REDUCING (POSITION_HARD_LIMIT, MAX_NOTIONAL) ends when |position| <= the soft limit and the
+  notional is below its limit (hysteresis, so the state does not flap at the hard limit).
+
+The soft limit does not change the state: the gate removes the side that would add to the
+position (``allowed_sides``). Loss figures use ``PositionSnapshot.total_pnl_usd`` (realised +
+unrealised - fees + funding); "daily" is measured from the first evaluation of each UTC day
+(day = ts_ns // 86400e9).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from thalex_mm.config.models import KillSwitchAction, RiskConfig
+from thalex_mm.core.commands import (
+    AmendOrder,
+    CancelAll,
+    Command,
+    Halt,
+    InsertOrder,
+    MassQuote,
+)
+from thalex_mm.core.position import PositionSnapshot, RoundTrip
+from thalex_mm.core.reasons import (
+    OrderDenied,
+    QuoteDenied,
+    Reason,
+    TradingState,
+    TradingStateChanged,
+    TradingTrigger,
+    next_trading_state,
+)
+from thalex_mm.core.types import (
+    Instrument,
+    OrderType,
+    QuoteLevel,
+    Side,
+    TimeInForce,
+    WantedQuotes,
+    round_to_tick,
+)
+
+__all__ = ["MarketSnapshot", "RiskManager"]
+
+_NS_PER_S = 1_000_000_000
+_NS_PER_DAY = 86_400 * _NS_PER_S
+_EPS = 1e-12
+_PAUSE_REASONS = (Reason.FILL_RATE, Reason.CONSECUTIVE_LOSSES)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketSnapshot:
+    """What the risk checks need from market state (quote currency; ns).
+
+    Attributes:
+        mark_price: exchange mark; None = not known yet.
+        index_price: underlying index; None = not known.
+        best_bid / best_ask: top of the public book; None = empty side.
+        last_data_ts_ns: local time of the last book or ticker update (0 = never).
+        exchange_ts_ns: exchange time of that update (for the emitted records).
+    """
+
+    mark_price: float | None
+    index_price: float | None = None
+    best_bid: float | None = None
+    best_ask: float | None = None
+    last_data_ts_ns: int = 0
+    exchange_ts_ns: int = 0
+
+    @property
+    def mid_price(self) -> float | None:
+        if self.best_bid is None or self.best_ask is None:
+            return None
+        return 0.5 * (self.best_bid + self.best_ask)
+
+    @property
+    def crossed(self) -> bool:
+        return (
+            self.best_bid is not None
+            and self.best_ask is not None
+            and self.best_bid >= self.best_ask
+        )
+
+
+def _bps(a: float, ref: float) -> float:
+    return abs(a - ref) / ref * 1e4
+
+
+class RiskManager:
+    """Risk limits from ``RiskConfig``; owns the trading state.
+
+    Args:
+        config: the ``[risk]`` section.
+        label: label of flatten orders.
+    """
+
+    def __init__(self, config: RiskConfig, *, label: str | None = None) -> None:
+        self._cfg = config
+        self._label = label
+        self.state = TradingState.ACTIVE
+        self.reason = Reason.RESUMED
+        self.since_ts_ns = 0
+        self._sticky: dict[Reason, str] = {}
+        self._paused_until: dict[Reason, int] = {}
+        self._conditions: list[tuple[Reason, str]] = []  # halts recomputed at each evaluate
+        self._reduces: list[tuple[Reason, str]] = []
+        self._connected = True
+        self._peak_pnl = 0.0
+        self._day: int | None = None
+        self._day_start_pnl = 0.0
+        self._session_base_pnl = 0.0  # session loss is measured from here (moved by reset)
+        self._last_pnl = 0.0
+        self._fills: deque[int] = deque()
+        self.consecutive_losses = 0
+        self._last_data_ts_ns = 0
+        self._position = 0.0
+
+    # ------------------------------------------------------------------ inputs
+
+    def evaluate(
+        self, market: MarketSnapshot, position: PositionSnapshot, now_ns: int
+    ) -> tuple[TradingStateChanged, ...]:
+        """Re-check every limit at ``now_ns`` (ns) and move the trading state if needed."""
+        cfg = self._cfg
+        self._last_data_ts_ns = market.last_data_ts_ns
+        self._position = position.position
+        pnl = position.total_pnl_usd
+        self._last_pnl = pnl
+        self._peak_pnl = max(self._peak_pnl, pnl)
+        day = now_ns // _NS_PER_DAY
+        if self._day != day:
+            self._day, self._day_start_pnl = day, pnl
+        drawdown = self._peak_pnl - pnl
+        if drawdown >= cfg.max_drawdown_usd:
+            self._sticky.setdefault(Reason.DRAWDOWN, f"drawdown {drawdown:.2f} USD from peak")
+        session = pnl - self._session_base_pnl
+        if -session >= cfg.session_loss_limit_usd:
+            self._sticky.setdefault(Reason.SESSION_LOSS, f"session PnL {session:.2f} USD")
+        daily = pnl - self._day_start_pnl
+        if -daily >= cfg.daily_loss_limit_usd:
+            self._sticky.setdefault(Reason.DAILY_LOSS, f"daily PnL {daily:.2f} USD")
+        if (
+            cfg.trailing_stop_usd is not None
+            and self._peak_pnl > 0
+            and drawdown >= cfg.trailing_stop_usd
+        ):
+            self._sticky.setdefault(
+                Reason.TRAILING_STOP, f"PnL {pnl:.2f} USD, peak {self._peak_pnl:.2f} USD"
+            )
+
+        cond: list[tuple[Reason, str]] = []
+        if not self._connected:
+            cond.append((Reason.DISCONNECTED, ""))
+        age_ns = now_ns - market.last_data_ts_ns
+        if market.last_data_ts_ns <= 0 or age_ns >= cfg.stale_data_timeout_s * _NS_PER_S:
+            cond.append((Reason.STALE_DATA, f"no book/ticker for {age_ns / _NS_PER_S:.1f} s"))
+        mark = market.mark_price
+        if mark is None or mark <= 0:
+            cond.append((Reason.NO_MARKET, "no mark price"))
+        if market.crossed:
+            cond.append((Reason.BOOK_CROSSED, f"bid {market.best_bid} >= ask {market.best_ask}"))
+        mid = market.mid_price
+        if mid is not None and mark and _bps(mid, mark) > cfg.mark_mid_divergence_bps:
+            cond.append((Reason.MARK_MID_DIVERGENCE, f"mid {mid} vs mark {mark}"))
+        self._conditions = cond
+
+        reduces: list[tuple[Reason, str]] = []
+        pos = abs(position.position)
+        was = {r for r, _ in self._reduces}
+        limit = cfg.position_soft_limit if Reason.POSITION_HARD_LIMIT in was else None
+        if pos >= cfg.position_hard_limit - _EPS or (limit is not None and pos > limit + _EPS):
+            reduces.append((Reason.POSITION_HARD_LIMIT, f"|position| {pos}"))
+        notional = pos * (mark or position.mark_price)
+        if notional >= cfg.max_notional_usd or (
+            Reason.MAX_NOTIONAL in was
+            and pos > cfg.position_soft_limit + _EPS
+            and notional >= cfg.max_notional_usd * 0.9
+        ):
+            reduces.append((Reason.MAX_NOTIONAL, f"notional {notional:.2f} USD"))
+        self._reduces = reduces
+        return self._retarget(now_ns, market.exchange_ts_ns)
+
+    def on_fill(self, ts_ns: int) -> tuple[TradingStateChanged, ...]:
+        """Count a fill of ours for the fill-rate rule (N fills in M s -> pause)."""
+        window_ns = int(self._cfg.fill_rate_window_s * _NS_PER_S)
+        fills = self._fills
+        fills.append(ts_ns)
+        while fills and fills[0] <= ts_ns - window_ns:
+            fills.popleft()
+        if len(fills) >= self._cfg.fill_rate_max_fills:
+            self._pause(Reason.FILL_RATE, ts_ns)
+            fills.clear()
+        return self._retarget(ts_ns, 0)
+
+    def on_round_trip(self, trip: RoundTrip) -> tuple[TradingStateChanged, ...]:
+        """Count consecutive losing round trips; at the limit, pause (counter restarts)."""
+        self.consecutive_losses = self.consecutive_losses + 1 if trip.is_loss else 0
+        if self.consecutive_losses >= self._cfg.max_consecutive_losses:
+            self._pause(Reason.CONSECUTIVE_LOSSES, trip.closed_ts_ns)
+            self.consecutive_losses = 0
+        return self._retarget(trip.closed_ts_ns, 0)
+
+    def on_disconnected(self, ts_ns: int) -> tuple[TradingStateChanged, ...]:
+        self._connected = False
+        self._conditions = [*self._conditions, (Reason.DISCONNECTED, "")]
+        return self._retarget(ts_ns, 0)
+
+    def on_connected(self, ts_ns: int) -> None:
+        """Connected again; quoting resumes at the next ``evaluate`` with fresh data."""
+        self._connected = True
+
+    def halt(self, now_ns: int, detail: str = "") -> tuple[TradingStateChanged, ...]:
+        """Manual halt (sticky)."""
+        self._sticky[Reason.MANUAL] = detail
+        return self._retarget(now_ns, 0)
+
+    def kill(
+        self,
+        now_ns: int,
+        *,
+        detail: str = "",
+        mark_price: float | None = None,
+        instrument: Instrument | None = None,
+        client_order_id: int | None = None,
+    ) -> tuple[tuple[TradingStateChanged, ...], tuple[Command, ...]]:
+        """Kill switch: HALTED (sticky), cancel everything, optionally flatten.
+
+        With ``kill_switch_action = cancel_and_flatten`` and a position, adds one reduce-only IOC
+        limit order at most ``flatten_max_slippage_bps`` from ``mark_price`` (needs
+        ``mark_price``, ``instrument`` and ``client_order_id``).
+
+        Returns:
+            ``(changes, commands)``: ``CancelAll``, ``Halt`` and maybe the flatten ``InsertOrder``.
+        """
+        self._sticky[Reason.KILL_SWITCH] = detail
+        changes = self._retarget(now_ns, 0)
+        cmds: list[Command] = [CancelAll(), Halt(reason=Reason.KILL_SWITCH.value, detail=detail)]
+        flatten = self._flatten_order(mark_price, instrument, client_order_id)
+        if flatten is not None:
+            cmds.append(flatten)
+        return changes, tuple(cmds)
+
+    def reset(self, now_ns: int) -> tuple[TradingStateChanged, ...]:
+        """Manual reset: lift sticky halts and pauses; conditions still present apply again.
+
+        The loss limits are re-based at the current PnL (session and daily baselines, drawdown
+        peak), otherwise the next evaluation would trip them again at once.
+        """
+        self._sticky.clear()
+        self._session_base_pnl = self._day_start_pnl = self._last_pnl
+        self._paused_until.clear()
+        self.consecutive_losses = 0
+        self._peak_pnl = self._last_pnl
+        return self._retarget(now_ns, 0, manual=True)
+
+    # ------------------------------------------------------------------ outputs
+
+    def next_deadline_ns(self) -> int | None:
+        """When a pause ends or data would turn stale (ns); None if nothing is scheduled."""
+        times = list(self._paused_until.values())
+        if self._last_data_ts_ns > 0:
+            times.append(self._last_data_ts_ns + int(self._cfg.stale_data_timeout_s * _NS_PER_S))
+        return min(times) if times else None
+
+    def allowed_sides(self, position: float) -> tuple[bool, bool]:
+        """``(bids_allowed, asks_allowed)`` for this position (contracts) and state."""
+        if self.state is TradingState.HALTED:
+            return False, False
+        soft = self._cfg.position_soft_limit
+        reducing = self.state is TradingState.REDUCING
+        bids = position < soft - _EPS and not (reducing and position >= -_EPS)
+        asks = position > -soft + _EPS and not (reducing and position <= _EPS)
+        return bids, asks
+
+    def gate(
+        self,
+        wanted: WantedQuotes,
+        market: MarketSnapshot,
+        position: PositionSnapshot,
+        now_ns: int,
+        *,
+        instrument: Instrument | None = None,
+    ) -> tuple[WantedQuotes, tuple[QuoteDenied, ...], tuple[TradingStateChanged, ...]]:
+        """Evaluate the limits, then cut ``wanted`` down to what they allow.
+
+        Checks per level: state (HALTED: nothing; REDUCING: the reducing side only, its total
+        capped at |position|), soft limit (one side), max order size (cut), price band vs mark
+        and index, cumulative position/notional room (a full fill of the side stays within the
+        hard limit and max notional), self-cross (a bid at or above our best ask).
+
+        Returns:
+            ``(allowed, denials, state_changes)``. With ``instrument``, cut amounts are aligned
+            down to ``volume_tick_size`` and levels below ``min_order_amount`` removed.
+        """
+        changes = self.evaluate(market, position, now_ns)
+        cfg = self._cfg
+        pos = position.position
+        denials: list[QuoteDenied] = []
+        bids_ok, asks_ok = self.allowed_sides(pos)
+        refs = [p for p in (market.mark_price, market.index_price) if p]
+
+        def deny(lv: QuoteLevel, reason: Reason, allowed: float = 0.0, detail: str = "") -> None:
+            denials.append(
+                QuoteDenied(
+                    ts_ns=now_ns,
+                    reason=reason,
+                    side=lv.side,
+                    level=lv.level,
+                    price=lv.price,
+                    amount=lv.amount,
+                    allowed_amount=allowed,
+                    detail=detail,
+                )
+            )
+
+        def side_filter(levels: tuple[QuoteLevel, ...], side: Side, ok: bool) -> list[QuoteLevel]:
+            out: list[QuoteLevel] = []
+            if not ok:
+                why = (
+                    self.reason
+                    if self.state is not TradingState.ACTIVE
+                    else Reason.POSITION_SOFT_LIMIT
+                )
+                for lv in levels:
+                    deny(lv, why)
+                return out
+            reduces = (side is Side.SELL and pos > 0) or (side is Side.BUY and pos < 0)
+            used = 0.0
+            for lv in levels:
+                amount = lv.amount
+                if refs and any(_bps(lv.price, r) > cfg.price_band_bps for r in refs):
+                    deny(lv, Reason.PRICE_BAND, detail=f"{lv.price} vs {refs}")
+                    continue
+                cut_reason = None
+                if amount > cfg.max_order_size:
+                    amount, cut_reason = cfg.max_order_size, Reason.MAX_ORDER_SIZE
+                if reduces and self.state is TradingState.REDUCING:
+                    room, why = abs(pos) - used, Reason.REDUCE_ONLY
+                elif reduces:
+                    room = cfg.position_hard_limit + abs(pos) - used
+                    room = min(room, cfg.max_notional_usd / lv.price + abs(pos) - used)
+                    why = Reason.POSITION_HARD_LIMIT
+                else:
+                    room = cfg.position_hard_limit - abs(pos) - used
+                    why = Reason.POSITION_HARD_LIMIT
+                    notional_room = cfg.max_notional_usd / lv.price - abs(pos) - used
+                    if notional_room < room:
+                        room, why = notional_room, Reason.MAX_NOTIONAL
+                if amount > room + _EPS:
+                    amount, cut_reason = max(0.0, room), why
+                if instrument is not None:
+                    amount = round_to_tick(amount, instrument.volume_tick_size, "down")
+                    if amount < instrument.min_order_amount - _EPS:
+                        amount = 0.0
+                if amount <= _EPS:
+                    deny(lv, cut_reason or Reason.POSITION_HARD_LIMIT)
+                    continue
+                if cut_reason is not None:
+                    deny(lv, cut_reason, allowed=amount)
+                used += amount
+                out.append(QuoteLevel(side=side, level=lv.level, price=lv.price, amount=amount))
+            return out
+
+        bids = side_filter(wanted.bids, Side.BUY, bids_ok)
+        asks = side_filter(wanted.asks, Side.SELL, asks_ok)
+        if asks:
+            best_ask = min(lv.price for lv in asks)
+            for lv in [lv for lv in bids if lv.price >= best_ask]:
+                deny(lv, Reason.SELF_CROSS, detail=f"bid {lv.price} >= our ask {best_ask}")
+                bids.remove(lv)
+        allowed = WantedQuotes(instrument=wanted.instrument, bids=tuple(bids), asks=tuple(asks))
+        return allowed, tuple(denials), changes
+
+    def check_command(
+        self, cmd: Command, now_ns: int, *, position: float | None = None, side: Side | None = None
+    ) -> OrderDenied | None:
+        """Last line of defence before the wire; None = allowed.
+
+        Cancels, ``Halt`` and ``SetMmp`` always pass. HALTED allows only a reduce-only IOC
+        insert that reduces the position (the flatten order, exempt from max order size).
+        ``side`` tells the side of an ``AmendOrder`` (amends carry none).
+        """
+        pos = self._position if position is None else position
+        name = type(cmd).__name__
+        cid = getattr(cmd, "client_order_id", None)
+
+        def denied(reason: Reason, detail: str = "") -> OrderDenied:
+            return OrderDenied(
+                ts_ns=now_ns, reason=reason, command=name, client_order_id=cid, detail=detail
+            )
+
+        halted = self.state is TradingState.HALTED
+        reducing = self.state is TradingState.REDUCING
+        max_size = self._cfg.max_order_size
+        if isinstance(cmd, InsertOrder):
+            reduces = cmd.side.sign * pos < 0 and cmd.amount <= abs(pos) + _EPS
+            if halted:
+                flatten = cmd.reduce_only and cmd.time_in_force is TimeInForce.IOC and reduces
+                return None if flatten else denied(Reason.HALTED, self.reason.value)
+            if cmd.amount > max_size + _EPS:
+                return denied(Reason.MAX_ORDER_SIZE, f"{cmd.amount} > {max_size}")
+            if reducing and not reduces:
+                return denied(Reason.REDUCE_ONLY, f"{cmd.side} {cmd.amount} at position {pos}")
+            if (
+                abs(pos + cmd.side.sign * cmd.amount) > self._cfg.position_hard_limit + _EPS
+                and not reduces
+            ):
+                return denied(Reason.POSITION_HARD_LIMIT, f"position {pos} + {cmd.amount}")
+            return None
+        if isinstance(cmd, AmendOrder):
+            if halted:
+                return denied(Reason.HALTED, self.reason.value)
+            if cmd.amount > max_size + _EPS:
+                return denied(Reason.MAX_ORDER_SIZE, f"{cmd.amount} > {max_size}")
+            if reducing and (side is None or side.sign * pos >= 0):
+                return denied(Reason.REDUCE_ONLY, "amend while reducing")
+            return None
+        if isinstance(cmd, MassQuote):
+            for q in cmd.quotes:
+                for s, levels in ((Side.BUY, q.bids), (Side.SELL, q.asks)):
+                    levels = levels or ()
+                    if levels and halted:
+                        return denied(Reason.HALTED, self.reason.value)
+                    if any(a > max_size + _EPS for _, a in levels):
+                        return denied(Reason.MAX_ORDER_SIZE, f"{s} level above {max_size}")
+                    if (
+                        levels
+                        and reducing
+                        and (s.sign * pos >= 0 or sum(a for _, a in levels) > abs(pos) + _EPS)
+                    ):
+                        return denied(Reason.REDUCE_ONLY, f"{s} side while reducing")
+            return None
+        return None
+
+    # ------------------------------------------------------------------ internals
+
+    def _pause(self, reason: Reason, ts_ns: int) -> None:
+        until = ts_ns + int(self._cfg.pause_cooldown_s * _NS_PER_S)
+        self._paused_until[reason] = max(self._paused_until.get(reason, 0), until)
+
+    def _target(self, now_ns: int) -> tuple[TradingState, Reason, str]:
+        for reason, until in list(self._paused_until.items()):
+            if now_ns >= until:
+                del self._paused_until[reason]
+        halts = [*self._sticky.items()]
+        halts += self._conditions
+        halts += [(r, "paused") for r in _PAUSE_REASONS if r in self._paused_until]
+        if halts:
+            return TradingState.HALTED, halts[0][0], halts[0][1]
+        if self._reduces:
+            return TradingState.REDUCING, self._reduces[0][0], self._reduces[0][1]
+        return TradingState.ACTIVE, Reason.RESUMED, ""
+
+    def _retarget(
+        self, now_ns: int, exchange_ts_ns: int, *, manual: bool = False
+    ) -> tuple[TradingStateChanged, ...]:
+        state, reason, detail = self._target(now_ns)
+        if state is self.state and reason is self.reason:
+            return ()
+        if state is TradingState.HALTED:
+            trigger = TradingTrigger.HALT
+        elif state is TradingState.REDUCING:
+            trigger = TradingTrigger.REDUCE
+        else:
+            trigger = TradingTrigger.RESET if manual else TradingTrigger.RECOVER
+            if manual:
+                reason = Reason.MANUAL
+        if state is self.state and reason is self.reason:
+            return ()
+        previous = self.state
+        self.state = next_trading_state(self.state, trigger)
+        self.reason, self.since_ts_ns = reason, now_ns
+        return (
+            TradingStateChanged(
+                exchange_ts_ns=exchange_ts_ns,
+                local_ts_ns=now_ns,
+                state=self.state,
+                previous=previous,
+                reason=reason,
+                detail=detail or ("reset" if manual else ""),
+            ),
+        )
+
+    def _flatten_order(
+        self, mark: float | None, instrument: Instrument | None, cid: int | None
+    ) -> InsertOrder | None:
+        if self._cfg.kill_switch_action is not KillSwitchAction.CANCEL_AND_FLATTEN:
+            return None
+        if mark is None or instrument is None or cid is None:
+            return None
+        amount = round_to_tick(abs(self._position), instrument.volume_tick_size, "down")
+        if amount < instrument.min_order_amount - _EPS or amount <= 0:
+            return None
+        slip = self._cfg.flatten_max_slippage_bps / 1e4
+        if self._position > 0:
+            side, price = Side.SELL, round_to_tick(mark * (1 - slip), instrument.tick_size, "up")
+        else:
+            side, price = Side.BUY, round_to_tick(mark * (1 + slip), instrument.tick_size, "down")
+        return InsertOrder(
+            client_order_id=cid,
+            instrument=instrument.name,
+            side=side,
+            amount=amount,
+            price=price,
+            label=self._label,
+            order_type=OrderType.LIMIT,
+            time_in_force=TimeInForce.IOC,
+            post_only=False,
+            reduce_only=True,
+        )
