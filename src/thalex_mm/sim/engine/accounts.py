@@ -22,8 +22,11 @@ currency (USD).
 from __future__ import annotations
 
 from thalex_mm.core.events import AccountSummaryUpdated, PortfolioEntry
+from thalex_mm.sim.engine.fast import fast_constructor
 
 __all__ = ["Ledger", "Position"]
+
+_make_entry = fast_constructor(PortfolioEntry)
 
 
 class Position:
@@ -160,7 +163,7 @@ class Ledger:
     def entry(self, account: str, instrument: str) -> PortfolioEntry:
         p = self.get(account, instrument)
         mark = self.marks.get(instrument)
-        return PortfolioEntry(
+        return _make_entry(
             instrument=instrument,
             position=p.position,
             mark_price=mark,

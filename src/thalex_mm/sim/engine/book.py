@@ -58,7 +58,6 @@ class RestingOrder:
         price: float | None,
         ticks: int,
         amount: float,
-        *,
         client_order_id: int | None = None,
         label: str | None = None,
         persistent: bool = False,

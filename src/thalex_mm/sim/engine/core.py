@@ -24,6 +24,7 @@ from thalex_mm.errors import InvalidState
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.accounts import Ledger
 from thalex_mm.sim.engine.book import Book, Level, RestingOrder
+from thalex_mm.sim.engine.fast import fast_constructor
 from thalex_mm.sim.engine.mmp import MmpGroup, MmpReason
 from thalex_mm.sim.engine.outputs import (
     AccountTradeUpdate,
@@ -42,6 +43,9 @@ EXTERNAL_ACCOUNT = "<external>"
 """The account that stands for every other participant (the market source)."""
 
 _EMPTY: tuple = ()
+_make_report = fast_constructor(OrderReport)
+_make_fill = fast_constructor(OrderFill)
+_make_trade = fast_constructor(AccountTrade)
 
 
 class Collar(StrEnum):
@@ -135,6 +139,7 @@ class _EngineCore:
         self._order_seq = 0
         self._trade_seq = 0
         self._op = _Op()
+        self._collar: dict[str, tuple[int, int]] = {}
         self._stp = cfg.self_trade_prevention
         self._queue_model = cfg.queue_model
         self.ledger = Ledger(
@@ -197,7 +202,7 @@ class _EngineCore:
         fills: tuple[OrderFill, ...] = _EMPTY,
         ts_ns: int = 0,
     ) -> OrderReport:
-        return OrderReport(
+        return _make_report(
             order_id=o.order_id,
             client_order_id=o.client_order_id,
             instrument=o.instrument,
@@ -208,7 +213,11 @@ class _EngineCore:
             amount=o.amount,
             filled_amount=o.filled,
             remaining_amount=o.remaining if delete_reason is None else 0.0,
-            status=_status(o, delete_reason),
+            status=(
+                (OrderStatus.PARTIALLY_FILLED if o.filled > 0.0 else OrderStatus.OPEN)
+                if delete_reason is None
+                else _status(o, delete_reason)
+            ),
             change_reason=change_reason,
             delete_reason=delete_reason,
             label=o.label,
@@ -301,12 +310,12 @@ class _EngineCore:
         entry = op.fills.get(o.order_id)
         if entry is None:
             entry = op.fills[o.order_id] = (o, [])
-        entry[1].append(OrderFill(trade_id=trade_id, price=price, amount=qty, maker_taker=mt,
+        entry[1].append(_make_fill(trade_id=trade_id, price=price, amount=qty, maker_taker=mt,
                                   ts_ns=op.ts_ns))
         op.trades.append(
             AccountTradeUpdate(
                 account,
-                AccountTrade(
+                _make_trade(
                     trade_id=trade_id,
                     order_id=o.order_id,
                     instrument=instrument,

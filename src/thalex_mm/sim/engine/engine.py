@@ -68,6 +68,14 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
     def set_mark(self, instrument: str, mark_price: float) -> None:
         """Set the mark (collar reference and unrealised-PnL price), USD."""
         self.ledger.marks[instrument] = mark_price
+        inst = self._instruments[instrument]
+        band = self.config.collar_band_fraction
+        low, high = mark_price * (1.0 - band), mark_price * (1.0 + band)
+        # bids may go up to floor(high), asks down to ceil(low), in ticks
+        self._collar[instrument] = (
+            math.ceil(round(low / inst.tick_size, 8)),
+            math.floor(round(high / inst.tick_size, 8)),
+        )
 
     def collar_bounds(self, instrument: str) -> tuple[float, float] | None:
         """``(collar_low, collar_high)`` for the ticker, or None without a mark."""
@@ -102,7 +110,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
         ``reject_post_only`` only acts together with ``post_only``. Reduce-only orders are cut
         to the open position when inserted; resting ones are not trimmed later.
         """
-        s = self._session(session)
+        s = self._sessions.get(session) or self._session(session)
         inst = self._instruments.get(instrument)
         if inst is None:
             return self._error(ErrorCode.UNKNOWN_INSTRUMENT, f"unknown instrument {instrument!r}")
@@ -136,54 +144,53 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
                 )
             a = min(a, abs(pos))
         # collar
-        bounds = self.collar_bounds(instrument)
-        mode = collar or (Collar.CLAMP if is_market else Collar.REJECT)
+        bounds = self._collar.get(instrument)
         if is_market:
-            if mode is Collar.IGNORE:
+            if collar is Collar.IGNORE:
                 return self._error(ErrorCode.INVALID_REQUEST, "collar=ignore is not allowed "
                                    "on market orders")
             if bounds is None:
                 return self._error(ErrorCode.UNBOUNDED_MARKET_ORDER,
                                    "no mark price to bound the market order")
-            limit_ticks = self._collar_ticks(inst, side, bounds)
+            limit_ticks = bounds[1] if side is Side.BUY else bounds[0]
         else:
-            err = self._apply_collar(inst, side, ticks, bounds, mode)
-            if isinstance(err, EngineError):
-                return EngineOutput(error=err)
-            if err != ticks:
-                ticks = err
+            if bounds is not None and collar is not Collar.IGNORE and (
+                ticks > bounds[1] if side is Side.BUY else ticks < bounds[0]
+            ):
+                res = self._apply_collar(inst, side, ticks, bounds, collar or Collar.REJECT)
+                if isinstance(res, EngineError):
+                    return EngineOutput(error=res)
+                ticks = res
                 px = round(ticks * inst.tick_size, 8)
             limit_ticks = ticks
+        self._order_seq += 1
         o = RestingOrder(
-            self._next_order_id(), session, s.account, instrument, side, px, ticks, a,
-            client_order_id=client_order_id, label=label, persistent=s.persistent,
-            reduce_only=reduce_only, post_only=post_only, order_type=order_type,
-            time_in_force=tif, create_ts_ns=ts_ns,
+            f"{self._order_seq:016X}", session, s.account, instrument, side, px, ticks, a,
+            client_order_id, label, s.persistent, reduce_only, post_only, False, order_type,
+            tif, ts_ns,
         )
         op = self._begin(ts_ns)
         report = self._place(op, o, limit_ticks, ChangeReason.INSERT, reject_post_only)
         return self._finish(op, report)
 
-    def _collar_ticks(self, inst: Instrument, side: Side, bounds: tuple[float, float]) -> int:
-        low, high = bounds
-        if side is Side.BUY:
-            return math.floor(round(high / inst.tick_size, 8))
-        return math.ceil(round(low / inst.tick_size, 8))
-
     def _apply_collar(
-        self, inst: Instrument, side: Side, ticks: int, bounds: tuple[float, float] | None,
+        self, inst: Instrument, side: Side, ticks: int, bounds: tuple[int, int] | None,
         mode: Collar,
     ) -> int | EngineError:
-        """Return the (possibly clamped) ticks, or PRICE_COLLAR_BREACH."""
+        """Return the (possibly clamped) ticks, or PRICE_COLLAR_BREACH.
+
+        Args:
+            bounds: ``(lowest ask, highest bid)`` allowed, in ticks; None without a mark.
+        """
         if bounds is None or mode is Collar.IGNORE:
             return ticks
-        bound = self._collar_ticks(inst, side, bounds)
+        bound = bounds[1] if side is Side.BUY else bounds[0]
         breach = ticks > bound if side is Side.BUY else ticks < bound
         if not breach:
             return ticks
         if mode is Collar.CLAMP:
             return bound
-        low, high = bounds
+        low, high = self.collar_bounds(inst.name) or (0.0, 0.0)
         what = f"above collar_high {high}" if side is Side.BUY else f"below collar_low {low}"
         return EngineError(ErrorCode.PRICE_COLLAR_BREACH,
                            f"{side} price {ticks * inst.tick_size} is {what}")
@@ -237,7 +244,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
         if isinstance(checked, EngineError):
             return EngineOutput(error=checked)
         ticks, px = checked
-        res = self._apply_collar(inst, o.side, ticks, self.collar_bounds(o.instrument),
+        res = self._apply_collar(inst, o.side, ticks, self._collar.get(o.instrument),
                                  collar or Collar.REJECT)
         if isinstance(res, EngineError):
             return EngineOutput(error=res)

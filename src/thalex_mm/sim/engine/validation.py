@@ -15,11 +15,6 @@ __all__ = ["check_amount", "check_price"]
 _ALIGN_EPS = 1e-6
 
 
-def _aligned(value: float, step: float) -> bool:
-    steps = value / step
-    return abs(steps - round(steps)) < _ALIGN_EPS
-
-
 def check_price(inst: Instrument, price: float | None) -> tuple[int, float] | EngineError:
     """Return ``(ticks, price)`` or the error (INVALID_PRICE / PRICE_NOT_ALIGNED)."""
     if price is None:
@@ -30,13 +25,15 @@ def check_price(inst: Instrument, price: float | None) -> tuple[int, float] | En
         return EngineError(ErrorCode.INVALID_PRICE, f"price {price!r} is not a number")
     if not p > 0.0 or p != p or p == float("inf"):
         return EngineError(ErrorCode.INVALID_PRICE, f"price {p} must be > 0")
-    if not _aligned(p, inst.tick_size):
+    tick = inst.tick_size
+    steps = p / tick
+    ticks = round(steps)
+    if abs(steps - ticks) >= _ALIGN_EPS:
         return EngineError(
             ErrorCode.PRICE_NOT_ALIGNED,
-            f"price {p} is not a multiple of tick_size {inst.tick_size}",
+            f"price {p} is not a multiple of tick_size {tick}",
         )
-    ticks = round(p / inst.tick_size)
-    return ticks, round(ticks * inst.tick_size, 8)
+    return ticks, round(ticks * tick, 8)
 
 
 def check_amount(inst: Instrument, amount: float, *, allow_zero: bool = False) -> float | EngineError:
@@ -49,7 +46,8 @@ def check_amount(inst: Instrument, amount: float, *, allow_zero: bool = False) -
         return 0.0
     if not a > 0.0 or a == float("inf"):
         return EngineError(ErrorCode.INVALID_QUANTITY, f"amount {a} must be > 0")
-    if not _aligned(a, inst.volume_tick_size):
+    steps = a / inst.volume_tick_size
+    if abs(steps - round(steps)) >= _ALIGN_EPS:
         return EngineError(
             ErrorCode.INVALID_QUANTITY,
             f"amount {a} is not a multiple of volume_tick_size {inst.volume_tick_size}",
