@@ -125,3 +125,24 @@ def test_glft_quote_when_multipliers_set_scale_half_spread_and_skew():
 def test_glft_coefficients_when_non_positive_input_raises():
     with pytest.raises(ValueError, match="k=0"):
         glft_coefficients(0.1, 0.0, 140.0)
+
+
+QUOTING_CORE = ("book", "market_state", "volatility", "signals", "technical", "intensity", "model", "fair_value", "quote_builder")
+FORBIDDEN = {"asyncio", "socket", "time", "random", "uuid", "threading", "logging", "sqlite3", "datetime", "numpy"}
+
+
+@pytest.mark.parametrize("module", QUOTING_CORE)
+def test_quoting_core_module_when_parsed_imports_nothing_impure(module):
+    import ast
+    from pathlib import Path
+
+    import thalex_mm.core
+
+    src = Path(thalex_mm.core.__file__).with_name(f"{module}.py").read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert not imported & FORBIDDEN
