@@ -118,3 +118,14 @@ def test_fit_intensity_when_exact_exponential_counts_returns_exact_parameters():
     assert kk == pytest.approx(k, rel=0.01)
     assert a_hat == pytest.approx(n / (2 * window), rel=0.01)
     assert r2 > 0.999 and used == 10
+
+
+def test_intensity_estimator_when_estimation_disabled_keeps_config_values():
+    cfg = AvellanedaConfig(A=140.0, k=1.5, estimate_intensity=False, intensity_window_s=600.0)
+    est = IntensityEstimator(cfg)
+    est.start(0)
+    for ts, price, side, mid in synthetic_trades(9, 2.0, 0.5, 600.0):
+        est.add_trade(ts, price, side, mid)
+    got = est.recalibrate(600 * S)
+    assert got.source is IntensitySource.DISABLED
+    assert (got.A, got.k) == (140.0, 1.5)

@@ -225,3 +225,11 @@ def test_technical_snapshot_when_vol_jumps_flags_volatile():
     snap = ta.snapshot()
     assert snap.regime is Regime.VOLATILE
     assert snap.variance_ratio is not None and snap.zscore is not None
+
+
+def test_grid_sampler_when_update_older_than_last_ignores_it():
+    g = GridSampler(1.0)
+    g.update(0, 100.0)
+    g.update(int(0.6 * S), 101.0)
+    assert g.update(int(0.3 * S), 50.0) == []
+    assert g.update(S, 101.0) == pytest.approx([math.log(101 / 100)])

@@ -48,6 +48,7 @@ class IntensitySource(StrEnum):
     DEFAULT_THIN = "default_thin"  # fewer than min_trades orders in the window
     DEFAULT_BAD_FIT = "default_bad_fit"  # too few buckets, k <= 0 or R² below min_r2
     DEFAULT_INITIAL = "default_initial"  # no calibration has run yet
+    DISABLED = "disabled"  # estimate_intensity is false: always the configured values
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,8 +134,8 @@ class IntensityEstimator:
     """Rolling A/k estimator with fallback and scheduled recalibration.
 
     Args:
-        config: the ``avellaneda`` section (A, k defaults; intensity_window_s,
-            intensity_min_trades, recalibrate_interval_s).
+        config: the ``avellaneda`` section (A, k defaults; estimate_intensity,
+            intensity_window_s, intensity_min_trades, recalibrate_interval_s).
         n_buckets: depth grid points for the fit. Not in the config; default 10.
         min_bucket_count: orders needed at or beyond a grid point. Not in the config; default 5.
         min_r2: lowest R² accepted. Not in the config; default 0.8.
@@ -152,6 +153,7 @@ class IntensityEstimator:
     ) -> None:
         if n_buckets < 3:
             raise ValueError(f"n_buckets: got {n_buckets!r}, expected >= 3")
+        self.enabled = config.estimate_intensity
         self.default_A = config.A
         self.default_k = config.k
         self.window_ns = int(config.intensity_window_s * _NS_PER_S)
@@ -230,7 +232,12 @@ class IntensityEstimator:
         start = self._start_ns if self._start_ns is not None else now_ns
         window_s = (now_ns - max(start, cutoff)) / _NS_PER_S
         n = len(orders)
-        if n < self.min_trades or window_s <= 0.0:
+        if not self.enabled:
+            est = IntensityEstimate(
+                A=self.default_A, k=self.default_k, r2=math.nan, samples=n,
+                source=IntensitySource.DISABLED, calibrated_ts_ns=now_ns,
+            )
+        elif n < self.min_trades or window_s <= 0.0:
             est = IntensityEstimate(
                 A=self.default_A, k=self.default_k, r2=math.nan, samples=n,
                 source=IntensitySource.DEFAULT_THIN, calibrated_ts_ns=now_ns,

@@ -75,7 +75,7 @@ class GridSampler:
             instead of emitting a long run of zero returns (e.g. after a disconnect), seconds.
     """
 
-    __slots__ = ("_grid_price", "_interval_ns", "_last_price", "_max_gap_ns", "_next_ns", "interval_s")
+    __slots__ = ("_grid_price", "_interval_ns", "_last_price", "_last_ts_ns", "_max_gap_ns", "_next_ns", "interval_s")
 
     def __init__(self, interval_s: float, max_gap_s: float = 3600.0) -> None:
         if not interval_s > 0:
@@ -86,6 +86,7 @@ class GridSampler:
         self._next_ns: int | None = None
         self._grid_price = 0.0
         self._last_price = 0.0
+        self._last_ts_ns = 0
 
     @property
     def last_price(self) -> float:
@@ -101,6 +102,9 @@ class GridSampler:
         """
         if not (price > 0.0 and math.isfinite(price)):
             return []
+        if ts_ns < self._last_ts_ns:
+            return []
+        self._last_ts_ns = ts_ns
         nxt = self._next_ns
         if nxt is None or ts_ns - nxt > self._max_gap_ns:
             self._next_ns = ts_ns + self._interval_ns
