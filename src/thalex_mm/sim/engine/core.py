@@ -43,6 +43,7 @@ EXTERNAL_ACCOUNT = "<external>"
 """The account that stands for every other participant (the market source)."""
 
 _EMPTY: tuple = ()
+_tnew = tuple.__new__  # builds a NamedTuple from a tuple of all its fields, skipping __new__
 _make_report = fast_constructor(OrderReport)
 _make_fill = fast_constructor(OrderFill)
 _make_trade = fast_constructor(AccountTrade)
@@ -229,7 +230,7 @@ class _EngineCore:
         )
 
     def _emit(self, op: _Op, o: RestingOrder, report: OrderReport) -> OrderReport:
-        op.order_updates.append(OrderUpdate(o.session, o.account, report))
+        op.order_updates.append(_tnew(OrderUpdate, (o.session, o.account, report)))
         return report
 
     def _take_fills(self, op: _Op, o: RestingOrder) -> tuple[OrderFill, ...]:
@@ -499,38 +500,46 @@ class _EngineCore:
         return n
 
     def _finish(self, op: _Op, response: object = None) -> EngineOutput:
+        """Settle MMP, add the makers' fill reports and build the output envelope."""
         if op.mmp_exec:
             self._settle_mmp(op)
         if op.fills:
             ts = op.ts_ns
             for o, fills in op.fills.values():
                 reason = DeleteReason.FILLED if o.remaining <= 0.0 else None
-                op.order_updates.append(OrderUpdate(o.session, o.account, self._report(
-                    o, ChangeReason.FILL, reason, tuple(fills), ts)))
+                op.order_updates.append(_tnew(OrderUpdate, (o.session, o.account, self._report(
+                    o, ChangeReason.FILL, reason, tuple(fills), ts))))
         portfolio = _EMPTY
         if op.portfolio:
             entry = self.ledger.entry
             portfolio = tuple(
-                PortfolioUpdate(acc, entry(acc, inst))
+                _tnew(PortfolioUpdate, (acc, entry(acc, inst)))
                 for acc, inst in op.portfolio
                 if acc != EXTERNAL_ACCOUNT
             )
         changes = _EMPTY
-        if op.touched:
+        touched = op.touched
+        if touched:
             books = self._books
             out = []
-            for (inst, side, ticks), price in op.touched.items():
+            for key, price in touched.items():
+                inst, side, ticks = key
                 book = books[inst]
                 level = (book.bids if side is Side.BUY else book.asks).levels.get(ticks)
-                out.append(BookLevelChange(inst, side, price, level.total() if level else 0.0))
+                out.append(_tnew(BookLevelChange,
+                                 (inst, side, price, level.total() if level else 0.0)))
             changes = tuple(out)
-        return EngineOutput(
+        ou = op.order_updates
+        tr = op.trades
+        pt = op.public_trades
+        mu = op.mmp_updates
+        return _tnew(EngineOutput, (
             response,
             None,
-            tuple(op.order_updates) if op.order_updates else _EMPTY,
-            tuple(op.trades) if op.trades else _EMPTY,
-            tuple(op.public_trades) if op.public_trades else _EMPTY,
+            tuple(ou) if ou else _EMPTY,
+            tuple(tr) if tr else _EMPTY,
+            tuple(pt) if pt else _EMPTY,
             changes,
             portfolio,
-            tuple(op.mmp_updates) if op.mmp_updates else _EMPTY,
-        )
+            tuple(mu) if mu else _EMPTY,
+        ))

@@ -35,6 +35,7 @@ from thalex_mm.sim.engine.outputs import BookLevelChange, EngineOutput
 
 _EMPTY: tuple = ()
 _NOTHING = EngineOutput()
+_tnew = tuple.__new__  # NamedTuple from all its fields, skipping the Python-level __new__
 
 __all__: list[str] = []
 
@@ -72,8 +73,8 @@ class _MarketMixin(_EngineCore):
                 return _NOTHING
             level = bs.get_or_create(ticks, round(ticks * book.tick_size, 8))
             level.external = amount
-            return EngineOutput(None, None, _EMPTY, _EMPTY, _EMPTY,
-                                (BookLevelChange(instrument, side, level.price, amount),))
+            return _tnew(EngineOutput, (None, None, _EMPTY, _EMPTY, _EMPTY, (_tnew(
+                BookLevelChange, (instrument, side, level.price, amount)),), _EMPTY, _EMPTY))
         old = level.external
         if amount == old:
             return _NOTHING
@@ -88,8 +89,8 @@ class _MarketMixin(_EngineCore):
             level.external = total = amount
             if amount <= 0.0:
                 bs.discard_if_empty(level)
-        return EngineOutput(None, None, _EMPTY, _EMPTY, _EMPTY,
-                            (BookLevelChange(instrument, side, level.price, total),))
+        return _tnew(EngineOutput, (None, None, _EMPTY, _EMPTY, _EMPTY, (_tnew(
+            BookLevelChange, (instrument, side, level.price, total)),), _EMPTY, _EMPTY))
 
     def _set_level(self, op: _Op, bs, instrument: str, side: Side, ticks: int, amount: float
                    ) -> None:
