@@ -167,3 +167,31 @@ def test_quote_builder_when_random_inputs_never_crosses_and_stays_aligned(fv, po
         assert bp[0] < ap[0]
     for lv in (*wq.bids, *wq.asks):
         assert lv.amount >= FINE.min_order_amount
+
+
+def test_quote_pipeline_when_book_and_trades_given_quotes_inside_collar_and_around_fair_value():
+    """MarketState → FairValueModel → TechnicalAnalysis → IntensityEstimator → QuoteBuilder."""
+    from thalex_mm.config.models import TechnicalConfig
+    from thalex_mm.core.events import BookSnapshotReceived
+    from thalex_mm.core.fair_value import FairValueModel
+    from thalex_mm.core.intensity import IntensityEstimator
+    from thalex_mm.core.market_state import MarketState
+    from thalex_mm.core.technical import TechnicalAnalysis
+
+    ms = MarketState("BTC-PERPETUAL", "BTCUSD")
+    ms.apply(BookSnapshotReceived(instrument="BTC-PERPETUAL", bids=((64_990.0, 1.0),), asks=((65_010.0, 1.0),), local_ts_ns=S))
+    fv = FairValueModel(QuotingConfig()).compute(mid=ms.book.mid, microprice=ms.book.microprice)
+    ta = TechnicalAnalysis(TechnicalConfig(sigma_prior_per_sqrt_s=5.0))
+    ta.update(S, ms.book.mid)
+    vol = ta.volatility()
+    av = AvellanedaConfig()
+    intensity = IntensityEstimator(av)
+    intensity.maybe_recalibrate(S)
+    ak = intensity.current
+    wq, fig = builder(av=av).build(
+        ts_ns=S, fair_value=fv.price, sigma=vol.sigma_price_per_sqrt_s, A=ak.A, k=ak.k, position=0.0,
+        best_bid=ms.book.best_bid, best_ask=ms.book.best_ask,
+    )
+    assert not vol.warm and fig.sigma == 5.0 and (fig.A, fig.k) == (140.0, 1.5)
+    assert wq.bids[0].price < 65_000.0 < wq.asks[0].price
+    assert wq.bids[0].price == 65_000.0 - math.ceil(fig.half_spread)
