@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sim_engine_helpers import PERP, PRODUCT, make_engine
 
-from thalex_mm.core.types import Side
+from thalex_mm.core.types import Side, TimeInForce
 from thalex_mm.sim.engine import EngineConfig, LogProbQueue, PowerProbQueue, RiskAverseQueue
 
 SIDES = st.sampled_from([Side.BUY, Side.SELL])
@@ -51,7 +51,7 @@ def run(ops, queue_model):
         if kind == "insert":
             _, s, side, amount, price, post_only, ioc = op
             out = e.insert(s, PERP, side, amount, price, post_only=post_only and not ioc,
-                           time_in_force=None if not ioc else e_ioc(), ts_ns=ts)
+                           time_in_force=TimeInForce.IOC if ioc else None, ts_ns=ts)
             if out.ok:
                 ids.append(out.response.order_id)
         elif kind == "amend":
@@ -78,12 +78,6 @@ def run(ops, queue_model):
         outputs.append(out)
         check_book(e)
     return e, outputs
-
-
-def e_ioc():
-    from thalex_mm.core.types import TimeInForce
-
-    return TimeInForce.IOC
 
 
 def check_book(e):

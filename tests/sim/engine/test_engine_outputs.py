@@ -1,0 +1,59 @@
+"""Output envelope details: fast payload constructors, book-change totals, determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from sim_engine_helpers import PERP
+
+from thalex_mm.core.events import AccountTrade, OrderFill, OrderReport, PortfolioEntry
+from thalex_mm.core.types import ChangeReason, OrderStatus, OrderType, Side, TimeInForce
+from thalex_mm.sim.engine import EngineOutput
+from thalex_mm.sim.engine.fast import fast_constructor
+
+
+def _sample(cls):
+    values = {}
+    for i, f in enumerate(dataclasses.fields(cls)):
+        values[f.name] = f"v{i}" if f.default is dataclasses.MISSING else f.default
+    return values
+
+
+@pytest.mark.parametrize("cls", [OrderReport, OrderFill, AccountTrade, PortfolioEntry])
+def test_fast_constructor_when_given_fields_equals_normal_constructor(cls):
+    values = _sample(cls)
+    assert fast_constructor(cls)(**values) == cls(**values)
+
+
+def test_fast_constructor_when_defaults_omitted_uses_dataclass_defaults():
+    make = fast_constructor(OrderReport)
+    kw = dict(order_id="1", client_order_id=None, instrument=PERP, side=Side.BUY,
+              order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC, price=1.0, amount=1.0,
+              filled_amount=0.0, remaining_amount=1.0, status=OrderStatus.OPEN,
+              change_reason=ChangeReason.INSERT)
+    assert make(**kw) == OrderReport(**kw)
+
+
+def test_fast_constructor_when_class_not_slotted_refuses():
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        x: int
+
+    with pytest.raises(TypeError, match="not a slot"):
+        fast_constructor(Plain)
+
+
+def test_book_changes_when_our_order_joins_external_report_total_incl_ours(engine):
+    engine.set_external_level(PERP, Side.SELL, 105, 1.25, ts_ns=1)
+    out = engine.insert("s1", PERP, Side.SELL, 0.5, 105, ts_ns=2)
+    assert [(c.side, c.price, c.amount) for c in out.book_changes] == [(Side.SELL, 105.0, 1.75)]
+    out = engine.set_external_level(PERP, Side.SELL, 105, 1.0, ts_ns=3)
+    assert [(c.price, c.amount) for c in out.book_changes] == [(105.0, 1.5)]
+    nothing = engine.set_external_level(PERP, Side.SELL, 105, 1.0, ts_ns=4)
+    assert nothing == EngineOutput() and nothing.ok
+
+
+def test_engine_output_when_error_not_ok_and_fields_empty(engine):
+    out = engine.cancel("s1", order_id="nope", ts_ns=1)
+    assert not out.ok and out.order_updates == () and out.book_changes == ()
