@@ -150,3 +150,13 @@ def test_cancel_session_when_quotes_live_deletes_them_and_resets_groups():
     assert out.mmp_updates[0].status.reason == "client_cancel"
     dis = e.disconnect_session("s1", ts_ns=4)
     assert dis.mmp_updates[0].status.reason == "session_end"
+
+
+def test_mmp_when_quote_amended_onto_other_quote_price_still_pulled():
+    e = quoting_engine(trade_amount=0.1, quote_amount=1.0)
+    e.mass_quote("s1", [(PERP, [(100, 0.4), (99, 0.4)], None)], ts_ns=2)
+    moved = next(r.order_id for r in e.open_orders(session="s1") if r.price == 99.0)
+    e.amend("s1", 0.4, 100, order_id=moved, ts_ns=3)  # two quotes now rest at 100
+    out = e.external_market_order(PERP, SELL, 0.2, ts_ns=4)
+    assert out.mmp_updates[0].status.remaining_amount == pytest.approx(-0.1)
+    assert e.open_orders(session="s1") == ()  # both pulled (mm_protection)

@@ -21,6 +21,11 @@ from thalex_mm.core.types import OrderType, Side, TimeInForce
 
 __all__ = ["Book", "BookSide", "Level", "RestingOrder"]
 
+# enum members as module constants: a class attribute lookup per check is costly
+_BUY = Side.BUY
+_GTC = TimeInForce.GTC
+_SELL = Side.SELL
+
 
 class RestingOrder:
     """One of our live orders (mutable, engine-internal). Amounts in contracts."""
@@ -65,7 +70,7 @@ class RestingOrder:
         post_only: bool = False,
         is_quote: bool = False,
         order_type: OrderType = OrderType.LIMIT,
-        time_in_force: TimeInForce = TimeInForce.GTC,
+        time_in_force: TimeInForce = _GTC,
         create_ts_ns: int = 0,
     ) -> None:
         self.order_id = order_id
@@ -190,7 +195,7 @@ class BookSide:
     def __init__(self, side: Side) -> None:
         self.side = side
         # sort key = ticks for asks, -ticks for bids: the best level is always _keys[0]
-        self.sign = -1 if side is Side.BUY else 1
+        self.sign = -1 if side is _BUY else 1
         self.levels: dict[int, Level] = {}
         self._keys: list[int] = []
 
@@ -247,16 +252,16 @@ class Book:
     def __init__(self, instrument: str, tick_size: float) -> None:
         self.instrument = instrument
         self.tick_size = tick_size
-        self.bids = BookSide(Side.BUY)
-        self.asks = BookSide(Side.SELL)
+        self.bids = BookSide(_BUY)
+        self.asks = BookSide(_SELL)
 
     def side(self, side: Side) -> BookSide:
         """The resting side where orders of direction ``side`` rest."""
-        return self.bids if side is Side.BUY else self.asks
+        return self.bids if side is _BUY else self.asks
 
     def opposite(self, side: Side) -> BookSide:
         """The side an aggressor of direction ``side`` trades against."""
-        return self.asks if side is Side.BUY else self.bids
+        return self.asks if side is _BUY else self.bids
 
     def ticks(self, price: float) -> int:
         return round(price / self.tick_size)

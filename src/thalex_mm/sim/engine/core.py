@@ -39,6 +39,14 @@ from thalex_mm.sim.engine.queue_models import QueueModel, RiskAverseQueue
 
 __all__ = ["EXTERNAL_ACCOUNT", "Collar", "EngineConfig"]
 
+# enum members as module constants: a class attribute lookup per check is costly
+_BUY = Side.BUY
+_IOC = TimeInForce.IOC
+_LIMIT = OrderType.LIMIT
+_OPEN = OrderStatus.OPEN
+_PARTIAL = OrderStatus.PARTIALLY_FILLED
+_SELL = Side.SELL
+
 EXTERNAL_ACCOUNT = "<external>"
 """The account that stands for every other participant (the market source)."""
 
@@ -119,7 +127,7 @@ class _Op:
 
 def _status(o: RestingOrder, delete_reason: DeleteReason | None) -> OrderStatus:
     if delete_reason is None:
-        return OrderStatus.PARTIALLY_FILLED if o.filled > 0.0 else OrderStatus.OPEN
+        return _PARTIAL if o.filled > 0.0 else _OPEN
     if delete_reason is DeleteReason.FILLED:
         return OrderStatus.FILLED
     return OrderStatus.CANCELLED_PARTIALLY_FILLED if o.filled > 0.0 else OrderStatus.CANCELLED
@@ -135,7 +143,8 @@ class _EngineCore:
         self._books: dict[str, Book] = {}
         self._sessions: dict[str, _Session] = {}
         self._orders: dict[str, RestingOrder] = {}
-        self._quotes: dict[tuple[str, str, Side], dict[int, RestingOrder]] = {}
+        # live mass quotes per (session, instrument, side), by order_id
+        self._quotes: dict[tuple[str, str, Side], dict[str, RestingOrder]] = {}
         self._mmp: dict[tuple[str, str], MmpGroup] = {}
         self._order_seq = 0
         self._trade_seq = 0
@@ -215,7 +224,7 @@ class _EngineCore:
             filled_amount=o.filled,
             remaining_amount=o.remaining if delete_reason is None else 0.0,
             status=(
-                (OrderStatus.PARTIALLY_FILLED if o.filled > 0.0 else OrderStatus.OPEN)
+                (_PARTIAL if o.filled > 0.0 else _OPEN)
                 if delete_reason is None
                 else _status(o, delete_reason)
             ),
@@ -246,7 +255,7 @@ class _EngineCore:
             if s is not None:
                 s.by_cid[o.client_order_id] = o
         if o.is_quote:
-            self._quotes.setdefault((o.session, o.instrument, o.side), {})[o.ticks] = o
+            self._quotes.setdefault((o.session, o.instrument, o.side), {})[o.order_id] = o
 
     def _unlink(self, o: RestingOrder) -> None:
         self._orders.pop(o.order_id, None)
@@ -256,8 +265,8 @@ class _EngineCore:
                 del s.by_cid[o.client_order_id]
         if o.is_quote:
             q = self._quotes.get((o.session, o.instrument, o.side))
-            if q is not None and q.get(o.ticks) is o:
-                del q[o.ticks]
+            if q is not None:
+                q.pop(o.order_id, None)
 
     def _rest(self, op: _Op, o: RestingOrder) -> None:
         """Put ``o`` at the back of its level's queue, behind all external size there."""
@@ -352,7 +361,7 @@ class _EngineCore:
         if taker is None and maker is None:
             return  # external with external: nobody we track changes
         trade_id = self._next_trade_id()
-        sign = 1 if taker_side is Side.BUY else -1
+        sign = 1 if taker_side is _BUY else -1
         if taker is not None:
             taker.remaining = round(taker.remaining - qty, 10)
             taker.filled = round(taker.filled + qty, 10)
@@ -403,7 +412,7 @@ class _EngineCore:
         left = qty
         for level in opp.iter_best():
             if limit_ticks is not None and (
-                level.ticks > limit_ticks if side is Side.BUY else level.ticks < limit_ticks
+                level.ticks > limit_ticks if side is _BUY else level.ticks < limit_ticks
             ):
                 break
             traded, stp_hit = self._sweep_level(op, level, instrument, side, left, taker)
@@ -423,9 +432,9 @@ class _EngineCore:
         best = self._books[o.instrument].opposite(o.side).best()
         if best is None:
             return o.ticks
-        if o.side is Side.BUY and o.ticks >= best.ticks:
+        if o.side is _BUY and o.ticks >= best.ticks:
             return best.ticks - 1 if best.ticks - 1 > 0 else None
-        if o.side is Side.SELL and o.ticks <= best.ticks:
+        if o.side is _SELL and o.ticks <= best.ticks:
             return best.ticks + 1
         return o.ticks
 
@@ -434,7 +443,7 @@ class _EngineCore:
         reject_post_only: bool = False,
     ) -> OrderReport:
         """Match ``o`` (not on the book) as an aggressor, then rest or delete it."""
-        if o.post_only and o.order_type is OrderType.LIMIT:
+        if o.post_only and o.order_type is _LIMIT:
             new_ticks = self._post_only_ticks(o)
             if new_ticks is None or (new_ticks != o.ticks and reject_post_only):
                 self._unlink(o)
@@ -446,7 +455,7 @@ class _EngineCore:
         stp_hit = False
         best = self._books[o.instrument].opposite(o.side).best()
         if best is not None and (
-            best.ticks <= limit_ticks if o.side is Side.BUY else best.ticks >= limit_ticks
+            best.ticks <= limit_ticks if o.side is _BUY else best.ticks >= limit_ticks
         ):
             _, stp_hit = self._match(op, o.instrument, o.side, o.remaining, limit_ticks, o)
         fills = self._take_fills(op, o)
@@ -454,7 +463,7 @@ class _EngineCore:
             delete: DeleteReason | None = DeleteReason.SELF_TRADE_PREVENTION
         elif o.remaining <= 0.0:
             delete = DeleteReason.FILLED
-        elif o.time_in_force is TimeInForce.IOC:
+        elif o.time_in_force is _IOC:
             delete = DeleteReason.IMMEDIATE_CANCEL
         else:
             delete = None
@@ -525,7 +534,7 @@ class _EngineCore:
             for key, price in touched.items():
                 inst, side, ticks = key
                 book = books[inst]
-                level = (book.bids if side is Side.BUY else book.asks).levels.get(ticks)
+                level = (book.bids if side is _BUY else book.asks).levels.get(ticks)
                 out.append(_tnew(BookLevelChange,
                                  (inst, side, price, level.total() if level else 0.0)))
             changes = tuple(out)

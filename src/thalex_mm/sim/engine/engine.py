@@ -34,6 +34,12 @@ from thalex_mm.sim.engine.validation import check_amount, check_price
 
 __all__ = ["MatchingEngine"]
 
+# enum members as module constants: a class attribute lookup per check is costly
+_BUY = Side.BUY
+_GTC = TimeInForce.GTC
+_IOC = TimeInForce.IOC
+_MARKET = OrderType.MARKET
+
 
 class MatchingEngine(_QuotingMixin, _MarketMixin):
     """Price-time priority books for several instruments, accounts and sessions.
@@ -114,11 +120,11 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
         inst = self._instruments.get(instrument)
         if inst is None:
             return self._error(ErrorCode.UNKNOWN_INSTRUMENT, f"unknown instrument {instrument!r}")
-        is_market = order_type is OrderType.MARKET
-        tif = time_in_force or (TimeInForce.IOC if is_market else TimeInForce.GTC)
-        if is_market and tif is TimeInForce.GTC:
+        is_market = order_type is _MARKET
+        tif = time_in_force or (_IOC if is_market else _GTC)
+        if is_market and tif is _GTC:
             return self._error(ErrorCode.INVALID_TIME_IN_FORCE, "market orders must be IOC")
-        if post_only and (tif is TimeInForce.IOC):
+        if post_only and (tif is _IOC):
             return self._error(ErrorCode.INVALID_TIME_IN_FORCE, "post_only cannot be IOC")
         a = check_amount(inst, amount)
         if isinstance(a, EngineError):
@@ -137,7 +143,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
             )
         if reduce_only:
             pos = self.ledger.position(s.account, instrument)
-            if pos == 0.0 or (pos > 0.0) == (side is Side.BUY):
+            if pos == 0.0 or (pos > 0.0) == (side is _BUY):
                 return self._error(
                     ErrorCode.REDUCE_ONLY_MODE,
                     f"reduce_only {side} would not reduce position {pos}",
@@ -152,10 +158,10 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
             if bounds is None:
                 return self._error(ErrorCode.UNBOUNDED_MARKET_ORDER,
                                    "no mark price to bound the market order")
-            limit_ticks = bounds[1] if side is Side.BUY else bounds[0]
+            limit_ticks = bounds[1] if side is _BUY else bounds[0]
         else:
             if bounds is not None and collar is not Collar.IGNORE and (
-                ticks > bounds[1] if side is Side.BUY else ticks < bounds[0]
+                ticks > bounds[1] if side is _BUY else ticks < bounds[0]
             ):
                 res = self._apply_collar(inst, side, ticks, bounds, collar or Collar.REJECT)
                 if isinstance(res, EngineError):
@@ -184,14 +190,14 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
         """
         if bounds is None or mode is Collar.IGNORE:
             return ticks
-        bound = bounds[1] if side is Side.BUY else bounds[0]
-        breach = ticks > bound if side is Side.BUY else ticks < bound
+        bound = bounds[1] if side is _BUY else bounds[0]
+        breach = ticks > bound if side is _BUY else ticks < bound
         if not breach:
             return ticks
         if mode is Collar.CLAMP:
             return bound
         low, high = self.collar_bounds(inst.name) or (0.0, 0.0)
-        what = f"above collar_high {high}" if side is Side.BUY else f"below collar_low {low}"
+        what = f"above collar_high {high}" if side is _BUY else f"below collar_low {low}"
         return EngineError(ErrorCode.PRICE_COLLAR_BREACH,
                            f"{side} price {ticks * inst.tick_size} is {what}")
 

@@ -39,6 +39,9 @@ _tnew = tuple.__new__  # NamedTuple from all its fields, skipping the Python-lev
 
 __all__: list[str] = []
 
+# enum members as module constants: a class attribute lookup per check is costly
+_BUY = Side.BUY
+
 
 class _MarketMixin(_EngineCore):
     def set_external_level(
@@ -55,7 +58,7 @@ class _MarketMixin(_EngineCore):
             raise ValueError(f"set_external_level amount: got {amount!r}, expected >= 0")
         book = self._books[instrument]
         ticks = round(price / book.tick_size)
-        if side is Side.BUY:
+        if side is _BUY:
             bs, opp = book.bids, book.asks
             crossing = amount > 0.0 and opp._keys and opp._keys[0] <= ticks
         else:
@@ -108,10 +111,10 @@ class _MarketMixin(_EngineCore):
         """Resolve the opposite levels an external ``side`` level at ``ticks`` reaches."""
         opp = self._books[instrument].opposite(side)
         best = opp.best()
-        if best is None or ((best.ticks > ticks) if side is Side.BUY else (best.ticks < ticks)):
+        if best is None or ((best.ticks > ticks) if side is _BUY else (best.ticks < ticks)):
             return
         for level in opp.iter_best():
-            if (level.ticks > ticks) if side is Side.BUY else (level.ticks < ticks):
+            if (level.ticks > ticks) if side is _BUY else (level.ticks < ticks):
                 break
             got = 0.0
             for o in level.orders:
@@ -169,7 +172,7 @@ class _MarketMixin(_EngineCore):
         op = self._begin(ts_ns)
         budget = amount
         ours = 0.0
-        buy = aggressor_side is Side.BUY
+        buy = aggressor_side is _BUY
         for level in opp.iter_best():
             if budget <= 0.0:
                 break

@@ -41,6 +41,10 @@ from thalex_mm.sim.engine.validation import check_amount, check_price
 
 __all__: list[str] = []
 
+# enum members as module constants: a class attribute lookup per check is costly
+_BUY = Side.BUY
+_SELL = Side.SELL
+
 QuoteSide = Sequence[tuple[float, float]] | None
 MAX_LEVELS = 10
 MAX_ITEMS = 100
@@ -147,7 +151,7 @@ class _QuotingMixin(_EngineCore):
         n_ok = 0
         for name, bids, asks in quotes:
             inst = self._instruments.get(name)
-            sides = ((Side.BUY, bids), (Side.SELL, asks))
+            sides = ((_BUY, bids), (_SELL, asks))
             if inst is None:
                 for side, levels in sides:
                     for lv in levels or ():
@@ -213,11 +217,12 @@ class _QuotingMixin(_EngineCore):
                 n_ok += 1
             else:
                 wanted[ticks] = (px, a)
-        existing = dict(self._quotes.get((session, name, side), {}))
+        existing = list(self._quotes.get((session, name, side), {}).values())
         keep: set[int] = set()
-        for ticks, o in existing.items():
+        for o in existing:
+            ticks = o.ticks
             want = wanted.get(ticks)
-            if want is not None and abs(want[1] - o.amount) < 1e-12:
+            if want is not None and ticks not in keep and abs(want[1] - o.amount) < 1e-12:
                 keep.add(ticks)
                 continue
             reason = DeleteReason.CLIENT_CANCEL if ticks in zeroed else DeleteReason.REPLACED
