@@ -29,6 +29,7 @@ sent side replaces all its levels. Nothing changed -> no command.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -68,6 +69,9 @@ __all__ = [
 
 MAX_CLIENT_ORDER_ID = 2**32 - 1  # §5.1: stay within 32 bits
 _EPS = 1e-9
+_TERMINAL_RETAINED = 10_000  # closed orders kept to absorb late reports
+_NORM_CACHE_MAX = 4096
+_PI, _PA, _PC = OrderState.PENDING_INSERT, OrderState.PENDING_AMEND, OrderState.PENDING_CANCEL
 
 _STATUS_TRIGGER = {
     OrderStatus.OPEN: OrderTrigger.REPORT_OPEN,
@@ -190,6 +194,9 @@ class OrderManager:
         self._next_cid = first_client_order_id
         self._adopt_unknown = adopt_unknown
         self._orders: dict[int | str, TrackedOrder] = {}
+        self._active: dict[int | str, TrackedOrder] = {}  # non-terminal subset of _orders
+        self._terminal_keys: deque[int | str] = deque()
+        self._norm_cache: dict[tuple, dict[tuple[float, float], tuple[float, float] | None]] = {}
         self._by_order_id: dict[str, TrackedOrder] = {}
         self._requests: dict[int, Command] = {}
         self._planned_levels: dict[int, int] = {}
@@ -210,9 +217,7 @@ class OrderManager:
     def active_orders(self, instrument: str | None = None) -> list[TrackedOrder]:
         """Non-terminal orders (live or in flight)."""
         return [
-            o
-            for o in self._orders.values()
-            if not o.state.is_terminal and (instrument is None or o.instrument == instrument)
+            o for o in self._active.values() if instrument is None or o.instrument == instrument
         ]
 
     @property
@@ -254,16 +259,17 @@ class OrderManager:
                 reduce_only=command.reduce_only,
             )
             self._orders[cid] = order
+            self._active[cid] = order
         elif isinstance(command, AmendOrder):
             order = self._find(command.client_order_id, command.order_id)
             if order is not None and not order.state.is_terminal:
-                order.state = next_order_state(order.state, OrderTrigger.SEND_AMEND)
+                self._move(order, OrderTrigger.SEND_AMEND)
                 order.pending_price = command.price
                 order.pending_amount = command.amount
         elif isinstance(command, CancelOrder):
             order = self._find(command.client_order_id, command.order_id)
             if order is not None and not order.state.is_terminal:
-                order.state = next_order_state(order.state, OrderTrigger.SEND_CANCEL)
+                self._move(order, OrderTrigger.SEND_CANCEL)
         elif isinstance(command, SetMmp):
             self._mmp_in_flight = True
         elif isinstance(command, MassQuote):
@@ -299,12 +305,12 @@ class OrderManager:
                 order.amount = max(cmd.amount, order.filled_amount)
                 order.amends_acked += 1
                 order.pending_price = order.pending_amount = None
-                order.state = next_order_state(order.state, OrderTrigger.AMEND_ACKED)
+                self._move(order, OrderTrigger.AMEND_ACKED)
                 self._settle(order)
         elif isinstance(cmd, CancelOrder) and report is None:
             order = self._find(cmd.client_order_id, cmd.order_id)
             if order is not None:
-                order.state = next_order_state(order.state, OrderTrigger.REPORT_CANCELLED)
+                self._move(order, OrderTrigger.REPORT_CANCELLED)
         elif isinstance(cmd, SetMmp):
             self._mmp_in_flight = False
             self._mmp_armed = True
@@ -328,7 +334,7 @@ class OrderManager:
             cid = cmd.client_order_id
             order = self._orders.get(cid)
             if order is not None:
-                order.state = next_order_state(order.state, OrderTrigger.INSERT_FAILED)
+                self._move(order, OrderTrigger.INSERT_FAILED)
         elif isinstance(cmd, AmendOrder | CancelOrder):
             cid = cmd.client_order_id
             order = self._find(cmd.client_order_id, cmd.order_id)
@@ -341,7 +347,7 @@ class OrderManager:
                     trigger = OrderTrigger.CANCEL_FAILED
                 if isinstance(cmd, AmendOrder):
                     order.pending_price = order.pending_amount = None
-                order.state = next_order_state(order.state, trigger)
+                self._move(order, trigger)
                 self._settle(order)
         elif isinstance(cmd, SetMmp):
             self._mmp_in_flight = False
@@ -426,8 +432,9 @@ class OrderManager:
                     reduce_only=rep.reduce_only,
                 )
                 self._orders[order.key] = order
+                self._active[order.key] = order
             else:
-                order.state = next_order_state(order.state, OrderTrigger.RESYNC_LIVE)
+                self._move(order, OrderTrigger.RESYNC_LIVE)
                 order.pending_price = order.pending_amount = None
                 order.price = rep.price if rep.price is not None else order.price
                 order.amount = rep.amount
@@ -439,7 +446,7 @@ class OrderManager:
             listed.add(id(order))
         for order in list(self._orders.values()):
             if not order.state.is_terminal and id(order) not in listed:
-                order.state = next_order_state(order.state, OrderTrigger.SESSION_LOST)
+                self._move(order, OrderTrigger.SESSION_LOST)
                 order.pending_price = order.pending_amount = None
         return tuple(records), tuple(commands)
 
@@ -490,7 +497,7 @@ class OrderManager:
             order.order_id = rep.order_id
             self._by_order_id[rep.order_id] = order
         was_terminal = order.state.is_terminal
-        order.state = next_order_state(order.state, _STATUS_TRIGGER[rep.status])
+        self._move(order, _STATUS_TRIGGER[rep.status])
         # Price and amount change only through our acked amends; before the first one, the
         # insert report may carry a post-only reprice (§5.2). A report reordered behind an
         # amend ack must never roll the price back, or the self-cross check would be blind.
@@ -508,11 +515,29 @@ class OrderManager:
         self._settle(order)
         return records
 
-    @staticmethod
-    def _settle(order: TrackedOrder) -> None:
+    def _settle(self, order: TrackedOrder) -> None:
         """OPEN with a fill on record is PARTIALLY_FILLED (after acks that return to OPEN)."""
         if order.state is OrderState.OPEN and order.filled_amount > _EPS:
-            order.state = next_order_state(order.state, OrderTrigger.REPORT_PARTIAL)
+            self._move(order, OrderTrigger.REPORT_PARTIAL)
+
+    def _move(self, order: TrackedOrder, trigger: OrderTrigger) -> None:
+        """Apply ``trigger`` and keep the active index; old terminal orders are forgotten
+        after ``_TERMINAL_RETAINED`` newer ones (a later report for them is then "unknown")."""
+        was_terminal = order.state.is_terminal
+        order.state = next_order_state(order.state, trigger)
+        if was_terminal:
+            return
+        if order.state.is_terminal:
+            self._active.pop(order.key, None)
+            self._terminal_keys.append(order.key)
+            if len(self._terminal_keys) > _TERMINAL_RETAINED:
+                old = self._orders.get(self._terminal_keys.popleft())
+                if old is not None and old.state.is_terminal:
+                    del self._orders[old.key]
+                    if old.order_id is not None:
+                        self._by_order_id.pop(old.order_id, None)
+        else:
+            self._active[order.key] = order
 
     # ------------------------------------------------------------------ diff
 
@@ -529,14 +554,18 @@ class OrderManager:
         """
         bids = self._normalise(wanted.bids, Side.BUY, instrument)
         asks = self._normalise(wanted.asks, Side.SELL, instrument)
-        if bids and asks:  # defensive: a crossed wanted book keeps only the non-crossing bids
+        if bids and asks and bids[0][0] >= asks[0][0] - _EPS:
+            # defensive: a crossed wanted book keeps only the non-crossing bids
             bids = [lv for lv in bids if lv[0] < asks[0][0] - _EPS]
-        tol = self._cfg.amend_tolerance_ticks * instrument.tick_size + instrument.tick_size * 1e-6
+        tick = instrument.tick_size
+        tol = self._cfg.amend_tolerance_ticks * tick + tick * 1e-6
         vtick = instrument.volume_tick_size
         active = self.active_orders(wanted.instrument)
-        book = {o.key: (o.side, o.exposure_price()) for o in active}
+        if self._unchanged(bids, asks, active, tol, vtick / 2):
+            return ()
 
         cancels: list[tuple[Priority, Command]] = []
+        cancelled_keys: list[int | str] = []
         retreats: list[tuple[Priority, Command, TrackedOrder]] = []
         towards: list[tuple[Priority, Side, int, float, float, TrackedOrder | None]] = []
         for side, levels in ((Side.BUY, bids), (Side.SELL, asks)):
@@ -547,7 +576,9 @@ class OrderManager:
             )
             by_level: dict[int, TrackedOrder] = {}
             surplus: list[TrackedOrder] = []
-            for o in sorted((o for o in active if o.side is side), key=lambda o: o.key_sort()):
+            for o in active:  # creation order: deterministic
+                if o.side is not side:
+                    continue
                 if 0 <= o.level < len(levels) and o.level not in by_level:
                     by_level[o.level] = o
                 else:
@@ -568,7 +599,7 @@ class OrderManager:
                         ),
                     )
                 )
-                book.pop(o.key, None)
+                cancelled_keys.append(o.key)
             for i, (price, amount) in enumerate(levels):
                 prio = Priority.TOP if i == 0 else Priority.DEEPER
                 o = by_level.get(i)
@@ -585,6 +616,11 @@ class OrderManager:
                 else:
                     towards.append((prio, side, i, price, amount, o))
 
+        if not cancels and not retreats and not towards:
+            return ()  # the common case: nothing to change
+        book = {o.key: (o.side, o.exposure_price()) for o in active}
+        for key in cancelled_keys:
+            del book[key]
         out: list[tuple[Priority, Command]] = sorted(cancels, key=lambda pc: pc[0])
         for prio, cmd, o in retreats:
             out.append((prio, cmd))
@@ -628,23 +664,81 @@ class OrderManager:
             amount=round_to_tick(o.filled_amount + amount, vtick, "nearest"),
         )
 
-    @staticmethod
     def _normalise(
-        levels: Iterable[QuoteLevel], side: Side, instrument: Instrument
+        self, levels: Iterable[QuoteLevel], side: Side, instrument: Instrument
     ) -> list[tuple[float, float]]:
-        """Align to ticks (bids down, asks up; sizes down), drop tiny or duplicate-price levels."""
-        direction = "down" if side is Side.BUY else "up"
+        """Align to ticks (bids down, asks up; sizes down), drop tiny or duplicate-price levels.
+
+        Returns ``(price, amount)`` best-first. Results are memoised per instrument ticks and
+        ``(price, amount)``: quotes repeat a lot and this runs on every quote step.
+        """
+        buy = side is Side.BUY
+        direction = "down" if buy else "up"
+        tick, vtick, min_amount = (
+            instrument.tick_size,
+            instrument.volume_tick_size,
+            instrument.min_order_amount,
+        )
+        ckey = (direction, tick, vtick, min_amount)
+        cache = self._norm_cache.get(ckey)
+        if cache is None or len(cache) > _NORM_CACHE_MAX:
+            cache = self._norm_cache[ckey] = {}
         out: list[tuple[float, float]] = []
-        seen: set[float] = set()
+        last = None
+        ordered = True
         for lv in levels:
-            price = round_to_tick(lv.price, instrument.tick_size, direction)
-            amount = round_to_tick(lv.amount, instrument.volume_tick_size, "down")
-            if price <= 0 or amount < instrument.min_order_amount - _EPS or price in seen:
+            key = (lv.price, lv.amount)
+            pa = cache.get(key, key)
+            if pa is key:
+                price = round_to_tick(lv.price, tick, direction)
+                amount = round_to_tick(lv.amount, vtick, "down")
+                ok = price > 0 and amount >= min_amount - _EPS
+                pa = cache[key] = (price, amount) if ok else None
+            if pa is None:
                 continue
-            seen.add(price)
-            out.append((price, amount))
-        out.sort(key=lambda pa: -pa[0] if side is Side.BUY else pa[0])
+            if last is not None and (pa[0] >= last if buy else pa[0] <= last):
+                ordered = False
+            last = pa[0]
+            out.append(pa)
+        if not ordered:  # not best-first, or two levels on one price: sort and dedupe
+            out.sort(key=lambda pa: -pa[0] if buy else pa[0])
+            deduped: list[tuple[float, float]] = []
+            for pa in out:
+                if not deduped or deduped[-1][0] != pa[0]:
+                    deduped.append(pa)
+            out = deduped
         return out
+
+    @staticmethod
+    def _unchanged(
+        bids: list[tuple[float, float]],
+        asks: list[tuple[float, float]],
+        active: list[TrackedOrder],
+        tol: float,
+        half_vtick: float,
+    ) -> bool:
+        """Fast path of ``plan``: every level has exactly one order that is in flight or close
+        enough to its wanted price and size, and no order is surplus."""
+        mask_b = mask_a = 0
+        nb, na = len(bids), len(asks)
+        for o in active:
+            lvl = o.level
+            if o.side is Side.BUY:
+                if lvl < 0 or lvl >= nb or mask_b >> lvl & 1:
+                    return False
+                mask_b |= 1 << lvl
+                p, a = bids[lvl]
+            else:
+                if lvl < 0 or lvl >= na or mask_a >> lvl & 1:
+                    return False
+                mask_a |= 1 << lvl
+                p, a = asks[lvl]
+            st = o.state
+            if st is _PI or st is _PA or st is _PC:
+                continue
+            if abs(o.price - p) > tol or abs(o.amount - a) >= half_vtick:
+                return False
+        return mask_b == (1 << nb) - 1 and mask_a == (1 << na) - 1
 
     # ------------------------------------------------------------------ mass quote
 

@@ -47,13 +47,15 @@ class OrderState(Enum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
 
+    # Identity tests, not set membership: Enum.__hash__ is a Python-level call and these run
+    # on the quote hot path.
     @property
     def is_terminal(self) -> bool:
-        return self in TERMINAL_STATES
+        return self is S.FILLED or self is S.CANCELLED or self is S.REJECTED
 
     @property
     def is_pending(self) -> bool:
-        return self in PENDING_STATES
+        return self is S.PENDING_INSERT or self is S.PENDING_AMEND or self is S.PENDING_CANCEL
 
 
 class OrderTrigger(Enum):

@@ -119,6 +119,8 @@ class PositionTracker:
         self._trip_start_fees = 0.0
         self._trip_open_ts_ns = 0
         self.round_trips: list[RoundTrip] = []
+        self._snapshot_key: tuple[float, ...] = ()
+        self._snapshot: PositionSnapshot | None = None
 
     # ------------------------------------------------------------------ fills
 
@@ -232,7 +234,19 @@ class PositionTracker:
         return (mark_price - self.average_entry_price) * self.position
 
     def snapshot(self, mark_price: float) -> PositionSnapshot:
-        return PositionSnapshot(
+        """Position and PnL at ``mark_price`` (memoised until a fill, funding or a new mark)."""
+        key = (
+            mark_price,
+            self.position,
+            self.average_entry_price,
+            self.realised_pnl_usd,
+            self.fees_usd,
+            self.funding_usd,
+        )
+        if key == self._snapshot_key and self._snapshot is not None:
+            return self._snapshot
+        self._snapshot_key = key
+        self._snapshot = snap = PositionSnapshot(
             instrument=self.instrument,
             position=self.position,
             average_entry_price=self.average_entry_price,
@@ -242,6 +256,7 @@ class PositionTracker:
             fees_usd=self.fees_usd,
             funding_usd=self.funding_usd,
         )
+        return snap
 
     # ------------------------------------------------------------------ reconcile
 
