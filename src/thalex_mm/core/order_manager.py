@@ -11,14 +11,8 @@ Idempotence: ``filled_amount`` only grows; a fill is counted once per ``trade_id
 set, so a fill seen in a response and again in a notification is one fill); terminal orders stay
 terminal (see ``order_state``). Anything we cannot match is reported as a record, never raised.
 
-The diff (``plan``) emits the fewest commands: an order within ``amend_tolerance_ticks`` of its
-wanted price and with an unchanged size is left alone (queue priority); otherwise it is amended
-(volume-safe: the new amount is ``filled + wanted``, §5.2); surplus levels are cancelled and
-missing ones inserted. Orders with a request in flight are never touched: we wait for the ack.
-Commands are ordered cancels -> retreats (moves away from the opposite side) -> moves toward it
-and inserts, and each move toward is checked against every order that may still rest on the
-other side (pending ones included, at their most aggressive price); a move that would make our
-bid >= our ask is held back until the other side has moved.
+The diff (``plan``, implemented in ``order_diff``) emits the fewest commands and never lets
+our bid reach our ask, even while requests are in flight.
 
 Mass-quote mode (``OrderConfig.use_mass_quote``, §5.5, §6): ``plan_mass_quote`` first arms MMP
 with ``SetMmp`` and quotes only after its ack; it is re-armed after an MMP trip (remaining <= 0)
@@ -31,10 +25,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from thalex_mm.config.models import OrderConfig
-from thalex_mm.core.budget import ErrorAction, Priority, classify_error
+from thalex_mm.core.budget import Priority, classify_error
 from thalex_mm.core.commands import (
     AmendOrder,
     CancelOrder,
@@ -45,15 +38,21 @@ from thalex_mm.core.commands import (
     SetMmp,
 )
 from thalex_mm.core.events import MmProtectionUpdated, OrderReport, OrdersUpdated
+from thalex_mm.core.order_diff import QuoteDiffer
+from thalex_mm.core.order_records import (
+    FillRecorded,
+    OrderRecord,
+    OrderRejected,
+    TrackedOrder,
+    UnknownOrderReported,
+)
 from thalex_mm.core.order_state import OrderState, OrderTrigger, next_order_state
 from thalex_mm.core.types import (
     ChangeReason,
     Instrument,
     OrderStatus,
-    QuoteLevel,
     Side,
     WantedQuotes,
-    round_to_tick,
 )
 from thalex_mm.errors import InvalidState
 from thalex_mm.protocol.error_codes import ErrorCode
@@ -70,8 +69,6 @@ __all__ = [
 MAX_CLIENT_ORDER_ID = 2**32 - 1  # §5.1: stay within 32 bits
 _EPS = 1e-9
 _TERMINAL_RETAINED = 10_000  # closed orders kept to absorb late reports
-_NORM_CACHE_MAX = 4096
-_PI, _PA, _PC = OrderState.PENDING_INSERT, OrderState.PENDING_AMEND, OrderState.PENDING_CANCEL
 
 _STATUS_TRIGGER = {
     OrderStatus.OPEN: OrderTrigger.REPORT_OPEN,
@@ -80,91 +77,6 @@ _STATUS_TRIGGER = {
     OrderStatus.CANCELLED: OrderTrigger.REPORT_CANCELLED,
     OrderStatus.CANCELLED_PARTIALLY_FILLED: OrderTrigger.REPORT_CANCELLED,
 }
-
-
-@dataclass(slots=True)
-class TrackedOrder:
-    """Our view of one order. Prices in quote currency, amounts in contracts.
-
-    ``amount`` is the original amount (as on the exchange); ``level`` is the quote level it
-    serves (-1 when unassigned, e.g. adopted at reconcile); ``pending_price`` /
-    ``pending_amount`` hold an amend in flight.
-    """
-
-    client_order_id: int | None
-    instrument: str
-    side: Side
-    level: int
-    price: float
-    amount: float
-    state: OrderState
-    order_id: str | None = None
-    filled_amount: float = 0.0
-    pending_price: float | None = None
-    pending_amount: float | None = None
-    label: str | None = None
-    reduce_only: bool = False
-    amends_acked: int = 0
-    trade_ids: set[str] = field(default_factory=set)
-
-    @property
-    def key(self) -> int | str:
-        return self.client_order_id if self.client_order_id is not None else str(self.order_id)
-
-    @property
-    def remaining_amount(self) -> float:
-        return max(0.0, self.amount - self.filled_amount)
-
-    def key_sort(self) -> tuple[bool, int, str]:
-        """A total order over keys (client order ids first, in creation order)."""
-        return (self.client_order_id is None, self.client_order_id or 0, str(self.order_id))
-
-    def exposure_price(self) -> float:
-        """Most aggressive price this order may rest at (an amend may be in flight)."""
-        if self.pending_price is None:
-            return self.price
-        if self.side is Side.BUY:
-            return max(self.price, self.pending_price)
-        return min(self.price, self.pending_price)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FillRecorded:
-    """A fill seen for the first time (dedup by ``trade_id``). Feed it to position/PnL."""
-
-    client_order_id: int | None
-    order_id: str | None
-    instrument: str
-    side: Side
-    trade_id: str
-    price: float
-    amount: float
-    ts_ns: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UnknownOrderReported:
-    """A response or report we cannot match to a request or an order (journal it)."""
-
-    request_id: int | None
-    client_order_id: int | None
-    order_id: str | None
-    detail: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OrderRejected:
-    """The exchange refused one of our requests (*Rejected*, not *Denied*: STYLE.md §6)."""
-
-    request_id: int
-    client_order_id: int | None
-    command: str
-    code: int
-    message: str
-    action: ErrorAction
-
-
-OrderRecord = FillRecorded | UnknownOrderReported | OrderRejected
 
 
 class OrderManager:
@@ -196,7 +108,7 @@ class OrderManager:
         self._orders: dict[int | str, TrackedOrder] = {}
         self._active: dict[int | str, TrackedOrder] = {}  # non-terminal subset of _orders
         self._terminal_keys: deque[int | str] = deque()
-        self._norm_cache: dict[tuple, dict[tuple[float, float], tuple[float, float] | None]] = {}
+        self._differ = QuoteDiffer(config)
         self._by_order_id: dict[str, TrackedOrder] = {}
         self._requests: dict[int, Command] = {}
         self._planned_levels: dict[int, int] = {}
@@ -552,193 +464,12 @@ class OrderManager:
 
         Priorities never contradict the send order, so any priority prefix is self-cross safe.
         """
-        bids = self._normalise(wanted.bids, Side.BUY, instrument)
-        asks = self._normalise(wanted.asks, Side.SELL, instrument)
-        if bids and asks and bids[0][0] >= asks[0][0] - _EPS:
-            # defensive: a crossed wanted book keeps only the non-crossing bids
-            bids = [lv for lv in bids if lv[0] < asks[0][0] - _EPS]
-        tick = instrument.tick_size
-        tol = self._cfg.amend_tolerance_ticks * tick + tick * 1e-6
-        vtick = instrument.volume_tick_size
-        active = self.active_orders(wanted.instrument)
-        if self._unchanged(bids, asks, active, tol, vtick / 2):
-            return ()
-
-        cancels: list[tuple[Priority, Command]] = []
-        cancelled_keys: list[int | str] = []
-        retreats: list[tuple[Priority, Command, TrackedOrder]] = []
-        towards: list[tuple[Priority, Side, int, float, float, TrackedOrder | None]] = []
-        for side, levels in ((Side.BUY, bids), (Side.SELL, asks)):
-            other_best = (
-                (asks[0][0] if asks else None)
-                if side is Side.BUY
-                else (bids[0][0] if bids else None)
-            )
-            by_level: dict[int, TrackedOrder] = {}
-            surplus: list[TrackedOrder] = []
-            for o in active:  # creation order: deterministic
-                if o.side is not side:
-                    continue
-                if 0 <= o.level < len(levels) and o.level not in by_level:
-                    by_level[o.level] = o
-                else:
-                    surplus.append(o)
-            for o in surplus:
-                if o.state.is_pending:
-                    continue
-                crosses = other_best is not None and (
-                    o.price >= other_best if side is Side.BUY else o.price <= other_best
-                )
-                prio = Priority.UNSAFE_CANCEL if (not levels or crosses) else Priority.CANCEL
-                cancels.append(
-                    (
-                        prio,
-                        CancelOrder(
-                            client_order_id=o.client_order_id,
-                            order_id=None if o.client_order_id is not None else o.order_id,
-                        ),
-                    )
-                )
-                cancelled_keys.append(o.key)
-            for i, (price, amount) in enumerate(levels):
-                prio = Priority.TOP if i == 0 else Priority.DEEPER
-                o = by_level.get(i)
-                if o is None:
-                    towards.append((prio, side, i, price, amount, None))
-                    continue
-                if o.state.is_pending:
-                    continue
-                if abs(o.price - price) <= tol and abs(o.amount - amount) < vtick / 2:
-                    continue
-                away = price < o.price if side is Side.BUY else price > o.price
-                if away:
-                    retreats.append((Priority.RETREAT, self._amend(o, price, amount, vtick), o))
-                else:
-                    towards.append((prio, side, i, price, amount, o))
-
-        if not cancels and not retreats and not towards:
-            return ()  # the common case: nothing to change
-        book = {o.key: (o.side, o.exposure_price()) for o in active}
-        for key in cancelled_keys:
-            del book[key]
-        out: list[tuple[Priority, Command]] = sorted(cancels, key=lambda pc: pc[0])
-        for prio, cmd, o in retreats:
-            out.append((prio, cmd))
-            book[o.key] = (o.side, cmd.price)
-        towards.sort(key=lambda t: t[0])
-        for prio, side, level, price, amount, o in towards:
-            if side is Side.BUY:
-                opp = [p for k, (s, p) in book.items() if s is Side.SELL]
-                if opp and price >= min(opp) - _EPS:
-                    continue  # would self-cross: wait for the ask to move
-            else:
-                opp = [p for k, (s, p) in book.items() if s is Side.BUY]
-                if opp and price <= max(opp) + _EPS:
-                    continue
-            if o is None:
-                cid = self.allocate_client_order_id()
-                self._planned_levels[cid] = level
-                cmd: Command = InsertOrder(
-                    client_order_id=cid,
-                    instrument=wanted.instrument,
-                    side=side,
-                    amount=amount,
-                    price=price,
-                    label=self._cfg.label,
-                    post_only=self._cfg.post_only,
-                    reject_post_only=self._cfg.post_only and self._cfg.reject_post_only,
-                )
-                book[cid] = (side, price)
-            else:
-                cmd = self._amend(o, price, amount, vtick)
-                book[o.key] = (side, price)
-            out.append((prio, cmd))
-        return tuple(out)
-
-    @staticmethod
-    def _amend(o: TrackedOrder, price: float, amount: float, vtick: float) -> AmendOrder:
-        return AmendOrder(
-            client_order_id=o.client_order_id,
-            order_id=None if o.client_order_id is not None else o.order_id,
-            price=price,
-            amount=round_to_tick(o.filled_amount + amount, vtick, "nearest"),
+        commands, levels = self._differ.diff(
+            wanted, instrument, self.active_orders(wanted.instrument), self.allocate_client_order_id
         )
-
-    def _normalise(
-        self, levels: Iterable[QuoteLevel], side: Side, instrument: Instrument
-    ) -> list[tuple[float, float]]:
-        """Align to ticks (bids down, asks up; sizes down), drop tiny or duplicate-price levels.
-
-        Returns ``(price, amount)`` best-first. Results are memoised per instrument ticks and
-        ``(price, amount)``: quotes repeat a lot and this runs on every quote step.
-        """
-        buy = side is Side.BUY
-        direction = "down" if buy else "up"
-        tick, vtick, min_amount = (
-            instrument.tick_size,
-            instrument.volume_tick_size,
-            instrument.min_order_amount,
-        )
-        ckey = (direction, tick, vtick, min_amount)
-        cache = self._norm_cache.get(ckey)
-        if cache is None or len(cache) > _NORM_CACHE_MAX:
-            cache = self._norm_cache[ckey] = {}
-        out: list[tuple[float, float]] = []
-        last = None
-        ordered = True
-        for lv in levels:
-            key = (lv.price, lv.amount)
-            pa = cache.get(key, key)
-            if pa is key:
-                price = round_to_tick(lv.price, tick, direction)
-                amount = round_to_tick(lv.amount, vtick, "down")
-                ok = price > 0 and amount >= min_amount - _EPS
-                pa = cache[key] = (price, amount) if ok else None
-            if pa is None:
-                continue
-            if last is not None and (pa[0] >= last if buy else pa[0] <= last):
-                ordered = False
-            last = pa[0]
-            out.append(pa)
-        if not ordered:  # not best-first, or two levels on one price: sort and dedupe
-            out.sort(key=lambda pa: -pa[0] if buy else pa[0])
-            deduped: list[tuple[float, float]] = []
-            for pa in out:
-                if not deduped or deduped[-1][0] != pa[0]:
-                    deduped.append(pa)
-            out = deduped
-        return out
-
-    @staticmethod
-    def _unchanged(
-        bids: list[tuple[float, float]],
-        asks: list[tuple[float, float]],
-        active: list[TrackedOrder],
-        tol: float,
-        half_vtick: float,
-    ) -> bool:
-        """Fast path of ``plan``: every level has exactly one order that is in flight or close
-        enough to its wanted price and size, and no order is surplus."""
-        mask_b = mask_a = 0
-        nb, na = len(bids), len(asks)
-        for o in active:
-            lvl = o.level
-            if o.side is Side.BUY:
-                if lvl < 0 or lvl >= nb or mask_b >> lvl & 1:
-                    return False
-                mask_b |= 1 << lvl
-                p, a = bids[lvl]
-            else:
-                if lvl < 0 or lvl >= na or mask_a >> lvl & 1:
-                    return False
-                mask_a |= 1 << lvl
-                p, a = asks[lvl]
-            st = o.state
-            if st is _PI or st is _PA or st is _PC:
-                continue
-            if abs(o.price - p) > tol or abs(o.amount - a) >= half_vtick:
-                return False
-        return mask_b == (1 << nb) - 1 and mask_a == (1 << na) - 1
+        if levels:
+            self._planned_levels.update(levels)
+        return commands
 
     # ------------------------------------------------------------------ mass quote
 
@@ -754,8 +485,8 @@ class OrderManager:
                     quote_amount=self._cfg.mmp_quote_amount,
                 ),
             )
-        bids = tuple(self._normalise(wanted.bids, Side.BUY, instrument))
-        asks = tuple(self._normalise(wanted.asks, Side.SELL, instrument))
+        bids = tuple(self._differ.normalise(wanted.bids, Side.BUY, instrument))
+        asks = tuple(self._differ.normalise(wanted.asks, Side.SELL, instrument))
         if bids and asks:
             bids = tuple(lv for lv in bids if lv[0] < asks[0][0] - _EPS)
         last = self._last_mq.get(wanted.instrument)

@@ -1,0 +1,103 @@
+"""Records of the OrderManager: our view of one order, and what it reports to the caller.
+
+``FillRecorded`` feeds position/PnL; ``UnknownOrderReported`` and ``OrderRejected`` go to the
+journal (*Rejected* = Thalex refused, as opposed to our own *Denied*, STYLE.md §6).
+Prices in quote currency, amounts in contracts, timestamps in ns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from thalex_mm.core.budget import ErrorAction
+from thalex_mm.core.order_state import OrderState
+from thalex_mm.core.types import Side
+
+__all__ = [
+    "FillRecorded",
+    "OrderRecord",
+    "OrderRejected",
+    "TrackedOrder",
+    "UnknownOrderReported",
+]
+
+
+@dataclass(slots=True)
+class TrackedOrder:
+    """Our view of one order. Prices in quote currency, amounts in contracts.
+
+    ``amount`` is the original amount (as on the exchange); ``level`` is the quote level it
+    serves (-1 when unassigned, e.g. adopted at reconcile); ``pending_price`` /
+    ``pending_amount`` hold an amend in flight.
+    """
+
+    client_order_id: int | None
+    instrument: str
+    side: Side
+    level: int
+    price: float
+    amount: float
+    state: OrderState
+    order_id: str | None = None
+    filled_amount: float = 0.0
+    pending_price: float | None = None
+    pending_amount: float | None = None
+    label: str | None = None
+    reduce_only: bool = False
+    amends_acked: int = 0
+    trade_ids: set[str] = field(default_factory=set)
+
+    @property
+    def key(self) -> int | str:
+        return self.client_order_id if self.client_order_id is not None else str(self.order_id)
+
+    @property
+    def remaining_amount(self) -> float:
+        return max(0.0, self.amount - self.filled_amount)
+
+    def exposure_price(self) -> float:
+        """Most aggressive price this order may rest at (an amend may be in flight)."""
+        if self.pending_price is None:
+            return self.price
+        if self.side is Side.BUY:
+            return max(self.price, self.pending_price)
+        return min(self.price, self.pending_price)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FillRecorded:
+    """A fill seen for the first time (dedup by ``trade_id``). Feed it to position/PnL."""
+
+    client_order_id: int | None
+    order_id: str | None
+    instrument: str
+    side: Side
+    trade_id: str
+    price: float
+    amount: float
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnknownOrderReported:
+    """A response or report we cannot match to a request or an order (journal it)."""
+
+    request_id: int | None
+    client_order_id: int | None
+    order_id: str | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRejected:
+    """The exchange refused one of our requests (*Rejected*, not *Denied*: STYLE.md §6)."""
+
+    request_id: int
+    client_order_id: int | None
+    command: str
+    code: int
+    message: str
+    action: ErrorAction
+
+
+OrderRecord = FillRecorded | UnknownOrderReported | OrderRejected
