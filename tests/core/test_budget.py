@@ -58,11 +58,13 @@ def test_admit_when_budget_short_spends_by_priority_and_defers_the_rest():
 
 
 def test_admit_when_one_command_deferred_defers_all_lower_priority_ones():
-    b = MessageBudget(CFG)
-    b.admit([(Priority.TOP, ins(i)) for i in range(8)], now_ns=0)
-    admitted, deferred = b.admit([(Priority.RETREAT, ins(50)), (Priority.CANCEL, cxl(1))], now_ns=1)
-    # the cancel (higher priority) goes; the retreat waits and nothing after it may pass
-    assert admitted == (cxl(1),) and deferred == (ins(50),)
+    b = MessageBudget(ConnectionConfig(cancel_rate_per_s=2.0, rate_safety_margin=0.0))
+    cmds = [(Priority.CANCEL, cxl(i)) for i in range(3)] + [(Priority.TOP, ins(9))]
+    admitted, deferred = b.admit(cmds, now_ns=0)
+    # the third cancel waits, so the insert (which may depend on it) waits too, although the
+    # matching-engine budget is untouched
+    assert admitted == (cxl(0), cxl(1)) and deferred == (cxl(2), ins(9))
+    assert b.me_limit_per_window == 10
 
 
 def test_admit_when_window_passes_tokens_come_back():

@@ -4,7 +4,8 @@ A small fake venue executes our commands at send time and queues its answers (a 
 ``session.orders`` notification per request, plus fill notifications). The rules deliver queued
 messages in any order, duplicate them, fill orders, and re-plan. Invariants: filled amounts never
 decrease nor exceed the amount, no fill is counted twice, terminal orders stay terminal, at most
-one active order per level, and the venue never holds a bid of ours at or above our own ask.
+one active order per level, and the venue never holds a bid of ours at or above our own ask --
+also when the message budget admits only a prefix of a quote step's commands.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from thalex_mm.config.models import OrderConfig
+from thalex_mm.config.models import ConnectionConfig, OrderConfig
+from thalex_mm.core.budget import MessageBudget
 from thalex_mm.core.commands import AmendOrder, InsertOrder
 from thalex_mm.core.events import OrderFill, OrderReport, OrdersUpdated
 from thalex_mm.core.order_manager import FillRecorded, OrderManager
@@ -128,6 +130,8 @@ class OrderBookMachine(RuleBasedStateMachine):
         super().__init__()
         self.om = OrderManager(OrderConfig(amend_tolerance_ticks=1), first_client_order_id=1)
         self.venue = FakeVenue()
+        self.budget = MessageBudget(ConnectionConfig())
+        self.now_ns = 0
         self.queue: list[tuple] = []
         self.rid = 0
         self.filled_seen: dict[object, float] = {}
@@ -149,8 +153,9 @@ class OrderBookMachine(RuleBasedStateMachine):
         nb=st.integers(0, 3),
         na=st.integers(0, 3),
         lots=st.integers(1, 5),
+        gap_ms=st.integers(0, 400),
     )
-    def quote_step(self, mid, half, nb, na, lots):
+    def quote_step(self, mid, half, nb, na, lots, gap_ms):
         w = WantedQuotes(
             instrument=INSTR.name,
             bids=tuple(
@@ -162,7 +167,10 @@ class OrderBookMachine(RuleBasedStateMachine):
                 for i in range(na)
             ),
         )
-        for cmd in self.om.plan(w, INSTR):
+        self.now_ns += gap_ms * 1_000_000
+        # a tight budget (8 matching-engine messages/s): any admitted prefix must be safe
+        admitted, _ = self.budget.admit(self.om.plan_prioritised(w, INSTR), self.now_ns)
+        for cmd in admitted:
             self.rid += 1
             self.om.on_sent(self.rid, cmd)
             self.queue.extend(self.venue.process(self.rid, cmd))
