@@ -55,6 +55,9 @@ def test_admit_when_budget_short_spends_by_priority_and_defers_the_rest():
     assert [c.client_order_id for c in admitted[1:]] == [10, 11, 12, 13, 14, 0, 1, 2]
     assert [c.client_order_id for c in deferred] == [3, 4]
     assert b.next_deadline_ns(0) == 1 * S  # the first token comes back one window later
+    assert b.next_deadline_ns() == 1 * S  # defaults to the last admit time
+    b.admit([], now_ns=S)
+    assert b.next_deadline_ns() is None  # nothing deferred any more
 
 
 def test_admit_when_one_command_deferred_defers_all_lower_priority_ones():

@@ -407,3 +407,17 @@ def test_mass_quote_when_mmp_trips_or_disconnects_rearms_first():
     assert mq.quotes[0].bids == ((100, 0.1),)  # full resend after the trip
     om.on_disconnected()
     assert isinstance(om.plan_mass_quote(w, INSTR)[0], SetMmp)
+
+
+def test_plan_when_same_event_log_replayed_twice_emits_identical_commands():
+    def replay() -> list:
+        om, h = make(amend_tolerance_ticks=1)
+        log = []
+        for mid in (100, 100, 103, 101, 110, 90, 90):
+            cmds = om.plan(wanted([(mid - 2, 0.1), (mid - 4, 0.2)], [(mid + 2, 0.1)]), INSTR)
+            log.extend(repr(c) for c in cmds)
+            h.send(cmds)
+        return log
+
+    first, second = replay(), replay()
+    assert first == second and len(first) > 5

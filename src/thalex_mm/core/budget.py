@@ -123,6 +123,7 @@ class MessageBudget:
         self._last_throttle_ns: int | None = None
         self._hold_until_ns = 0  # transient-error backoff for matching-engine messages
         self._has_deferred = False
+        self._last_now_ns = 0
         if cancel_on_disconnect:
             self.set_cancel_on_disconnect(True)
 
@@ -162,6 +163,7 @@ class MessageBudget:
             dropped and re-planned at the next quote step (at ``next_deadline_ns()`` at the
             latest). ``Halt`` costs nothing and is always admitted.
         """
+        self._last_now_ns = now_ns
         ordered = sorted(commands, key=lambda pc: pc[0])
         admitted: list[Command] = []
         deferred: list[Command] = []
@@ -187,10 +189,15 @@ class MessageBudget:
         self._has_deferred = bool(deferred)
         return tuple(admitted), tuple(deferred)
 
-    def next_deadline_ns(self, now_ns: int) -> int | None:
-        """When deferred work could next be admitted (ns), or None if nothing waits."""
+    def next_deadline_ns(self, now_ns: int | None = None) -> int | None:
+        """When deferred work could next be admitted (ns), or None if nothing waits.
+
+        ``now_ns`` defaults to the time of the last ``admit``/error call.
+        """
         if not self._has_deferred:
             return None
+        if now_ns is None:
+            now_ns = self._last_now_ns
         return max(self._me.next_free_ns(now_ns), self._cooldown_until_ns, self._hold_until_ns)
 
     # ------------------------------------------------------------------ errors
@@ -206,6 +213,7 @@ class MessageBudget:
             The cooldown length, s.
         """
         cfg = self._cfg
+        self._last_now_ns = now_ns
         quiet_ns = int(cfg.throttle_quiet_reset_s * _NS_PER_S)
         if self._last_throttle_ns is None or now_ns - self._last_throttle_ns >= quiet_ns:
             self._cooldown_s = cfg.throttle_cooldown_initial_s

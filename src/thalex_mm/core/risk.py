@@ -12,8 +12,9 @@ Which halts resume by themselves (STICKY_REASONS in ``reasons``):
 * resume when the condition clears: DISCONNECTED, STALE_DATA, NO_MARKET, BOOK_CROSSED,
   MARK_MID_DIVERGENCE (checked at every ``evaluate``).
 * resume after ``pause_cooldown_s``: FILL_RATE, CONSECUTIVE_LOSSES.
-* REDUCING (POSITION_HARD_LIMIT, MAX_NOTIONAL) ends when |position| <= the soft limit and the
-  notional is below its limit (hysteresis, so the state does not flap at the hard limit).
+* REDUCING ends with hysteresis, so the state does not flap at a limit: POSITION_HARD_LIMIT
+  when |position| <= the soft limit; MAX_NOTIONAL when |position| <= the soft limit or the
+  notional is below 90 % of ``max_notional_usd``.
 
 The soft limit does not change the state: the gate removes the side that would add to the
 position (``allowed_sides``). Loss figures use ``PositionSnapshot.total_pnl_usd`` (realised +
