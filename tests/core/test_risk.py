@@ -11,6 +11,7 @@ from thalex_mm.core.commands import (
     AmendOrder,
     CancelAll,
     CancelOrder,
+    CancelSession,
     Halt,
     InsertOrder,
     InstrumentQuote,
@@ -340,6 +341,8 @@ def test_kill_switch_when_cancel_only_sends_no_order():
     step(r, position=0.05)
     _, cmds = r.kill(T0, mark_price=MARK, instrument=INSTR, client_order_id=1)
     assert cmds == (CancelAll(), Halt(reason="kill_switch", detail=""))
+    _, cmds = r.kill(T0, cancel_session=True)
+    assert cmds[0] == CancelSession()
 
 
 def test_check_command_when_reducing_denies_increasing_orders_and_mass_quote_sides():

@@ -467,8 +467,9 @@ class OrderManager:
         commands, levels = self._differ.diff(
             wanted, instrument, self.active_orders(wanted.instrument), self.allocate_client_order_id
         )
-        if levels:
-            self._planned_levels.update(levels)
+        # Ids of a previous plan that were never sent (deferred by the budget) are dead: the
+        # caller re-plans instead of sending stale commands, so only this plan's ids matter.
+        self._planned_levels = levels
         return commands
 
     # ------------------------------------------------------------------ mass quote

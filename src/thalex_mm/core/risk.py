@@ -31,6 +31,7 @@ from thalex_mm.config.models import KillSwitchAction, RiskConfig
 from thalex_mm.core.commands import (
     AmendOrder,
     CancelAll,
+    CancelSession,
     Command,
     Halt,
     InsertOrder,
@@ -243,6 +244,7 @@ class RiskManager:
         mark_price: float | None = None,
         instrument: Instrument | None = None,
         client_order_id: int | None = None,
+        cancel_session: bool = False,
     ) -> tuple[tuple[TradingStateChanged, ...], tuple[Command, ...]]:
         """Kill switch: HALTED (sticky), cancel everything, optionally flatten.
 
@@ -250,12 +252,16 @@ class RiskManager:
         limit order at most ``flatten_max_slippage_bps`` from ``mark_price`` (needs
         ``mark_price``, ``instrument`` and ``client_order_id``).
 
+        With ``cancel_session`` (a cancel-on-disconnect session) the cancel is ``CancelSession``,
+        which also catches orders still in flight (thalex_protocol.md §3); else ``CancelAll``.
+
         Returns:
-            ``(changes, commands)``: ``CancelAll``, ``Halt`` and maybe the flatten ``InsertOrder``.
+            ``(changes, commands)``: the cancel, ``Halt`` and maybe the flatten ``InsertOrder``.
         """
         self._sticky[Reason.KILL_SWITCH] = detail
         changes = self._retarget(now_ns, 0)
-        cmds: list[Command] = [CancelAll(), Halt(reason=Reason.KILL_SWITCH.value, detail=detail)]
+        cancel: Command = CancelSession() if cancel_session else CancelAll()
+        cmds: list[Command] = [cancel, Halt(reason=Reason.KILL_SWITCH.value, detail=detail)]
         flatten = self._flatten_order(mark_price, instrument, client_order_id)
         if flatten is not None:
             cmds.append(flatten)
