@@ -134,6 +134,7 @@ class RiskManager:
         self._last_data_ts_ns = 0
         self._position = 0.0
         self._divergence_frac = config.mark_mid_divergence_bps / 1e4
+        self._passed_key: tuple | None = None
 
     # ------------------------------------------------------------------ inputs
 
@@ -328,6 +329,11 @@ class RiskManager:
         for ref in (market.mark_price, market.index_price):
             if ref:
                 lo, hi = max(lo, ref * (1.0 - band)), min(hi, ref * (1.0 + band))
+        # Memo of the last quotes that passed uncut: same levels, position, band and state
+        # pass again (levels are usually the QuoteBuilder's reused objects: cheap to compare).
+        key = (wanted.bids, wanted.asks, pos, lo, hi, self.state, instrument)
+        if key == self._passed_key:
+            return wanted, (), changes
         bids = self._filter_side(
             wanted.bids, Side.BUY, bids_ok, pos, lo, hi, instrument, now_ns, denials
         )
@@ -343,7 +349,9 @@ class RiskManager:
                 self._deny(denials, now_ns, lv, Reason.SELF_CROSS, detail=f"our ask {best_ask}")
                 bids.remove(lv)
         if not denials and bids_ok and asks_ok:
+            self._passed_key = key
             return wanted, (), changes  # nothing cut: hand back the same object
+        self._passed_key = None
         allowed = WantedQuotes(instrument=wanted.instrument, bids=tuple(bids), asks=tuple(asks))
         return allowed, tuple(denials), changes
 
