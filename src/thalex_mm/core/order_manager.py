@@ -61,6 +61,7 @@ __all__ = [
     "MAX_CLIENT_ORDER_ID",
     "FillRecorded",
     "OrderManager",
+    "OrderRecord",
     "OrderRejected",
     "TrackedOrder",
     "UnknownOrderReported",

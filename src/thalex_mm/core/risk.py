@@ -57,7 +57,15 @@ from thalex_mm.core.types import (
     round_to_tick,
 )
 
-__all__ = ["MarketSnapshot", "RiskManager"]
+__all__ = [
+    "MarketSnapshot",
+    "OrderDenied",
+    "QuoteDenied",
+    "Reason",
+    "RiskManager",
+    "TradingState",
+    "TradingStateChanged",
+]
 
 _NS_PER_S = 1_000_000_000
 _NS_PER_DAY = 86_400 * _NS_PER_S
