@@ -1,0 +1,523 @@
+"""MarketMakerCore: the one pure trading core that every driver (live, paper, backtest) runs.
+
+One entry, one exit (STYLE.md §2): ``handle(event) -> tuple[Command, ...]``. The driver sends
+what comes back (calling ``on_sent(request_id, command)`` just before each), and delivers a
+``TimerFired`` at ``next_deadline_ns()``. No clock, no I/O: time arrives in events.
+
+The quote step (DESIGN.md §3): market state → fair value → σ, A, k → model quotes (AS or GLFT)
+→ risk gate (may cut a side, reduce-only, halt) → OrderManager diff → message budget →
+last-line risk check → commands. It runs when something that can change the quotes happened
+and at most once per ``quoting.min_requote_interval_ms`` (bursts coalesce into one step at the
+deadline).
+
+Everything worth journaling (trading-state changes, denials, rejections, fills, position
+discrepancies) is appended to ``records``; the driver drains it with ``drain_records()``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from thalex_mm.config.models import BotConfig
+from thalex_mm.core.budget import MessageBudget, Priority
+from thalex_mm.core.commands import CancelSession, Command, Halt, InsertOrder
+from thalex_mm.core.events import (
+    AccountTradesReceived,
+    BookDeltaReceived,
+    BookSnapshotReceived,
+    Connected,
+    Disconnected,
+    ErrorReceived,
+    Event,
+    IndexUpdated,
+    InstrumentsUpdated,
+    KillSwitchPressed,
+    LightTickerUpdated,
+    MmProtectionUpdated,
+    OrderReport,
+    OrdersUpdated,
+    PortfolioUpdated,
+    PublicTradesReceived,
+    ResponseReceived,
+    ShutdownRequested,
+    TickerUpdated,
+    TimerFired,
+)
+from thalex_mm.core.fair_value import FairValueModel
+from thalex_mm.core.intensity import IntensityEstimator
+from thalex_mm.core.market_state import MarketState, Stream
+from thalex_mm.core.order_manager import OrderManager
+from thalex_mm.core.order_records import FillRecorded, OrderRejected
+from thalex_mm.core.position import PositionSnapshot, PositionTracker
+from thalex_mm.core.quote_builder import QuoteBuilder, QuoteFigures
+from thalex_mm.core.reasons import Reason, TradingState
+from thalex_mm.core.risk import MarketSnapshot, RiskManager
+from thalex_mm.core.technical import TechnicalAnalysis
+from thalex_mm.core.types import Instrument, Side, WantedQuotes
+
+__all__ = ["CoreStatus", "MarketMakerCore"]
+
+_NS = 1_000_000_000
+_MARKET_EVENTS = (
+    BookSnapshotReceived,
+    BookDeltaReceived,
+    TickerUpdated,
+    LightTickerUpdated,
+    IndexUpdated,
+    PublicTradesReceived,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoreStatus:
+    """What the core knows now, for the terminal status, dashboard and journal.
+
+    Prices in quote currency, amounts in contracts, σ in quote currency per √second,
+    A in 1/s, k in 1/quote currency.
+    """
+
+    ts_ns: int
+    instrument: str
+    connected: bool
+    mid: float | None
+    best_bid: float | None
+    best_ask: float | None
+    mark: float | None
+    index: float | None
+    fair_value: float | None
+    reservation: float | None
+    half_spread: float | None
+    our_bid: float | None
+    our_ask: float | None
+    our_bid_size: float | None
+    our_ask_size: float | None
+    position: float
+    average_price: float
+    pnl_realised: float
+    pnl_unrealised: float
+    fees: float
+    funding: float
+    pnl_total: float
+    sigma: float | None
+    sigma_warm: bool
+    A: float | None
+    k: float | None
+    intensity_source: str
+    gamma: float
+    trading_state: str
+    state_reason: str
+    open_orders: tuple[tuple[str, float, float, str], ...]
+    quote_steps: int
+    fills: int
+    volume: float
+    rejects: int
+    denials: int
+    throttles: int
+
+
+class MarketMakerCore:
+    """Wires market state, TA, intensity, model, risk, orders, budget and position.
+
+    Args:
+        config: the effective BOT_CONFIG.
+        first_client_order_id: first client order id (ids are unique for the session; a
+            restarted process should start above the previous one).
+    """
+
+    def __init__(self, config: BotConfig, *, first_client_order_id: int = 1) -> None:
+        self.config = config
+        m = config.market
+        self.instrument_name = m.instrument
+        self.market = MarketState(m.instrument, m.underlying)
+        self.ta = TechnicalAnalysis(config.technical)
+        self.intensity = IntensityEstimator(config.avellaneda)
+        self.fair = FairValueModel(config.quoting)
+        self.orders = OrderManager(config.order, first_client_order_id=first_client_order_id)
+        self.budget = MessageBudget(config.connection)
+        self.risk = RiskManager(config.risk, label=config.order.label)
+        self.position = PositionTracker(m.instrument)
+        self.instrument: Instrument | None = None
+        self.builder: QuoteBuilder | None = None
+        self.records: deque[Any] = deque(maxlen=10_000)
+        self.figures: QuoteFigures | None = None
+        self.wanted = WantedQuotes(instrument=m.instrument)
+        self._min_interval_ns = int(config.quoting.min_requote_interval_ms * 1_000_000)
+        self._connected = False
+        self._cod = False
+        self._mass_quote = config.order.use_mass_quote
+        self._shutdown = False
+        self._dirty = False
+        self._now_ns = 0
+        self._last_quote_ns: int | None = None
+        self._last_exchange_ts_ns = 0
+        self._fills = 0
+        self._volume = 0.0
+        self._rejects = 0
+        self._denials = 0
+        self._throttles = 0
+        self.quote_steps = 0
+
+    # ------------------------------------------------------------------ the entry
+
+    def handle(self, event: Event) -> tuple[Command, ...]:
+        """Consume one event; return the commands to send now, in send order."""
+        now = event.local_ts_ns
+        if now > self._now_ns:
+            self._now_ns = now
+        now = self._now_ns
+        if event.exchange_ts_ns:
+            self._last_exchange_ts_ns = event.exchange_ts_ns
+        urgent: tuple[Command, ...] = ()
+        if isinstance(event, _MARKET_EVENTS):
+            self._on_market(event, now)
+        elif isinstance(event, OrdersUpdated):
+            self._on_order_records(self.orders.on_orders(event), now)
+            self._dirty = True
+        elif isinstance(event, ResponseReceived):
+            report = event.result if isinstance(event.result, OrderReport) else None
+            if report is None and isinstance(event.result, dict) and "order_id" in event.result:
+                report = _parse_report(event.result)
+            self._on_order_records(self.orders.on_response(event.request_id, report, now), now)
+            self._dirty = True
+        elif isinstance(event, ErrorReceived):
+            self._on_error(event, now)
+        elif isinstance(event, AccountTradesReceived):
+            for trade in event.trades:
+                applied = self.position.apply_trade(trade)
+                if applied is not None:
+                    self._on_fill_applied(applied, now)
+        elif isinstance(event, PortfolioUpdated):
+            for entry in event.entries:
+                if entry.instrument == self.instrument_name:
+                    discrepancy = self.position.reconcile(entry, now)
+                    if discrepancy is not None:
+                        self.records.append(discrepancy)
+        elif isinstance(event, MmProtectionUpdated):
+            if self.instrument is not None:
+                self.orders.on_mm_protection(event, self.instrument.product)
+            self._dirty = True
+        elif isinstance(event, InstrumentsUpdated):
+            self._on_instruments(event)
+        elif isinstance(event, Connected):
+            self._connected = True
+            self._shutdown = False
+            self._cod = event.cancel_on_disconnect
+            self.budget.set_cancel_on_disconnect(event.cancel_on_disconnect)
+            self.risk.on_connected(now)
+            self._last_quote_ns = None
+            self._dirty = True
+        elif isinstance(event, Disconnected):
+            self._connected = False
+            self.orders.on_disconnected()
+            self.records.extend(self.risk.on_disconnected(now))
+            self.wanted = WantedQuotes(instrument=self.instrument_name)
+        elif isinstance(event, KillSwitchPressed):
+            urgent = self._kill(now, f"kill switch ({event.source})")
+        elif isinstance(event, ShutdownRequested):
+            self._shutdown = True
+            urgent = self._cancel_everything(now)
+        elif isinstance(event, TimerFired):
+            self.ta.advance(now)
+            self._dirty = True
+        step = self._maybe_quote(now)
+        return urgent + step if urgent else step
+
+    def on_sent(self, request_id: int, command: Command) -> None:
+        """The driver is sending ``command`` as request ``request_id``."""
+        self.orders.on_sent(request_id, command)
+
+    def next_deadline_ns(self) -> int | None:
+        """When the core next wants a ``TimerFired`` (ns), or None."""
+        times: list[int] = []
+        if self._dirty and self._last_quote_ns is not None:
+            times.append(self._last_quote_ns + self._min_interval_ns)
+        for t in (
+            self.budget.next_deadline_ns(),
+            self.risk.next_deadline_ns(),
+            self.intensity.next_calibration_ns() if self.config.avellaneda.estimate_intensity else None,
+        ):
+            if t is not None and t > self._now_ns:
+                times.append(t)
+        return min(times) if times else None
+
+    def stale_for_s(self, now_ns: int) -> float:
+        """Seconds since the book (or ticker, whichever is fresher) last updated; inf if never."""
+        return min(self.market.staleness_s(Stream.BOOK, now_ns), self.market.staleness_s(Stream.TICKER, now_ns))
+
+    def drain_records(self) -> list[Any]:
+        """Journal-worthy records since the last call (state changes, denials, fills ...)."""
+        out = list(self.records)
+        self.records.clear()
+        return out
+
+    # ------------------------------------------------------------------ inputs
+
+    def _on_instruments(self, event: InstrumentsUpdated) -> None:
+        for inst in event.added:
+            if inst.name == self.instrument_name:
+                self.instrument = inst
+                cfg = self.config
+                self.builder = QuoteBuilder(inst, cfg.avellaneda, cfg.quoting, cfg.order)
+                self._dirty = True
+
+    def _on_market(self, event: Event, now: int) -> None:
+        mid_before = self.market.book.mid
+        if isinstance(event, PublicTradesReceived) and self.config.avellaneda.estimate_intensity:
+            self.intensity.start(now)
+            for t in event.trades:
+                if t.instrument == self.instrument_name:
+                    self.intensity.add_trade(t.ts_ns or now, t.price, t.aggressor, mid_before)
+        if not self.market.apply(event):
+            return
+        if isinstance(event, BookSnapshotReceived | BookDeltaReceived):
+            if event.trades and self.config.avellaneda.estimate_intensity:
+                self.intensity.start(now)
+                for t in event.trades:
+                    self.intensity.add_trade(t.ts_ns or now, t.price, t.aggressor, mid_before)
+            mid = self.market.book.mid
+            if mid is not None:
+                self.ta.update(now, mid)
+                index = self.market.index_price or self.market.ticker.index_price
+                if index:
+                    self.fair.update_basis(now, mid, index)
+        self._dirty = True
+
+    def _on_order_records(self, records: tuple[Any, ...], now: int) -> None:
+        for rec in records:
+            if isinstance(rec, FillRecorded):
+                if rec.instrument != self.instrument_name:
+                    continue
+                applied = self.position.apply_fill(
+                    trade_id=rec.trade_id, side=rec.side, price=rec.price, amount=rec.amount, ts_ns=rec.ts_ns or now
+                )
+                if applied is not None:
+                    self._fills += 1
+                    self._volume += rec.amount
+                    self._on_fill_applied(applied, now)
+            elif isinstance(rec, OrderRejected):
+                self._rejects += 1
+            self.records.append(rec)
+
+    def _on_fill_applied(self, applied: Any, now: int) -> None:
+        self.records.extend(self.risk.on_fill(now))
+        if applied.round_trip is not None:
+            self.records.extend(self.risk.on_round_trip(applied.round_trip))
+        self._dirty = True
+
+    def _on_error(self, event: ErrorReceived, now: int) -> None:
+        if event.code == 4:
+            self._throttles += 1
+        self.budget.on_error(event.code, now)
+        if event.request_id is not None:
+            self._on_order_records(self.orders.on_error(event.request_id, event.code, event.message), now)
+        self._dirty = True
+
+    # ------------------------------------------------------------------ quoting
+
+    def _ready(self) -> bool:
+        """Connected, instrument known, and the book seen at least once (no quote on nothing)."""
+        return (
+            self._connected
+            and not self._shutdown
+            and self.builder is not None
+            and self.market.last_update_ns(Stream.BOOK) is not None
+        )
+
+    def _maybe_quote(self, now: int) -> tuple[Command, ...]:
+        if not self._dirty or not self._ready():
+            return ()
+        if self._last_quote_ns is not None and now < self._last_quote_ns + self._min_interval_ns:
+            return ()
+        return self._quote_step(now)
+
+    def _market_snapshot(self) -> MarketSnapshot:
+        book, t = self.market.book, self.market.ticker
+        last = max(self.market.last_update_ns(Stream.BOOK) or 0, self.market.last_update_ns(Stream.TICKER) or 0)
+        return MarketSnapshot(
+            mark_price=t.mark_price,
+            index_price=self.market.index_price or t.index_price,
+            best_bid=book.best_bid,
+            best_ask=book.best_ask,
+            last_data_ts_ns=last,
+            exchange_ts_ns=self._last_exchange_ts_ns,
+        )
+
+    def _position_snapshot(self, mark: float | None) -> PositionSnapshot:
+        ref = mark or self.market.book.mid or self.position.average_entry_price or 0.0
+        return self.position.snapshot(ref)
+
+    def _quote_step(self, now: int) -> tuple[Command, ...]:
+        assert self.builder is not None and self.instrument is not None
+        self._dirty = False
+        self._last_quote_ns = now
+        self.quote_steps += 1
+        cfg = self.config
+        if cfg.avellaneda.estimate_intensity:
+            self.intensity.maybe_recalibrate(now)
+        ms = self._market_snapshot()
+        pos = self._position_snapshot(ms.mark_price)
+        book = self.market.book
+        # Evaluate the limits first: the sides the model may quote depend on the state now.
+        self.records.extend(self.risk.evaluate(ms, pos, now))
+        fv = self.fair.compute(
+            mid=book.mid,
+            microprice=book.microprice,
+            mark=ms.mark_price,
+            index=ms.index_price,
+            funding_rate=self.market.ticker.funding_rate if cfg.quoting.funding_adjust else None,
+            horizon_s=cfg.avellaneda.horizon_s if cfg.quoting.funding_adjust else 0.0,
+        )
+        wanted = WantedQuotes(instrument=self.instrument_name)
+        if fv is not None and math.isfinite(fv.price) and fv.price > 0:
+            vol = self.ta.volatility()
+            est = self.intensity.current
+            A, k = (est.A, est.k) if cfg.avellaneda.estimate_intensity else (cfg.avellaneda.A, cfg.avellaneda.k)
+            allow_bid, allow_ask = self.risk.allowed_sides(pos.position)
+            wanted, self.figures = self.builder.build(
+                ts_ns=now,
+                fair_value=fv.price,
+                sigma=vol.sigma_price_per_sqrt_s,
+                A=A,
+                k=k,
+                position=pos.position,
+                best_bid=book.best_bid,
+                best_ask=book.best_ask,
+                allow_bid=allow_bid,
+                allow_ask=allow_ask,
+                position_limit=cfg.risk.position_soft_limit if cfg.quoting.one_sided_at_limit else None,
+            )
+        wanted, denials, changes = self.risk.gate(wanted, ms, pos, now, instrument=self.instrument)
+        self._denials += len(denials)
+        self.records.extend(changes)
+        self.records.extend(denials)
+        self.wanted = wanted
+        if self.risk.state is TradingState.HALTED:
+            return self._admit(self.orders.cancel_everything(self.instrument_name), now)
+        if self._mass_quote:
+            planned = tuple((Priority.TOP, c) for c in self.orders.plan_mass_quote(wanted, self.instrument))
+        else:
+            planned = self.orders.plan_prioritised(wanted, self.instrument)
+        return self._admit(planned, now, position=pos.position)
+
+    def _admit(self, planned: tuple[tuple[Any, Command], ...], now: int, *, position: float | None = None) -> tuple[Command, ...]:
+        if not planned:
+            return ()
+        admitted, deferred = self.budget.admit(planned, now)
+        if deferred:
+            self._dirty = True
+        out: list[Command] = []
+        pos = self.position.position if position is None else position
+        for cmd in admitted:
+            side = None
+            if not isinstance(cmd, InsertOrder) and hasattr(cmd, "client_order_id"):
+                tracked = self.orders.get(cmd.client_order_id) if cmd.client_order_id is not None else None
+                side = tracked.side if tracked is not None else None
+            denied = self.risk.check_command(cmd, now, position=pos, side=side)
+            if denied is not None:
+                self._denials += 1
+                self.records.append(denied)
+                continue
+            out.append(cmd)
+        return tuple(out)
+
+    # ------------------------------------------------------------------ stop paths
+
+    def _cancel_everything(self, now: int) -> tuple[Command, ...]:
+        if not self._connected:
+            return ()
+        if self._cod:
+            return (CancelSession(),)
+        cmds = self.orders.cancel_everything(self.instrument_name)
+        admitted, _ = self.budget.admit(cmds, now)
+        return admitted
+
+    def _kill(self, now: int, detail: str) -> tuple[Command, ...]:
+        book = self.market.book
+        mark = self.market.ticker.mark_price or book.mid
+        cid = self.orders.allocate_client_order_id() if self.instrument is not None else None
+        changes, cmds = self.risk.kill(
+            now,
+            detail=detail,
+            mark_price=mark,
+            instrument=self.instrument,
+            client_order_id=cid,
+            cancel_session=self._cod,
+        )
+        self.records.extend(changes)
+        if not self._connected:
+            return tuple(c for c in cmds if isinstance(c, Halt))
+        return cmds
+
+    def reset_risk(self, now_ns: int) -> None:
+        """Operator reset of sticky halts (loss limits, kill switch)."""
+        self.records.extend(self.risk.reset(now_ns))
+        self._dirty = True
+
+    # ------------------------------------------------------------------ status
+
+    def status(self) -> CoreStatus:
+        book, t = self.market.book, self.market.ticker
+        mark = t.mark_price
+        snap = self._position_snapshot(mark)
+        fig = self.figures
+        vol = self.ta.volatility()
+        est = self.intensity.current
+        bids, asks = self.wanted.bids, self.wanted.asks
+        open_orders = tuple(
+            (o.side.value, o.price, o.remaining_amount, o.state.value) for o in self.orders.active_orders(self.instrument_name)
+        )
+        return CoreStatus(
+            ts_ns=self._now_ns,
+            instrument=self.instrument_name,
+            connected=self._connected,
+            mid=book.mid,
+            best_bid=book.best_bid,
+            best_ask=book.best_ask,
+            mark=mark,
+            index=self.market.index_price or t.index_price,
+            fair_value=fig.fair_value if fig else None,
+            reservation=fig.reservation_price if fig else None,
+            half_spread=fig.half_spread if fig else None,
+            our_bid=bids[0].price if bids else None,
+            our_ask=asks[0].price if asks else None,
+            our_bid_size=bids[0].amount if bids else None,
+            our_ask_size=asks[0].amount if asks else None,
+            position=snap.position,
+            average_price=self.position.average_entry_price,
+            pnl_realised=snap.realised_pnl_usd,
+            pnl_unrealised=snap.unrealised_pnl_usd,
+            fees=snap.fees_usd,
+            funding=snap.funding_usd,
+            pnl_total=snap.total_pnl_usd,
+            sigma=vol.sigma_price_per_sqrt_s,
+            sigma_warm=vol.warm,
+            A=est.A if self.config.avellaneda.estimate_intensity else self.config.avellaneda.A,
+            k=est.k if self.config.avellaneda.estimate_intensity else self.config.avellaneda.k,
+            intensity_source=str(getattr(est.source, "value", est.source)),
+            gamma=self.config.avellaneda.gamma,
+            trading_state=self.risk.state.value,
+            state_reason=self.risk.reason.value if isinstance(self.risk.reason, Reason) else str(self.risk.reason),
+            open_orders=open_orders,
+            quote_steps=self.quote_steps,
+            fills=self._fills,
+            volume=self._volume,
+            rejects=self._rejects,
+            denials=self._denials,
+            throttles=self._throttles,
+        )
+
+
+def _parse_report(result: dict[str, Any]) -> OrderReport | None:
+    """An OrderStatus result that arrived as raw JSON (live/paper drivers)."""
+    from thalex_mm.protocol.parsers import parse_order_status  # pure codec; avoids an import cycle
+
+    try:
+        return parse_order_status(result)
+    except Exception:
+        return None
+
+
+_ = Side  # re-exported type used in docstrings

@@ -1,0 +1,197 @@
+"""MarketMakerCore: the wired pure core, driven by hand-built events (no I/O, no sleeps)."""
+
+from __future__ import annotations
+
+from thalex_mm.config import BotConfig
+from thalex_mm.config.models import AvellanedaConfig, OrderConfig, RiskConfig
+from thalex_mm.core.commands import AmendOrder, CancelOrder, CancelSession, Halt, InsertOrder
+from thalex_mm.core.events import (
+    BookDeltaReceived,
+    BookSnapshotReceived,
+    Connected,
+    Disconnected,
+    InstrumentsUpdated,
+    KillSwitchPressed,
+    OrderFill,
+    OrderReport,
+    OrdersUpdated,
+    ResponseReceived,
+    ShutdownRequested,
+    TickerUpdated,
+    TimerFired,
+)
+from thalex_mm.core.market_maker import MarketMakerCore
+from thalex_mm.core.types import (
+    ChangeReason,
+    Instrument,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+
+T0 = 1_700_000_000_000_000_000
+MS = 1_000_000
+PERP = Instrument(
+    name="BTC-PERPETUAL", product="FBTCUSD", tick_size=1.0, volume_tick_size=0.001,
+    min_order_amount=0.001, underlying="BTCUSD",
+)
+
+
+def make_core(**avellaneda) -> MarketMakerCore:
+    cfg = BotConfig(
+        avellaneda=AvellanedaConfig(estimate_intensity=False, k=0.5, A=2.0, gamma=0.1, **avellaneda),
+        order=OrderConfig(sizes=(0.01,)),
+        risk=RiskConfig(position_soft_limit=0.05, position_hard_limit=0.1),
+    )
+    return MarketMakerCore(cfg)
+
+
+def start(core: MarketMakerCore, mid: float = 65_000.0) -> tuple:
+    core.handle(InstrumentsUpdated(local_ts_ns=T0, added=(PERP,), snapshot=True))
+    core.handle(Connected(local_ts_ns=T0, cancel_on_disconnect=True))
+    core.handle(TickerUpdated(local_ts_ns=T0 + 1, instrument=PERP.name, mark_price=mid, index_price=mid))
+    return core.handle(
+        BookSnapshotReceived(
+            local_ts_ns=T0 + 2, instrument=PERP.name,
+            bids=((mid - 5, 1.0), (mid - 10, 2.0)), asks=((mid + 5, 1.0), (mid + 10, 2.0)),
+        )
+    )
+
+
+def send(core: MarketMakerCore, cmds, first_id: int = 1) -> dict[int, object]:
+    sent = {}
+    for i, c in enumerate(cmds, start=first_id):
+        core.on_sent(i, c)
+        sent[i] = c
+    return sent
+
+
+def ack(core: MarketMakerCore, rid: int, cmd: InsertOrder, ts: int, *, filled: float = 0.0, fills=()):
+    status = OrderStatus.FILLED if filled >= cmd.amount else OrderStatus.OPEN
+    report = OrderReport(
+        order_id=f"o{cmd.client_order_id}", client_order_id=cmd.client_order_id, instrument=PERP.name,
+        side=cmd.side, order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC, price=cmd.price,
+        amount=cmd.amount, filled_amount=filled, remaining_amount=cmd.amount - filled, status=status,
+        change_reason=ChangeReason.INSERT, fills=fills,
+    )
+    return core.handle(ResponseReceived(local_ts_ns=ts, request_id=rid, result=report))
+
+
+def test_core_when_market_arrives_quotes_two_sided_around_fair_value():
+    core = make_core()
+    cmds = start(core)
+    inserts = [c for c in cmds if isinstance(c, InsertOrder)]
+    assert {c.side for c in inserts} == {Side.BUY, Side.SELL}
+    bid = next(c for c in inserts if c.side is Side.BUY)
+    ask = next(c for c in inserts if c.side is Side.SELL)
+    assert bid.price < 65_000.0 < ask.price
+    assert abs((65_000.0 - bid.price) - (ask.price - 65_000.0)) <= 1.0  # flat inventory: symmetric
+    assert bid.post_only and ask.post_only and bid.label == "AS"
+
+
+def test_core_when_nothing_seen_does_not_quote():
+    core = make_core()
+    core.handle(InstrumentsUpdated(local_ts_ns=T0, added=(PERP,), snapshot=True))
+    assert core.handle(Connected(local_ts_ns=T0, cancel_on_disconnect=True)) == ()
+    assert core.handle(TimerFired(local_ts_ns=T0 + 10 * MS)) == ()
+
+
+def test_core_when_bid_fills_inventory_skews_quotes_down():
+    core = make_core()
+    cmds = start(core)
+    sent = send(core, cmds)
+    bid_rid, bid = next((r, c) for r, c in sent.items() if c.side is Side.BUY)
+    ask_rid, ask = next((r, c) for r, c in sent.items() if c.side is Side.SELL)
+    before_mid = (bid.price + ask.price) / 2
+    ack(core, ask_rid, ask, T0 + 3 * MS)
+    fill = OrderFill(trade_id="t1", price=bid.price, amount=bid.amount, maker_taker="maker", ts_ns=T0 + 4 * MS)
+    ack(core, bid_rid, bid, T0 + 4 * MS, filled=bid.amount, fills=(fill,))
+    assert core.status().position == bid.amount
+    after = core.handle(TimerFired(local_ts_ns=T0 + 500 * MS))
+    wanted = core.wanted
+    centre = (wanted.bids[0].price + wanted.asks[0].price) / 2 if wanted.bids else wanted.asks[0].price
+    assert centre < before_mid  # long inventory: reservation price below fair value
+    assert any(isinstance(c, InsertOrder | AmendOrder) for c in after)
+
+
+def test_core_when_requotes_arrive_in_a_burst_coalesces_to_min_interval():
+    core = make_core()
+    sent = send(core, start(core))
+    for rid, c in sent.items():
+        ack(core, rid, c, T0 + 3 * MS)
+    burst = [
+        core.handle(BookDeltaReceived(local_ts_ns=T0 + (10 + i) * MS, instrument=PERP.name, bids=((65_000.0 - 5 + i, 1.0),), asks=()))
+        for i in range(3)
+    ]
+    assert all(b == () for b in burst)  # inside the 100 ms minimum requote interval
+    assert core.next_deadline_ns() == T0 + 2 + 100 * MS
+
+
+def test_core_when_kill_switch_pressed_cancels_session_and_halts():
+    core = make_core()
+    send(core, start(core))
+    cmds = core.handle(KillSwitchPressed(local_ts_ns=T0 + 5 * MS))
+    assert isinstance(cmds[0], CancelSession)
+    assert any(isinstance(c, Halt) and c.reason == "kill_switch" for c in cmds)
+    assert core.status().trading_state == "halted"
+    later = core.handle(TimerFired(local_ts_ns=T0 + 900 * MS))
+    assert not any(isinstance(c, InsertOrder) for c in later)
+
+
+def test_core_when_shutdown_requested_cancels_and_stops_quoting():
+    core = make_core()
+    send(core, start(core))
+    assert core.handle(ShutdownRequested(local_ts_ns=T0 + 5 * MS)) == (CancelSession(),)
+    assert core.handle(TimerFired(local_ts_ns=T0 + 900 * MS)) == ()
+
+
+def test_core_when_disconnected_stops_and_resumes_after_reconnect():
+    core = make_core()
+    send(core, start(core))
+    assert core.handle(Disconnected(local_ts_ns=T0 + 5 * MS)) == ()
+    assert core.handle(TimerFired(local_ts_ns=T0 + 900 * MS)) == ()
+    core.handle(OrdersUpdated(local_ts_ns=T0 + 950 * MS, orders=(), snapshot=True, scope="account"))
+    cmds = core.handle(Connected(local_ts_ns=T0 + 1000 * MS, cancel_on_disconnect=True))
+    assert {c.side for c in cmds if isinstance(c, InsertOrder)} == {Side.BUY, Side.SELL}
+    assert not any(isinstance(c, CancelOrder) for c in cmds)
+
+
+def _run_log() -> list[str]:
+    core = make_core()
+    log: list[str] = []
+    rid = 0
+    events = [
+        TickerUpdated(local_ts_ns=T0 + i * 37 * MS, instrument=PERP.name, mark_price=65_000.0 + (i % 7), index_price=65_000.0)
+        if i % 3 == 0
+        else BookSnapshotReceived(
+            local_ts_ns=T0 + i * 37 * MS, instrument=PERP.name,
+            bids=((64_995.0 + 4 * (i % 7), 1.0),), asks=((65_005.0 + 4 * (i % 7), 1.0),),
+        )
+        for i in range(200)
+    ]
+    pending: list[tuple[int, object]] = []
+
+    def emit(cmds, ts):
+        nonlocal rid
+        for c in cmds:
+            rid += 1
+            core.on_sent(rid, c)
+            log.append(repr(c))
+            pending.append((rid, c))
+        while pending:  # the venue answers every request 1 ms later
+            r, c = pending.pop(0)
+            if isinstance(c, InsertOrder):
+                emit(ack(core, r, c, ts + MS), ts + MS)
+            else:
+                emit(core.handle(ResponseReceived(local_ts_ns=ts + MS, request_id=r, result=None)), ts + MS)
+
+    emit(start(core), T0 + 2)
+    for e in events:
+        emit(core.handle(e), e.local_ts_ns)
+    return log
+
+
+def test_core_when_same_event_log_replayed_twice_commands_match_byte_for_byte():
+    a, b = _run_log(), _run_log()
+    assert a == b and len(a) > 2
