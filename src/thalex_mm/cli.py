@@ -13,9 +13,13 @@ __all__ = ["main"]
 
 # (name, module, help). Each module exposes ``add_arguments(parser)`` and ``run(args) -> int``.
 SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("paper", "thalex_mm.commands.paper_cmd", "paper-trade against the embedded simulated exchange (main job)"),
+    ("live", "thalex_mm.commands.live_cmd", "trade on Thalex (testnet or production)"),
     ("config", "thalex_mm.commands.config_cmd", "show or check the configuration (BOT_CONFIG)"),
     ("validate", "thalex_mm.commands.validate_cmd", "reproduce published model results (as2008)"),
     ("runs", "thalex_mm.commands.runs_cmd", "list the runs in the journal"),
+    ("sim", "thalex_mm.commands.sim_cmd", "run the simulated Thalex exchange"),
+    ("record", "thalex_mm.commands.record_cmd", "record Thalex public feeds to replay files"),
 )
 
 

@@ -1,10 +1,15 @@
-"""Shared fixtures for simulator tests."""
+"""Shared fixtures for simulator tests (WebSocket helpers live in ``sim_ws_helpers``)."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import pytest
 
 from thalex_mm.protocol.auth import generate_rsa_keypair
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")

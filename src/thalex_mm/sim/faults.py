@@ -7,10 +7,15 @@ comes from the plan's own seeded ``random.Random`` so a chaos run is reproducibl
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["FaultPlan"]
+from thalex_mm.errors import ConfigError
+
+__all__ = ["FAULT_KEYS", "FaultPlan", "parse_fault_args"]
 
 
 @dataclass
@@ -64,3 +69,79 @@ class FaultPlan:
         self.duplicate_notifications = False
         self.freeze_market = False
         self.throttle_everything = False
+
+
+#: ``--fault`` keys and what each accepts.
+FAULT_KEYS: dict[str, str] = {
+    "seed": "an int",
+    "drop_after_messages": "an int >= 1 (or none)",
+    "drop_at_s": "a number >= 0, seconds (or none)",
+    "drop_probability": "a probability in [0, 1]",
+    "response_delay_s": "a number >= 0, seconds",
+    "reorder_responses": "true/false",
+    "error_share": "a probability in [0, 1]",
+    "error_code": "an int (Thalex error code)",
+    "malformed_share": "a probability in [0, 1]",
+    "duplicate_notifications": "true/false",
+    "freeze_market": "true/false",
+    "throttle_everything": "true/false",
+}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _parse_value(key: str, text: str) -> object:
+    t = text.strip().lower()
+    if key in ("reorder_responses", "duplicate_notifications", "freeze_market",
+               "throttle_everything"):
+        if t in _TRUE:
+            return True
+        if t in _FALSE:
+            return False
+        raise ValueError
+    if key in ("drop_after_messages", "drop_at_s") and t in ("none", ""):
+        return None
+    if key in ("seed", "error_code", "drop_after_messages"):
+        v = int(t)
+        if key == "drop_after_messages" and v < 1:
+            raise ValueError
+        return v
+    f = float(t)
+    if not math.isfinite(f) or f < 0:
+        raise ValueError
+    if key in ("drop_probability", "error_share", "malformed_share") and f > 1:
+        raise ValueError
+    return f
+
+
+def parse_fault_args(items: Iterable[str], base: FaultPlan | None = None) -> FaultPlan:
+    """Build a plan from ``key=value`` strings (the CLI's ``--fault``).
+
+    Args:
+        items: e.g. ``["drop_after_messages=50", "response_delay_s=0.2"]``.
+        base: plan to start from (a healthy one by default).
+
+    Raises:
+        ConfigError: one entry per bad item, naming the key, the value and what is allowed.
+    """
+    values: dict[str, object] = {}
+    problems: list[tuple[str, object, str]] = []
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep:
+            problems.append(("--fault", item, f"key=value with key one of {', '.join(FAULT_KEYS)}"))
+            continue
+        if key not in FAULT_KEYS:
+            problems.append((f"--fault {key}", text, f"a key among {', '.join(FAULT_KEYS)}"))
+            continue
+        try:
+            values[key] = _parse_value(key, text)
+        except ValueError:
+            problems.append((f"--fault {key}", text, FAULT_KEYS[key]))
+    if problems:
+        raise ConfigError(problems)
+    plan = base or FaultPlan()
+    fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan) if f.init}
+    fields.update(values)
+    return FaultPlan(**fields)  # type: ignore[arg-type]

@@ -64,7 +64,9 @@ class MarketFeed:
         trade_mode: ``"sweep"``: a TRADE row is a market order that trades up to its price
             (synthetic world); ``"print"``: a recorded trade printed at its price (replay).
         publish_interval_s: cadence of public feed messages, seconds.
-        collar_band: collar_low/high = mark · (1 ∓ band) in the ticker.
+
+    The ticker's collar_low/high come from the engine (``collar_bounds``). A source without
+    MARK rows (a Binance replay) gets mark = index = mid of the book at each publish.
     """
 
     def __init__(
@@ -75,7 +77,6 @@ class MarketFeed:
         *,
         trade_mode: str = "sweep",
         publish_interval_s: float = 0.05,
-        collar_band: float = 0.05,
     ) -> None:
         self.engine = engine
         self.source = source
@@ -83,7 +84,6 @@ class MarketFeed:
         self.instruments = {instrument.name: instrument}
         self.trade_mode = trade_mode
         self.publish_interval_s = publish_interval_s
-        self.collar_band = collar_band
         self.publish: Callable[[dict[str, bytes]], None] = lambda frames: None
         self.publish_private: Callable[[Any], None] = lambda out: None
         self._tick = _Ticker()
@@ -92,17 +92,19 @@ class MarketFeed:
         self.events_applied = 0
         self._external: dict[tuple[int, float], float] = {}
         self.last_publish_ns = 0
+        self._mark_seen = False
 
     # ------------------------------------------------------------------ state for requests
 
     def ticker(self, name: str) -> TickerUpdated:
         t = self._tick
         (bb, bba), (ba, baa) = self._best()
+        low, high = self.engine.collar_bounds(name) or (None, None)
         return TickerUpdated(
             exchange_ts_ns=t.ts_ns, instrument=name, mark_price=t.mark, index_price=t.index,
             best_bid_price=bb, best_bid_amount=bba, best_ask_price=ba, best_ask_amount=baa,
             last_price=t.last, funding_rate=t.funding_rate, funding_mark=t.mark,
-            collar_low=t.mark * (1 - self.collar_band), collar_high=t.mark * (1 + self.collar_band),
+            collar_low=low, collar_high=high,
         )
 
     def index(self, underlying: str) -> IndexUpdated | None:
@@ -218,6 +220,7 @@ class MarketFeed:
                 external.clear()
                 continue
             elif kind == EventKind.MARK:
+                self._mark_seen = True
                 self._tick.mark = price
                 self._tick.ts_ns = ts
                 eng.set_mark(name, price)
@@ -239,6 +242,8 @@ class MarketFeed:
         frames: dict[str, bytes] = {}
         inst, und = self.instrument.name, self.instrument.underlying
         t_s = now_ns / 1e9
+        if not self._mark_seen:
+            self._mark_from_mid(now_ns)
         if self._book_changes or self._trades:
             bids = [(p, a) for (s, p), a in self._book_changes.items() if s > 0]
             asks = [(p, a) for (s, p), a in self._book_changes.items() if s < 0]
@@ -260,6 +265,18 @@ class MarketFeed:
         self.last_publish_ns = now_ns
         if frames:
             self.publish(self._alias(frames))
+
+    def _mark_from_mid(self, now_ns: int) -> None:
+        """Sources without MARK/INDEX rows (e.g. a Binance replay): mark = index = mid."""
+        (bb, _), (ba, _) = self._best()
+        if bb is None or ba is None:
+            return
+        mid = (bb + ba) / 2.0
+        t = self._tick
+        t.mark = mid
+        t.index = mid
+        t.ts_ns = now_ns
+        self.engine.set_mark(self.instrument.name, mid)
 
     def _alias(self, frames: dict[str, bytes]) -> dict[str, bytes]:
         """Serve every delay/depth variant of a family with the canonical frame (renamed)."""

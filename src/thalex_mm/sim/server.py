@@ -139,7 +139,6 @@ class SimExchange:
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started_ns = 0
-        self._known_sessions: list[str] = []
         self._trades_by_account: dict[str, list[Any]] = {}
         self.url = ""
         feed.publish = self._publish_market
@@ -157,6 +156,7 @@ class SimExchange:
             self.config.host,
             self.config.port,
             ping_interval=None,
+            close_timeout=1.0,
             max_size=2**20,
         )
         port = next(iter(self._server.sockets)).getsockname()[1]
@@ -199,15 +199,19 @@ class SimExchange:
                 client.send_nowait(frame)
 
     async def restart(self, keep_persistent: bool = True) -> None:
-        """Simulate a server restart: every connection drops; non-persistent orders are deleted
-        (``failover``); persistent orders are kept unless ``keep_persistent`` is False."""
+        """Simulate a venue restart (failover): non-persistent orders are deleted (reason
+        ``failover``; persistent ones too unless ``keep_persistent``), then every connection
+        drops. Logins, subscriptions and rate-limit state are gone with the connections."""
+        self._fan_out(self.engine.failover(keep_persistent=keep_persistent, ts_ns=self._clock_ns()))
+        await asyncio.sleep(0.01)  # let the writers send the deletion notifications
         await self.drop_all_connections()
-        # Connections closing delete their non-persistent orders (session_end); a full restart
-        # without persistence also deletes what the account left resting.
-        await asyncio.sleep(0)
-        if not keep_persistent:
-            for session in list(self._known_sessions):
-                self._fan_out(self.engine.cancel_all(session, ts_ns=self._clock_ns()))
+
+    def admin_cancel(self, account: str) -> int:
+        """The exchange deletes every live order of ``account`` (``admin_cancel``); returns
+        how many."""
+        out = self.engine.admin_cancel(account, ts_ns=self._clock_ns())
+        self._fan_out(out)
+        return int(out.response)
 
     def open_orders(self, account: str):
         return self.engine.open_orders(account=account)
@@ -246,14 +250,20 @@ class SimExchange:
                 await self.drop_all_connections()
             for client in list(self._clients.values()):
                 timeout = client.cod_timeout_s or self.config.default_timeout_s
+                if (now - client.last_pong_ns) / 1e9 > timeout:
+                    # A silent peer cannot complete a close handshake: drop the TCP connection;
+                    # the handler's cleanup then deletes its non-persistent orders.
+                    log.info("session %s timed out: dropping (cancel-on-disconnect)",
+                             client.session_id)
+                    client.ws.transport.abort()
+                    continue
                 try:
                     pong = await client.ws.ping()
-                    pong.add_done_callback(lambda _f, c=client: setattr(c, "last_pong_ns", self._clock_ns()))
                 except ConnectionClosed:
                     continue
-                if (now - client.last_pong_ns) / 1e9 > timeout:
-                    log.info("session %s timed out: closing (cancel-on-disconnect)", client.session_id)
-                    await client.ws.close(code=1011, reason="heartbeat timeout")
+                pong.add_done_callback(
+                    lambda _f, c=client: setattr(c, "last_pong_ns", self._clock_ns())
+                )
 
     async def _writer(self, client: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -337,7 +347,6 @@ class SimExchange:
             raise RequestRejected(ErrorCode.UNAUTHORIZED, f"account: {account!r} is not accessible with key {kid!r}")
         client.account = default_account
         self.engine.open_session(client.session_id, default_account)
-        self._known_sessions.append(client.session_id)
         return {"account_number": default_account}
 
     def _instruments(self, client: ClientConnection, params: dict, now: int) -> Any:

@@ -320,6 +320,24 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
         del self._sessions[session]
         return self._finish(op, None)
 
+    def admin_cancel(self, account: str, *, ts_ns: int) -> EngineOutput:
+        """The exchange deletes every live order of ``account`` (``admin_cancel``), persistent
+        ones included. Response: the number deleted."""
+        op = self._begin(ts_ns)
+        victims = [o for o in self._orders.values() if o.account == account]
+        for o in victims:
+            self._delete(op, o, DeleteReason.ADMIN_CANCEL)
+        return self._finish(op, len(victims))
+
+    def failover(self, *, keep_persistent: bool = True, ts_ns: int) -> EngineOutput:
+        """A venue restart: delete every non-persistent order (all orders when
+        ``keep_persistent`` is False) with ``failover``. Response: the number deleted."""
+        op = self._begin(ts_ns)
+        victims = [o for o in self._orders.values() if not (keep_persistent and o.persistent)]
+        for o in victims:
+            self._delete(op, o, DeleteReason.FAILOVER)
+        return self._finish(op, len(victims))
+
     # ------------------------------------------------------------ read side
 
     def open_orders(self, *, session: str | None = None, account: str | None = None,
