@@ -217,7 +217,11 @@ class SimExchange:
         return self.engine.open_orders(account=account)
 
     def position(self, account: str, instrument: str) -> float:
-        return self.engine.position(account, instrument)
+        """The account's position in ``instrument``, contracts (0 when flat)."""
+        for entry in self.engine.portfolio(account):
+            if entry.instrument == instrument:
+                return entry.position
+        return 0.0
 
     # ------------------------------------------------------------------ connection loop
 
