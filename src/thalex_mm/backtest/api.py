@@ -1,0 +1,172 @@
+"""``run_backtest``: data sources → sessions → runs → report (one entry for CLI and sweeps).
+
+One session (one continuous capture, or one synthetic run) gives one :class:`RunRecord` and
+its report. Several sessions (e.g. the two shared Binance captures, 15 months apart) each run
+with a fresh core and engine; each gets its own report under ``<out>/<session label>/`` and
+the top-level ``summary.json`` aggregates them:
+
+* sums: ``events``, ``seconds_simulated``, ``wall_seconds``, ``fills``, ``volume``, PnL parts,
+  ``fees``, ``funding``, ``requotes``, ``rejects``; ``events_per_second`` = events / wall;
+* maxima: ``max_drawdown`` (the worst session), ``max_abs_position``;
+* time-weighted means (by ``seconds_simulated``): ``sharpe``, ``time_weighted_abs_position``,
+  ``quote_uptime``; fill-weighted means: the markouts.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from thalex_mm.backtest.runner import BacktestSettings, SessionResult, run_session
+from thalex_mm.backtest.sessions import group_sessions, load_session, window_events
+from thalex_mm.config.models import BotConfig
+from thalex_mm.reports import (
+    HTML_NAME,
+    SUMMARY_NAME,
+    RunRecorder,
+    compute_summary,
+    format_summary_table,
+    stable_json,
+    write_report,
+)
+
+__all__ = ["TIMING_KEYS", "BacktestOutcome", "aggregate_summaries", "run_backtest"]
+
+TIMING_KEYS: tuple[str, ...] = ("wall_seconds", "events_per_second")
+_SUM = ("events", "seconds_simulated", "wall_seconds", "fills", "fills_buy", "fills_sell",
+        "fills_maker", "volume", "notional_volume", "pnl_total", "pnl_realised",
+        "pnl_unrealised", "fees", "funding", "requotes", "rejects")
+_MAX = ("max_drawdown", "max_abs_position")
+_TIME_MEAN = ("sharpe", "time_weighted_abs_position", "quote_uptime", "quote_uptime_bid",
+              "quote_uptime_ask")
+
+
+@dataclass(slots=True, kw_only=True)
+class BacktestOutcome:
+    """The result of :func:`run_backtest`.
+
+    Attributes:
+        summary: the (aggregate) summary, as written to ``summary.json``.
+        sessions: ``(label, summary, SessionResult)`` per session.
+        out_dir: where the report was written (None when not written).
+    """
+
+    summary: dict[str, Any]
+    sessions: list[tuple[str, dict[str, Any], SessionResult]] = field(default_factory=list)
+    out_dir: Path | None = None
+
+
+def _weighted(values: list[tuple[float | None, float]]) -> float | None:
+    num = den = 0.0
+    for v, w in values:
+        if v is None or w <= 0 or (isinstance(v, float) and math.isnan(v)):
+            continue
+        num += v * w
+        den += w
+    return num / den if den > 0 else None
+
+
+def aggregate_summaries(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Combine per-session summaries (see the module docstring for the rules)."""
+    if len(summaries) == 1:
+        return dict(summaries[0])
+    out: dict[str, Any] = {"sessions": len(summaries)}
+    for k in _SUM:
+        vals = [s.get(k) for s in summaries]
+        out[k] = None if all(v is None for v in vals) else sum(v or 0 for v in vals)
+    for k in _MAX:
+        vals = [s[k] for s in summaries if s.get(k) is not None]
+        out[k] = max(vals) if vals else None
+    for k in _TIME_MEAN:
+        out[k] = _weighted([(s.get(k), s.get("seconds_simulated") or 0.0) for s in summaries])
+    for k in sorted({k for s in summaries for k in s if k.startswith("markout_")}):
+        out[k] = _weighted([(s.get(k), float(s.get("fills") or 0)) for s in summaries])
+    wall = out.get("wall_seconds") or 0.0
+    out["events_per_second"] = out["events"] / wall if wall > 0 else None
+    out["instrument"] = summaries[0].get("instrument")
+    out["start_ts_ns"] = min(s["start_ts_ns"] for s in summaries)
+    out["end_ts_ns"] = max(s["end_ts_ns"] for s in summaries)
+    out["final_position"] = summaries[-1].get("final_position")
+    return out
+
+
+def _index_html(summary: dict[str, Any], labels: list[str]) -> str:
+    links = "".join(
+        f'<li><a href="{html.escape(lb)}/{HTML_NAME}">{html.escape(lb)}</a></li>' for lb in labels
+    )
+    table = html.escape(format_summary_table(summary))
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>thalex-mm backtest</title>"
+        "<style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}"
+        "</style></head><body><h1>Backtest: all sessions</h1>"
+        f"<p>Per-session reports:</p><ul>{links}</ul><pre>{table}</pre></body></html>\n"
+    )
+
+
+def run_backtest(
+    data: Sequence[str],
+    config: BotConfig,
+    settings: BacktestSettings | None = None,
+    *,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    out_dir: str | Path | None = None,
+    strip_timing: bool = False,
+    core_factory: Callable[[BotConfig], object] | None = None,
+) -> BacktestOutcome:
+    """Run a backtest over data files and/or ``synthetic:SECONDS`` specs.
+
+    Args:
+        data: files (grouped into sessions by :func:`group_sessions`) or synthetic specs.
+        config: the strategy configuration.
+        settings: the simulated world (default :class:`BacktestSettings`).
+        start_ns / end_ns: exchange-time window, ns since the epoch (inclusive).
+        out_dir: write ``summary.json`` + ``report.html`` there (None: compute only).
+        strip_timing: write the timing keys as null (fully reproducible files).
+        core_factory: the core to test (default ``MarketMakerCore``).
+
+    Raises:
+        DataFileError: a corrupt or unreadable data file (names file and line).
+        ValueError: no events in the window, or bad settings.
+    """
+    settings = settings or BacktestSettings()
+    sessions = group_sessions(list(data))
+    cfg_json = config.model_dump(mode="json")
+    results: list[tuple[str, dict[str, Any], SessionResult]] = []
+    out = Path(out_dir) if out_dir is not None else None
+    multi = len(sessions) > 1
+    for sess in sessions:
+        events = window_events(load_session(sess, settings.seed), start_ns, end_ns)
+        if events.size == 0:
+            continue
+        rec = RunRecorder(instrument=config.market.instrument, config=cfg_json)
+        res = run_session(events, config, settings, rec, core_factory=core_factory)
+        for name in ("rows_to_engine", "engine_ops", "core_events", "commands", "batches"):
+            rec.count(name, int(getattr(res, name)))
+        record = rec.finish(events=res.rows, wall_seconds=res.tape_seconds + res.loop_seconds,
+                            start_ts_ns=res.start_ts_ns, end_ts_ns=res.end_ts_ns)
+        if out is not None:
+            target = out / sess.label if multi else out
+            summary = write_report(record, target, strip_timing=strip_timing,
+                                   title=f"Backtest {sess.label}")
+        else:
+            summary = compute_summary(record)
+        results.append((sess.label, summary, res))
+    if not results:
+        raise ValueError("backtest: no market events in the selected data and time window")
+    agg = aggregate_summaries([s for _, s, _ in results])
+    if out is not None and multi:
+        agg_out = dict(agg)
+        if strip_timing:
+            for k in TIMING_KEYS:
+                agg_out[k] = None
+        agg_out["session_labels"] = [lb for lb, _, _ in results]
+        (out / SUMMARY_NAME).write_text(stable_json(agg_out), encoding="utf-8")
+        (out / HTML_NAME).write_text(_index_html(agg_out, agg_out["session_labels"]),
+                                     encoding="utf-8")
+        agg = agg_out
+    return BacktestOutcome(summary=agg, sessions=results, out_dir=out)

@@ -1,0 +1,470 @@
+"""The backtest loop: one market session through the trading core and the matching engine.
+
+Clocks: the engine runs on the exchange clock (row ``exch_ts``); the core on the local clock.
+Four streams are merged in time order (ties: engine first, then responses, market, timer):
+
+1. commands on their way to the engine (sent at core time ``t``, arriving at ``t + order
+   latency``; one ordered connection, so a later command never overtakes an earlier one);
+2. engine outputs on their way back (responses and order/trade/portfolio notifications, at
+   engine time ``+ response latency``);
+3. market batches (see ``thalex_mm.backtest.tape``): one aggregated ``BookDeltaReceived`` (or
+   snapshot) per batch, a ``TickerUpdated`` when the batch has a mark (or every second from
+   the mid when the data has no marks);
+4. the core's timer (``next_deadline_ns``).
+
+Before anything happens at time ``t`` the engine first sees every market row with
+``exch_ts <= t`` (``SimExchange.advance``), so a fill can never precede its order's arrival
+and the core never learns of a fill before ``fill time + response latency``.
+
+Funding accrues every second of simulated time on the engine's ledger (rate from the data's
+FUNDING_RATE rows, per ``funding_interval_h``, or a configured 24 h rate).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from thalex_mm.backtest.exchange import ACCOUNT, SimExchange
+from thalex_mm.backtest.tape import MarketTape, build_tape, infer_tick_size
+from thalex_mm.config.models import BotConfig
+from thalex_mm.core.commands import AmendOrder, Command, Halt, InsertOrder, MassQuote
+from thalex_mm.core.events import (
+    BookDeltaReceived,
+    BookSnapshotReceived,
+    Connected,
+    InstrumentsUpdated,
+    PublicTrade,
+    TickerUpdated,
+    TimerFired,
+)
+from thalex_mm.core.types import Instrument, Side
+from thalex_mm.reports import RunRecorder
+from thalex_mm.sim.engine import (
+    EngineConfig,
+    LogProbQueue,
+    PowerProbQueue,
+    QueueModel,
+    RiskAverseQueue,
+)
+
+__all__ = [
+    "QUEUE_MODELS",
+    "BacktestSettings",
+    "LatencyModel",
+    "SessionResult",
+    "make_queue_model",
+    "run_session",
+]
+
+_NS_PER_MS = 1_000_000
+_NS = 1_000_000_000
+_INF = 1 << 62
+
+QUEUE_MODELS: tuple[str, ...] = ("risk_averse", "power2", "power3", "log")
+"""Names accepted by ``--queue-model``: risk-averse (cancels come from behind us) and the
+probabilistic family of hftbacktest (``power2``/``power3``: f(x) = x^n; ``log``)."""
+
+
+def make_queue_model(name: str) -> QueueModel:
+    """The engine queue model called ``name`` (one of :data:`QUEUE_MODELS`).
+
+    Raises:
+        ValueError: unknown name (the message lists the allowed ones).
+    """
+    if name == "risk_averse":
+        return RiskAverseQueue()
+    if name == "power2":
+        return PowerProbQueue(2.0)
+    if name == "power3":
+        return PowerProbQueue(3.0)
+    if name == "log":
+        return LogProbQueue()
+    raise ValueError(f"queue model: got {name!r}, expected one of {', '.join(QUEUE_MODELS)}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestSettings:
+    """How the simulated world behaves (the strategy itself comes from ``BotConfig``).
+
+    Attributes:
+        order_latency_ms: order-entry latency, core → engine, ms (median when jittered).
+        response_latency_ms: engine → core latency of responses and notifications, ms.
+        latency_jitter: sigma of a lognormal factor on both latencies (0 = constant).
+        feed_latency_ms: constant market-data latency, ms; None = from the recorded local −
+            exchange timestamps (median clock offset removed) plus ``feed_base_latency_ms``.
+        feed_base_latency_ms: see ``feed_latency_ms``.
+        batch_ms: market-data batch length, ms; None = the quoter's minimum requote
+            interval (at least 1 ms).
+        queue_model: one of :data:`QUEUE_MODELS`.
+        maker_fee_rate / taker_fee_rate: fee fractions of notional; None = from the config's
+            ``avellaneda`` section.
+        funding_rate_24h: fixed funding rate per 24 h (fraction); None = from the data.
+        funding_interval_h: the interval a recorded funding rate refers to (Binance: 8 h).
+        tick_size: price grid; None = inferred from the data.
+        volume_tick_size: amount step of the simulated instrument, contracts.
+        seed: seeds the latency jitter (the only randomness of a backtest).
+    """
+
+    order_latency_ms: float = 5.0
+    response_latency_ms: float = 5.0
+    latency_jitter: float = 0.0
+    feed_latency_ms: float | None = None
+    feed_base_latency_ms: float = 1.0
+    batch_ms: float | None = None
+    queue_model: str = "risk_averse"
+    maker_fee_rate: float | None = None
+    taker_fee_rate: float | None = None
+    funding_rate_24h: float | None = None
+    funding_interval_h: float = 8.0
+    tick_size: float | None = None
+    volume_tick_size: float = 0.001
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("order_latency_ms", "response_latency_ms", "latency_jitter",
+                     "feed_base_latency_ms"):
+            v = getattr(self, name)
+            if not (v >= 0 and math.isfinite(v)):
+                raise ValueError(f"backtest {name}: got {v!r}, expected a number >= 0")
+        if self.batch_ms is not None and not self.batch_ms > 0:
+            raise ValueError(f"backtest batch_ms: got {self.batch_ms!r}, expected > 0")
+        make_queue_model(self.queue_model)
+
+
+class LatencyModel:
+    """Constant latency, or lognormal around the median with a seeded numpy generator.
+
+    Args:
+        median_ns: the latency (median), ns.
+        jitter: lognormal sigma (0 = constant).
+        rng: the seeded generator (draws are taken in blocks).
+    """
+
+    __slots__ = ("_buf", "_i", "_jitter", "_median", "_rng")
+
+    def __init__(self, median_ns: int, jitter: float, rng: np.random.Generator) -> None:
+        self._median = int(median_ns)
+        self._jitter = float(jitter)
+        self._rng = rng
+        self._buf: list[int] = []
+        self._i = 0
+
+    def __call__(self) -> int:
+        if self._jitter <= 0.0:
+            return self._median
+        if self._i >= len(self._buf):
+            draws = self._median * self._rng.lognormal(0.0, self._jitter, 4096)
+            self._buf = draws.astype(np.int64).tolist()
+            self._i = 0
+        v = self._buf[self._i]
+        self._i += 1
+        return v
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionResult:
+    """What one session's run produced besides the recorder's series.
+
+    Attributes:
+        rows: market rows replayed.
+        batches: market batches delivered to the core.
+        rows_to_engine: rows that needed the engine (the rest only updated the truth book).
+        engine_ops: commands executed by the engine.
+        core_events: events handled by the core.
+        commands: commands sent.
+        start_ts_ns / end_ts_ns: first and last exchange timestamp, ns.
+        tape_seconds: wall time spent building the tape, s.
+        loop_seconds: wall time of the event loop, s.
+        final_position: engine position at the end, contracts.
+    """
+
+    rows: int
+    batches: int
+    rows_to_engine: int
+    engine_ops: int
+    core_events: int
+    commands: int
+    start_ts_ns: int
+    end_ts_ns: int
+    tape_seconds: float
+    loop_seconds: float
+    final_position: float
+
+
+def _engine_config(config: BotConfig, s: BacktestSettings) -> EngineConfig:
+    av = config.avellaneda
+    return EngineConfig(
+        maker_fee_rate=av.maker_fee_rate if s.maker_fee_rate is None else s.maker_fee_rate,
+        taker_fee_rate=av.taker_fee_rate if s.taker_fee_rate is None else s.taker_fee_rate,
+        queue_model=make_queue_model(s.queue_model),
+    )
+
+
+def run_session(
+    events: np.ndarray,
+    config: BotConfig,
+    settings: BacktestSettings,
+    recorder: RunRecorder,
+    *,
+    core_factory: Callable[[BotConfig], object] | None = None,
+) -> SessionResult:
+    """Replay one market session (rows of one continuous capture) through a fresh core.
+
+    Args:
+        events: ``MARKET_EVENT_DTYPE`` rows sorted by ``exch_ts`` (non-empty).
+        config: the strategy configuration.
+        settings: the simulated world.
+        recorder: receives mids, our quotes, fills and funding.
+        core_factory: builds the core (default ``MarketMakerCore``); tests pass stand-ins.
+
+    Raises:
+        ValueError: empty events or bad settings.
+    """
+    if events.size == 0:
+        raise ValueError("run_session: no market events in the selected window")
+    if core_factory is None:
+        from thalex_mm.core.market_maker import MarketMakerCore
+
+        core_factory = MarketMakerCore
+    t_tape = time.perf_counter()
+    tick = settings.tick_size or infer_tick_size(events)
+    interval_ms = settings.batch_ms or max(1.0, float(config.quoting.min_requote_interval_ms))
+    feed = None if settings.feed_latency_ms is None else int(settings.feed_latency_ms * 1e6)
+    tape = build_tape(events, tick_size=tick, batch_ns=int(interval_ms * _NS_PER_MS),
+                      feed_latency_ns=feed,
+                      feed_base_latency_ns=int(settings.feed_base_latency_ms * 1e6))
+    tape_s = time.perf_counter() - t_tape
+    t_loop = time.perf_counter()
+    loop = _Loop(tape, config, settings, recorder, core_factory)
+    loop.run()
+    loop_s = time.perf_counter() - t_loop
+    ex = loop.ex
+    return SessionResult(
+        rows=tape.rows, batches=tape.batches, rows_to_engine=ex.rows_to_engine,
+        engine_ops=ex.engine_ops, core_events=loop.core_events, commands=loop.commands,
+        start_ts_ns=int(tape.exch_ts[0]), end_ts_ns=int(tape.exch_ts[-1]),
+        tape_seconds=tape_s, loop_seconds=loop_s,
+        final_position=ex.engine.ledger.position(ACCOUNT, ex.name),
+    )
+
+
+class _Loop:
+    """The merged event loop of one session (see the module docstring)."""
+
+    def __init__(
+        self, tape: MarketTape, config: BotConfig, settings: BacktestSettings,
+        recorder: RunRecorder, core_factory: Callable[[BotConfig], object],
+    ) -> None:
+        self.tape = tape
+        self.config = config
+        self.settings = settings
+        self.rec = recorder
+        m = config.market
+        vt = settings.volume_tick_size
+        self.instrument = Instrument(
+            name=m.instrument, product=f"F{m.underlying}", tick_size=tape.tick_size,
+            volume_tick_size=vt, min_order_amount=vt, underlying=m.underlying,
+        )
+        rng = np.random.default_rng(settings.seed)
+        self.order_latency = LatencyModel(int(settings.order_latency_ms * 1e6),
+                                          settings.latency_jitter, rng)
+        self.ex = SimExchange(tape, self.instrument, _engine_config(config, settings),
+                              on_trade=self._on_trade, on_orders=self._on_orders)
+        self.ex.response_latency = LatencyModel(int(settings.response_latency_ms * 1e6),
+                                                settings.latency_jitter, rng)
+        self.core = core_factory(config)
+        self.cmd_q: deque[tuple[int, int, Command]] = deque()
+        self._last_arrival = 0
+        self._rid = 0
+        self.halted = False
+        self.core_events = 0
+        self.commands = 0
+        self.timer: int | None = None
+        self._last_timer = -1
+        self._funding_rate_24h = settings.funding_rate_24h or 0.0
+        self._funding_fixed = settings.funding_rate_24h is not None
+        self._last_funding_ts: int | None = None
+        self._funding_booked = 0.0
+        self._mark: float | None = None
+        self._index: float | None = None
+        self._next_synth_ticker = 0
+
+    # ------------------------------------------------------------ recorder hooks
+
+    def _on_trade(self, ts_ns: int, trade) -> None:
+        self.rec.on_fill(ts_ns, trade.side, trade.price, trade.amount, trade.fee,
+                         trade.maker_taker == "maker")
+
+    def _on_orders(self, ts_ns: int) -> None:
+        bid, ask = self.ex.our_quotes()
+        self.rec.on_quote(ts_ns, bid, ask)
+
+    # ------------------------------------------------------------ core side
+
+    def _handle(self, event) -> None:
+        self.core_events += 1
+        cmds = self.core.handle(event)
+        now = event.local_ts_ns
+        if cmds:
+            self._dispatch(cmds, now)
+        dl = self.core.next_deadline_ns()
+        if dl is not None and dl <= self._last_timer:
+            dl = None
+        self.timer = dl if dl is None or dl > now else now
+
+    def _dispatch(self, cmds: tuple[Command, ...], now: int) -> None:
+        for cmd in cmds:
+            if isinstance(cmd, Halt):
+                self.halted = True
+                continue
+            if self.halted and isinstance(cmd, InsertOrder | AmendOrder | MassQuote):
+                continue
+            self._rid += 1
+            self.core.on_sent(self._rid, cmd)
+            arrive = now + self.order_latency()
+            if arrive < self._last_arrival:
+                arrive = self._last_arrival
+            self._last_arrival = arrive
+            self.cmd_q.append((arrive, self._rid, cmd))
+            self.commands += 1
+            if isinstance(cmd, InsertOrder | AmendOrder | MassQuote):
+                self.rec.count_requote()
+
+    def _deliver_batch(self, k: int, lists: dict) -> None:
+        tape = self.tape
+        t = lists["ts"][k]
+        exch = lists["exch"][k]
+        name = self.instrument.name
+        mid = lists["mid"][k]
+        mark = lists["mark"][k]
+        if mark == mark:  # not NaN
+            self._mark = mark
+            idx = lists["index"][k]
+            if idx == idx:
+                self._index = idx
+            fr = lists["funding"][k]
+            if fr == fr and not self._funding_fixed:
+                self._funding_rate_24h = fr * 24.0 / self.settings.funding_interval_h
+            self.ex.engine.set_mark(name, mark)
+            self._handle(TickerUpdated(
+                exchange_ts_ns=exch, local_ts_ns=t, instrument=name, mark_price=mark,
+                index_price=self._index if self._index is not None else mark,
+                funding_rate=None if fr != fr else fr))
+        elif not tape.has_mark and mid == mid and t >= self._next_synth_ticker:
+            self._next_synth_ticker = t + _NS
+            self._mark = mid
+            self.ex.engine.set_mark(name, mid)
+            self._handle(TickerUpdated(exchange_ts_ns=exch, local_ts_ns=t, instrument=name,
+                                       mark_price=mid, index_price=mid))
+        tr = lists["trade_start"]
+        t0, t1 = tr[k], tr[k + 1]
+        trades = ()
+        if t1 > t0:
+            rows = lists["trade_rows"][t0:t1]
+            px, qt, sd, ts = lists["px"], lists["qty"], lists["side"], lists["ets"]
+            trades = tuple(
+                PublicTrade(instrument=name, price=px[i], amount=qt[i],
+                            aggressor=Side.BUY if sd[i] > 0 else Side.SELL, ts_ns=ts[i])
+                for i in rows
+            )
+        if lists["snap"][k]:
+            bids, asks = tape.snapshot_levels(k)
+            ev = BookSnapshotReceived(exchange_ts_ns=exch, local_ts_ns=t, instrument=name,
+                                      bids=bids, asks=asks, trades=trades)
+        else:
+            s0, sp, s1 = lists["lv0"][k], lists["lvs"][k], lists["lv1"][k]
+            P, Q = lists["lvp"], lists["lvq"]
+            ev = BookDeltaReceived(exchange_ts_ns=exch, local_ts_ns=t, instrument=name,
+                                   bids=tuple(zip(P[s0:sp], Q[s0:sp], strict=True)),
+                                   asks=tuple(zip(P[sp:s1], Q[sp:s1], strict=True)),
+                                   trades=trades)
+        if mid == mid:
+            self.rec.on_mid(exch, mid)
+        self._accrue_funding(exch)
+        self._handle(ev)
+
+    def _accrue_funding(self, exch: int) -> None:
+        if self._last_funding_ts is None:
+            self._last_funding_ts = exch
+            return
+        dt = exch - self._last_funding_ts
+        if dt < _NS or self._mark is None:
+            return
+        self._last_funding_ts = exch
+        if self._funding_rate_24h == 0.0:
+            return
+        eng = self.ex.engine
+        eng.accrue_funding(self.instrument.name, self._funding_rate_24h, self._mark, dt / _NS,
+                           ts_ns=exch)
+        total = eng.ledger.get(ACCOUNT, self.instrument.name).funding
+        delta = total - self._funding_booked
+        if delta != 0.0:
+            self._funding_booked = total
+            self.rec.on_funding(exch, delta)
+
+    # ------------------------------------------------------------ the loop
+
+    def _lists(self) -> dict:
+        tape = self.tape
+        trade_rows = np.flatnonzero(tape.kind == 3)
+        ends = tape.batch_row_end
+        trade_start = np.searchsorted(trade_rows, np.r_[0, ends]).tolist()
+        return {
+            "ts": tape.batch_ts.tolist(), "exch": tape.batch_exch_ts.tolist(),
+            "mid": tape.batch_mid.tolist(), "mark": tape.batch_mark.tolist(),
+            "index": tape.batch_index.tolist(), "funding": tape.batch_funding.tolist(),
+            "snap": tape.batch_snapshot.tolist(), "lv0": tape.batch_lv_start.tolist(),
+            "lvs": tape.batch_lv_split.tolist(), "lv1": tape.batch_lv_end.tolist(),
+            "lvp": tape.lv_price.tolist(), "lvq": tape.lv_qty.tolist(),
+            "trade_rows": trade_rows.tolist(), "trade_start": trade_start,
+            "px": np.round(tape.ticks * tape.tick_size, 10).tolist(),
+            "qty": tape.qty.tolist(), "side": tape.side.tolist(), "ets": tape.exch_ts.tolist(),
+        }
+
+    def run(self) -> None:
+        tape = self.tape
+        ex = self.ex
+        outbox = ex.outbox
+        cmd_q = self.cmd_q
+        lists = self._lists()
+        batch_ts = lists["ts"]
+        nb = len(batch_ts)
+        t0 = int(tape.exch_ts[0])
+        end_ts = max(int(tape.exch_ts[-1]), batch_ts[-1])
+        self._handle(InstrumentsUpdated(exchange_ts_ns=t0, local_ts_ns=t0,
+                                        added=(self.instrument,), snapshot=True))
+        ex.engine.set_session_persistent("backtest", False)
+        self._handle(Connected(exchange_ts_ns=t0, local_ts_ns=t0, cancel_on_disconnect=True))
+        k = 0
+        while True:
+            t_batch = batch_ts[k] if k < nb else _INF
+            t_out = outbox[0][0] if outbox else _INF
+            timer = self.timer
+            t_timer = timer if timer is not None and timer <= end_ts else _INF
+            t_core = min(t_batch, t_out, t_timer)
+            if cmd_q and cmd_q[0][0] <= t_core:
+                t_cmd = cmd_q[0][0]
+                if ex.advance(t_cmd):
+                    continue
+                _, rid, cmd = cmd_q.popleft()
+                ex.execute(rid, cmd, t_cmd)
+                continue
+            if t_core == _INF:
+                break
+            if ex.advance(t_core):
+                continue
+            if t_out == t_core:
+                self._handle(outbox.popleft()[1])
+            elif t_batch == t_core:
+                self._deliver_batch(k, lists)
+                k += 1
+            else:
+                self._last_timer = t_core
+                self.timer = None
+                self._handle(TimerFired(exchange_ts_ns=t_core, local_ts_ns=t_core))
