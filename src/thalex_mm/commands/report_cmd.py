@@ -1,0 +1,171 @@
+"""``thalex-mm report RUN_ID``: rebuild a run's ``summary.json`` + ``report.html`` from the journal.
+
+The report is the same one the backtester writes (:func:`thalex_mm.reports.write_report`); its
+input :class:`~thalex_mm.reports.RunRecord` is rebuilt from the journal's sampled quotes (mid,
+fair value, reservation price, our bid/ask), fills (side, price, amount, fee, maker/taker) and
+PnL snapshots (funding).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thalex_mm.errors import ConfigError, DataFileError
+from thalex_mm.reports import RunRecord, format_summary_table, write_report
+from thalex_mm.store import JournalReader, RunInfo, journal_file
+
+__all__ = ["add_arguments", "record_from_journal", "run"]
+
+_DEFAULT_DB = "runs/journal.sqlite"
+_DEFAULT_OUT = "runs/reports"
+_SIDES = {"buy": 1, "sell": -1, "bid": 1, "ask": -1, "1": 1, "-1": -1}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_id", metavar="RUN_ID", help="the run (see `thalex-mm runs`)")
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--db", metavar="PATH",
+                     help=f"journal file (default: monitoring.journal_path, {_DEFAULT_DB})")
+    src.add_argument("--config", metavar="FILE",
+                     help="take the journal path from this config file's monitoring.journal_path")
+    parser.add_argument("--out", metavar="DIR",
+                        help=f"output directory (default: {_DEFAULT_OUT}/RUN_ID)")
+
+
+def _f(x: float | None) -> float:
+    return math.nan if x is None else float(x)
+
+
+def record_from_journal(reader: JournalReader, run_id: str) -> RunRecord:
+    """Rebuild the report input of one run from its journal records.
+
+    Mid prices come from the sampled quotes (the PnL snapshots' mark prices stand in when no
+    quote carries a mid). Funding payments are the steps of the snapshots' cumulative ``funding``
+    (quote currency, positive = received). The report window is the run's start/stop when
+    they bracket the records, else the records' own span.
+
+    Args:
+        reader: an open journal.
+        run_id: the run.
+
+    Returns:
+        The :class:`RunRecord`.
+
+    Raises:
+        KeyError: no such run.
+        ValueError: a fill's side is not buy/sell (the message names the trade).
+    """
+    info: RunInfo = reader.get_run(run_id)
+    quotes = reader.quotes(run_id)
+    fills = reader.fills(run_id)
+    pnl = reader.pnl_snapshots(run_id)
+    orders = reader.orders(run_id)
+
+    mids = [(q.ts_ns, q.mid) for q in quotes if q.mid is not None and math.isfinite(q.mid)]
+    if not mids:
+        mids = [(p.ts_ns, p.mark) for p in pnl if p.mark is not None and math.isfinite(p.mark)]
+    sides = []
+    for f in fills:
+        side = _SIDES.get(str(f.side).lower())
+        if side is None:
+            raise ValueError(f"fill {f.trade_id} of run {run_id}: side {f.side!r}, "
+                             "expected buy or sell")
+        sides.append(side)
+    funding_ts: list[int] = []
+    funding_amt: list[float] = []
+    previous = 0.0
+    for p in pnl:
+        if p.funding != previous:
+            funding_ts.append(p.ts_ns)
+            funding_amt.append(p.funding - previous)
+            previous = p.funding
+
+    ts_all = [t for t, _ in mids] + [q.ts_ns for q in quotes] + [f.ts_ns for f in fills]
+    first = min(ts_all) if ts_all else None
+    last = max(ts_all) if ts_all else None
+    start = info.started_ns if first is None or info.started_ns <= first else None
+    end = info.stopped_ns if info.stopped_ns is not None and (
+        last is None or info.stopped_ns >= last) else None
+    if start is not None and end is not None and end < start:
+        start = end = None
+
+    events: dict[str, int] = {}
+    for o in orders:
+        events[o.event] = events.get(o.event, 0) + 1
+    try:
+        config: Any = json.loads(info.config_json)
+    except json.JSONDecodeError:
+        config = {}
+    counters = {f"orders_{k}": v for k, v in sorted(events.items())}
+    counters["risk_events"] = len(reader.risk_events(run_id))
+    counters["errors"] = len(reader.errors(run_id))
+    return RunRecord(
+        mid_ts_ns=np.array([t for t, _ in mids], dtype=np.int64),
+        mid_price=np.array([m for _, m in mids], dtype=np.float64),
+        quote_ts_ns=np.array([q.ts_ns for q in quotes], dtype=np.int64),
+        quote_bid=np.array([_f(q.bid) for q in quotes]),
+        quote_ask=np.array([_f(q.ask) for q in quotes]),
+        quote_fair_value=np.array([_f(q.fair_value) for q in quotes]),
+        quote_reservation=np.array([_f(q.reservation) for q in quotes]),
+        fill_ts_ns=np.array([f.ts_ns for f in fills], dtype=np.int64),
+        fill_side=np.array(sides, dtype=np.int8),
+        fill_price=np.array([f.price for f in fills], dtype=np.float64),
+        fill_amount=np.array([f.amount for f in fills], dtype=np.float64),
+        fill_fee_quote=np.array([f.fee for f in fills], dtype=np.float64),
+        fill_is_maker=np.array([str(f.maker_taker).lower() == "maker" for f in fills], dtype=bool),
+        funding_ts_ns=np.array(funding_ts, dtype=np.int64),
+        funding_quote=np.array(funding_amt, dtype=np.float64),
+        events=len(quotes) + len(fills) + len(orders),
+        wall_seconds=info.duration_s or 0.0,
+        instrument=info.instrument or "",
+        start_ts_ns=start,
+        end_ts_ns=end,
+        rejects=events.get("rejected", 0) if orders else None,
+        counters=counters,
+        config=config if isinstance(config, dict) else {"config": config},
+    )
+
+
+def _journal_path(args: argparse.Namespace) -> Path:
+    if args.db is not None:
+        return journal_file(args.db)
+    if args.config is not None:
+        from thalex_mm.config import load_config
+
+        return journal_file(load_config(args.config).monitoring.journal_path)
+    return journal_file(_DEFAULT_DB)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        path = _journal_path(args)
+    except ConfigError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return 2
+    if not path.is_file():
+        print(f"no journal at {path} (pass --db PATH)", file=sys.stderr)
+        return 2
+    try:
+        with JournalReader(path) as reader:
+            known = {r.run_id for r in reader.list_runs()}
+            if args.run_id not in known:
+                hint = "; `thalex-mm runs --db ...` lists them" if known else " (it is empty)"
+                print(f"unknown run {args.run_id!r} in journal {path}{hint}", file=sys.stderr)
+                return 2
+            record = record_from_journal(reader, args.run_id)
+    except (DataFileError, ValueError) as exc:
+        print(f"cannot build the report of run {args.run_id!r}: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else Path(_DEFAULT_OUT) / args.run_id
+    summary = write_report(record, out, title=f"Run {args.run_id}: {record.instrument or '?'}")
+    sys.stdout.write(format_summary_table(summary) + "\n")
+    sys.stdout.write(f"\nwrote {out / 'summary.json'} and {out / 'report.html'}\n")
+    return 0
