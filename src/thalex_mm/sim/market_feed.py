@@ -27,6 +27,8 @@ from thalex_mm.protocol.constants import Channel
 
 __all__ = ["BTC_PERPETUAL", "MarketFeed", "MarketSource"]
 
+_LEVEL, _TRADE, _CLEAR = int(EventKind.BOOK_LEVEL), int(EventKind.TRADE), int(EventKind.BOOK_CLEAR)
+
 BTC_PERPETUAL = Instrument(
     name="BTC-PERPETUAL",
     product="FBTCUSD",
@@ -189,34 +191,49 @@ class MarketFeed:
     # ------------------------------------------------------------------ the loop
 
     def apply(self, rows: np.ndarray) -> None:
-        """Apply source rows to the engine (synchronously)."""
+        """Apply source rows to the engine (synchronously).
+
+        Level updates that cannot trade and meet none of our orders take the engine's fast path
+        (``set_external_level_fast``: no output envelope, the change goes straight into this
+        cycle's book delta); everything else goes through the full engine call and
+        ``publish_private``.
+        """
         eng = self.engine
         name = self.instrument.name
         sweep = self.trade_mode == "sweep"
         publish_private = self.publish_private
         external = self._external
+        book_changes = self._book_changes
+        fast = getattr(eng, "set_external_level_fast", None)
+        level_kind, trade_kind, clear_kind = _LEVEL, _TRADE, _CLEAR
+        buy, sell = Side.BUY, Side.SELL
         for kind, side, ts, price, qty in zip(
             rows["kind"].tolist(), rows["side"].tolist(), rows["exch_ts"].tolist(),
             rows["price"].tolist(), rows["qty"].tolist(), strict=True,
         ):
-            if kind == EventKind.BOOK_LEVEL:
+            if kind == level_kind:
                 key = (side, price)
                 if qty > 0:
                     external[key] = qty
                 elif external.pop(key, None) is None:
                     continue
-                out = eng.set_external_level(name, Side.BUY if side > 0 else Side.SELL, price, qty, ts_ns=ts)
-            elif kind == EventKind.TRADE:
+                if fast is not None:
+                    total = fast(name, side > 0, price, qty)
+                    if total is not None:
+                        book_changes[(1 if side > 0 else -1, price)] = total
+                        continue
+                out = eng.set_external_level(name, buy if side > 0 else sell, price, qty, ts_ns=ts)
+            elif kind == trade_kind:
                 if qty <= 0:
                     continue
-                aggressor = Side.BUY if side > 0 else Side.SELL
+                aggressor = buy if side > 0 else sell
                 if sweep:
                     out = eng.external_market_order(name, aggressor, qty, price, ts_ns=ts)
                 else:
                     out = eng.external_trade(name, aggressor, price, qty, ts_ns=ts)
-            elif kind == EventKind.BOOK_CLEAR:
+            elif kind == clear_kind:
                 for (s, p) in list(external):
-                    publish_private(eng.set_external_level(name, Side.BUY if s > 0 else Side.SELL, p, 0.0, ts_ns=ts))
+                    publish_private(eng.set_external_level(name, buy if s > 0 else sell, p, 0.0, ts_ns=ts))
                 external.clear()
                 continue
             elif kind == EventKind.MARK:

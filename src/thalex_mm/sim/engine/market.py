@@ -95,6 +95,38 @@ class _MarketMixin(_EngineCore):
         return _tnew(EngineOutput, (None, None, _EMPTY, _EMPTY, _EMPTY, (_tnew(
             BookLevelChange, (instrument, side, level.price, total)),), _EMPTY, _EMPTY))
 
+    def set_external_level_fast(
+        self, instrument: str, is_bid: bool, price: float, amount: float
+    ) -> float | None:
+        """Replay fast path of :meth:`set_external_level`, without an output envelope.
+
+        Applies the update only when it cannot have any effect beyond the level's size: it does
+        not cross the opposite side and none of our orders rests at that price (so no queue
+        position moves). Returns the level's new total size, contracts; ``None`` when it did
+        nothing and the caller must use :meth:`set_external_level`. ``amount`` must be >= 0.
+        """
+        book = self._books[instrument]
+        ticks = round(price / book.tick_size)
+        if is_bid:
+            bs, opp = book.bids, book.asks
+            if amount > 0.0 and opp._keys and opp._keys[0] <= ticks:
+                return None
+        else:
+            bs, opp = book.asks, book.bids
+            if amount > 0.0 and opp._keys and -opp._keys[0] >= ticks:
+                return None
+        level = bs.levels.get(ticks)
+        if level is None:
+            if amount > 0.0:
+                bs.get_or_create(ticks, round(ticks * book.tick_size, 8)).external = amount
+            return amount
+        if level.orders:
+            return None
+        level.external = amount
+        if amount <= 0.0:
+            bs.discard_if_empty(level)
+        return amount
+
     def _set_level(self, op: _Op, bs, instrument: str, side: Side, ticks: int, amount: float
                    ) -> None:
         level = bs.get_or_create(ticks, self._books[instrument].price(ticks))
