@@ -64,6 +64,7 @@ _LEVEL = 2
 _TRADE = 3
 _CLEAR = 1
 _IBIG = int(BIG)
+_CROSS_WINDOW = 4096  # ticks scanned for recorded levels crossing a new order
 
 FillSink = Callable[[int, object], None]
 
@@ -200,13 +201,16 @@ class SimExchange:
         eng.set_external_level(name, side, price, self._true_qty(sgn, t), ts_ns=ts_ns)
         w = tape.width
         i = t - tape.base_tick
+        # recorded levels crossing our price: a crossed book beyond _CROSS_WINDOW ticks
+        # would be a broken capture, so only that window is scanned
         if side is _BUY:
-            seg = self._truth[w:w + max(0, min(i + 1, w))]
-            cross = np.flatnonzero(seg)
+            lo = max(0, i - _CROSS_WINDOW)
+            seg = self._truth[w + lo:w + max(lo, min(i + 1, w))]
+            cross = np.flatnonzero(seg) + lo
             opp = _SELL
         else:
             lo = max(0, i)
-            seg = self._truth[lo:w]
+            seg = self._truth[lo:min(w, lo + _CROSS_WINDOW)]
             cross = np.flatnonzero(seg) + lo
             opp = _BUY
         stale = []

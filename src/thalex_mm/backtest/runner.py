@@ -108,6 +108,11 @@ class BacktestSettings:
         funding_interval_h: the interval a recorded funding rate refers to (Binance: 8 h).
         tick_size: price grid; None = inferred from the data.
         volume_tick_size: amount step of the simulated instrument, contracts.
+        core_band_bps: deliver to the core only net level changes within this distance of
+            the batch's mid, bps (None = all). Deep levels do not move the quotes, and the
+            core's book update is the loop's largest cost; a level that is outside the band
+            when it changes and later comes inside stays stale in the core's view (the
+            engine's fills never use the core's view).
         seed: seeds the latency jitter (the only randomness of a backtest).
     """
 
@@ -124,6 +129,7 @@ class BacktestSettings:
     funding_interval_h: float = 8.0
     tick_size: float | None = None
     volume_tick_size: float = 0.001
+    core_band_bps: float | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -132,6 +138,9 @@ class BacktestSettings:
             v = getattr(self, name)
             if not (v >= 0 and math.isfinite(v)):
                 raise ValueError(f"backtest {name}: got {v!r}, expected a number >= 0")
+        if self.core_band_bps is not None and not self.core_band_bps > 0:
+            raise ValueError(f"backtest core_band_bps: got {self.core_band_bps!r}, "
+                             "expected > 0 or None")
         if self.batch_ms is not None and not self.batch_ms > 0:
             raise ValueError(f"backtest batch_ms: got {self.batch_ms!r}, expected > 0")
         make_queue_model(self.queue_model)
@@ -415,13 +424,25 @@ class _Loop:
         trade_rows = np.flatnonzero(tape.kind == 3)
         ends = tape.batch_row_end
         trade_start = np.searchsorted(trade_rows, np.r_[0, ends]).tolist()
+        lv_price, lv_qty = tape.lv_price, tape.lv_qty
+        lv0, lvs, lv1 = tape.batch_lv_start, tape.batch_lv_split, tape.batch_lv_end
+        band = self.settings.core_band_bps
+        if band is not None and lv_price.size:
+            b2 = tape.lv_b2
+            mid = tape.batch_mid[b2 // 2]
+            keep = ~(np.abs(lv_price - mid) > mid * band * 1e-4)  # NaN mid: keep
+            lv_price, lv_qty, b2 = lv_price[keep], lv_qty[keep], b2[keep]
+            ar = np.arange(tape.batches, dtype=np.int64)
+            lv0 = np.searchsorted(b2, ar * 2, "left")
+            lvs = np.searchsorted(b2, ar * 2 + 1, "left")
+            lv1 = np.searchsorted(b2, ar * 2 + 2, "left")
         return {
             "ts": tape.batch_ts.tolist(), "exch": tape.batch_exch_ts.tolist(),
             "mid": tape.batch_mid.tolist(), "mark": tape.batch_mark.tolist(),
             "index": tape.batch_index.tolist(), "funding": tape.batch_funding.tolist(),
-            "snap": tape.batch_snapshot.tolist(), "lv0": tape.batch_lv_start.tolist(),
-            "lvs": tape.batch_lv_split.tolist(), "lv1": tape.batch_lv_end.tolist(),
-            "lvp": tape.lv_price.tolist(), "lvq": tape.lv_qty.tolist(),
+            "snap": tape.batch_snapshot.tolist(), "lv0": lv0.tolist(),
+            "lvs": lvs.tolist(), "lv1": lv1.tolist(),
+            "lvp": lv_price.tolist(), "lvq": lv_qty.tolist(),
             "trade_rows": trade_rows.tolist(), "trade_start": trade_start,
             "px": np.round(tape.ticks * tape.tick_size, 10).tolist(),
             "qty": tape.qty.tolist(), "side": tape.side.tolist(), "ets": tape.exch_ts.tolist(),

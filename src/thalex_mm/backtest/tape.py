@@ -79,7 +79,7 @@ class MarketTape:
     delivery order = row order), ``batch_mid`` (NaN when one side is empty),
     ``batch_best_bid``/``batch_best_ask``, ``batch_lv_start``/``batch_lv_split``/
     ``batch_lv_end`` (ranges into the net-change arrays ``lv_price``/``lv_qty``: bids in
-    ``[start, split)``, asks in ``[split, end)``), ``batch_snapshot`` (True: the batch holds a
+    ``[start, split)``, asks in ``[split, end)``; ``lv_b2`` = batch * 2 + side slot), ``batch_snapshot`` (True: the batch holds a
     BOOK_CLEAR and is delivered as a snapshot), ``batch_mark``/``batch_index``/
     ``batch_funding`` (NaN when the batch has none).
     """
@@ -115,6 +115,7 @@ class MarketTape:
     batch_funding: np.ndarray
     lv_price: np.ndarray
     lv_qty: np.ndarray
+    lv_b2: np.ndarray
     has_mark: bool
 
     @property
@@ -262,7 +263,7 @@ def build_tape(
         batch_ts=batch_ts, batch_exch_ts=batch_exch, batch_row_end=row_end, batch_mid=mid,
         batch_best_bid=best_bid, batch_best_ask=best_ask, batch_lv_start=lv_start,
         batch_lv_split=lv_split, batch_lv_end=lv_end, batch_snapshot=snap, batch_mark=mark,
-        batch_index=index, batch_funding=funding, lv_price=lv_price, lv_qty=lv_qty,
+        batch_index=index, batch_funding=funding, lv_price=lv_price, lv_qty=lv_qty, lv_b2=ks2,
         has_mark=bool(np.any(kind == _MARK)),
     )
 
@@ -313,8 +314,7 @@ def _best_prices(
                     if up.size and int(up.max()) > bb:
                         bb = int(up.max())
                     elif bb >= 0 and bids[bb] <= 0.0:
-                        nz = np.flatnonzero(bids[:bb])
-                        bb = int(nz[-1]) if nz.size else -1
+                        bb = _scan_down(bids, bb)
                 ma = ~mb
                 if ma.any():
                     ai, aq = ix[ma], qq[ma]
@@ -323,11 +323,37 @@ def _best_prices(
                     if dn.size and int(dn.min()) < ba:
                         ba = int(dn.min())
                     elif ba <= width and asks[ba] <= 0.0:
-                        nz = np.flatnonzero(asks[ba + 1:])
-                        ba = ba + 1 + int(nz[0]) if nz.size else width + 1
+                        ba = _scan_up(asks, ba, width)
         start_row = int(row_end[b])
         if bb >= 0:
             out_b[b] = round((bb + base) * tick_size, 10)
         if ba <= width:
             out_a[b] = round((ba + base) * tick_size, 10)
     return out_b, out_a
+
+
+def _scan_down(book: np.ndarray, i: int) -> int:
+    """Highest non-empty index below ``i`` (-1 if none); looks near ``i`` first."""
+    lo = i
+    step = 256
+    while lo > 0:
+        hi, lo = lo, max(0, lo - step)
+        nz = np.flatnonzero(book[lo:hi])
+        if nz.size:
+            return lo + int(nz[-1])
+        step *= 4
+    return -1
+
+
+def _scan_up(book: np.ndarray, i: int, width: int) -> int:
+    """Lowest non-empty index above ``i`` (``width + 1`` if none); looks near ``i`` first."""
+    hi = i + 1
+    step = 256
+    n = book.size
+    while hi < n:
+        lo, hi = hi, min(n, hi + step)
+        nz = np.flatnonzero(book[lo:hi])
+        if nz.size:
+            return lo + int(nz[0])
+        step *= 4
+    return width + 1
