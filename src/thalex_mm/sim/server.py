@@ -273,7 +273,7 @@ class SimExchange:
         with contextlib.suppress(ConnectionClosed):
             while True:
                 frame = await client.outbox.get()
-                await client.ws.send(frame.decode())
+                await client.ws.send(frame, text=True)
 
     async def _send(self, client: ClientConnection, frame: bytes) -> None:
         client.send_nowait(frame)
