@@ -1,0 +1,222 @@
+"""Backtester: latency ordering, honest fills, fees/funding by hand, windows, CLI, sweeps."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from thalex_mm.backtest.api import run_backtest
+from thalex_mm.backtest.runner import BacktestSettings, run_session
+from thalex_mm.backtest.sessions import group_sessions, parse_time_ns, window_events
+from thalex_mm.backtest.sweep import parse_grid, run_sweep
+from thalex_mm.cli import main
+from thalex_mm.config.models import BotConfig
+from thalex_mm.core.commands import InsertOrder
+from thalex_mm.core.events import AccountTradesReceived, BookDeltaReceived, BookSnapshotReceived
+from thalex_mm.core.types import Side
+from thalex_mm.data import EventKind, events_from_columns
+from thalex_mm.reports import RunRecorder
+
+S = 1_000_000_000
+T0 = 1_700_000_000 * S
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("THALEX_MM_DATA_DIR", REPO / ".." / "shared" / "data"))
+BINANCE = DATA / "binance_usdm_btcusdt_perp_l2_trades"
+
+
+class OneBidCore:
+    """Stand-in core: once it has seen a book, buys ``amount`` at ``price`` (post-only)."""
+
+    def __init__(self, config: BotConfig, price: float = 100.0, amount: float = 1.0) -> None:
+        self.name = config.market.instrument
+        self.price, self.amount = price, amount
+        self.sent = False
+        self.log: list = []
+        self.sent_at: list[int] = []
+
+    def handle(self, event):
+        self.log.append(event)
+        if not self.sent and isinstance(event, BookSnapshotReceived | BookDeltaReceived):
+            self.sent = True
+            self.sent_at.append(event.local_ts_ns)
+            return (InsertOrder(client_order_id=1, instrument=self.name, side=Side.BUY,
+                                amount=self.amount, price=self.price, post_only=True),)
+        return ()
+
+    def on_sent(self, request_id, command):
+        pass
+
+    def next_deadline_ns(self):
+        return None
+
+
+def _rows(rows):
+    cols = list(zip(*rows, strict=True))
+    return events_from_columns(cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+
+
+def _tiny(extra=(), seconds=10):
+    """Book 100 x 101 (bid 2 ahead of us), marks every second, then ``extra`` rows."""
+    L, C, M = EventKind.BOOK_LEVEL, EventKind.BOOK_CLEAR, EventKind.MARK
+    rows = [(C, 0, T0, T0, 0.0, 0.0), (L, 1, T0, T0, 100.0, 2.0), (L, -1, T0, T0, 101.0, 3.0)]
+    rows += [(M, 0, T0 + i * S, T0 + i * S, 100.0, 0.0) for i in range(seconds + 1)]
+    rows += list(extra)
+    arr = _rows(rows)
+    return arr[np.argsort(arr["exch_ts"], kind="stable")]
+
+
+def _run(events, settings, core_holder=None, price=100.0):
+    rec = RunRecorder(instrument="BTC-PERPETUAL")
+
+    def factory(cfg):
+        core = OneBidCore(cfg, price=price)
+        if core_holder is not None:
+            core_holder.append(core)
+        return core
+
+    res = run_session(events, BotConfig(), settings, rec, core_factory=factory)
+    return res, rec.finish(events=res.rows, start_ts_ns=res.start_ts_ns, end_ts_ns=res.end_ts_ns)
+
+
+def test_backtest_when_order_sent_it_arrives_after_latency_and_fills_after_arrival():
+    # a sell print through our bid 3 ms after the first book: before our order arrives
+    # (latency 7 ms), so it cannot fill us; the one at +50 ms can
+    T = EventKind.TRADE
+    early = (T, -1, T0 + 3_000_000, T0 + 3_000_000, 99.0, 10.0)
+    late = (T, -1, T0 + 50 * 1_000_000, T0 + 50 * 1_000_000, 99.0, 10.0)
+    cores: list = []
+    st = BacktestSettings(order_latency_ms=7.0, response_latency_ms=4.0, feed_latency_ms=0.0,
+                          batch_ms=1.0, maker_fee_rate=0.0, taker_fee_rate=0.0)
+    res, record = _run(_tiny([early, late]), st, cores)
+    core = cores[0]
+    sent = core.sent_at[0]
+    assert record.fill_ts_ns.tolist() == [T0 + 50 * 1_000_000]
+    assert record.fill_ts_ns[0] >= sent + 7_000_000
+    trades = [e for e in core.log if isinstance(e, AccountTradesReceived)]
+    assert trades[0].local_ts_ns == T0 + 50 * 1_000_000 + 4_000_000
+    # the quote series starts when the order arrived at the engine
+    assert record.quote_ts_ns[0] == sent + 7_000_000
+
+
+def test_backtest_when_print_only_reaches_queue_front_risk_averse_gives_no_fill():
+    # 2 contracts ahead of us at 100; a sell print of 1.5 at 100 does not reach us
+    T = EventKind.TRADE
+    rows = [(T, -1, T0 + 2 * S, T0 + 2 * S, 100.0, 1.5)]
+    st = BacktestSettings(feed_latency_ms=0.0, batch_ms=1.0)
+    _, record = _run(_tiny(rows), st)
+    assert record.fill_ts_ns.size == 0
+
+
+def test_backtest_fees_and_funding_match_hand_computation():
+    # fill 1 @ 100 at t = 1.5 s (print through), maker fee 2 bp; funding 0.3 per 24 h
+    T = EventKind.TRADE
+    rows = [(T, -1, T0 + 1500 * 1_000_000, T0 + 1500 * 1_000_000, 99.0, 10.0)]
+    st = BacktestSettings(feed_latency_ms=0.0, batch_ms=1000.0, maker_fee_rate=0.0002,
+                          taker_fee_rate=0.0005, funding_rate_24h=0.3)
+    res, record = _run(_tiny(rows, seconds=10), st)
+    from thalex_mm.reports import compute_summary
+
+    s = compute_summary(record)
+    assert s["fills"] == 1 and s["volume"] == 1.0
+    assert s["fees"] == pytest.approx(0.0002 * 100.0 * 1.0)
+    # accruals each second at the marks; the position (1 long) exists for the accruals at
+    # t = 2 .. 10 s: 9 one-second accruals of -1 * 100 * 0.3 / 86400
+    assert s["funding"] == pytest.approx(-9 * 100.0 * 0.3 / 86400.0)
+    assert s["pnl_total"] == pytest.approx(s["pnl_realised"] + s["pnl_unrealised"]
+                                           - s["fees"] + s["funding"])
+
+
+def test_backtest_risk_averse_gives_no_more_fills_than_probabilistic_queue():
+    cfg = BotConfig()
+    fills = {}
+    for qm in ("risk_averse", "power2"):
+        out = run_backtest(["synthetic:90:3"], cfg, BacktestSettings(queue_model=qm))
+        fills[qm] = out.summary["fills"]
+    assert fills["risk_averse"] <= fills["power2"]
+    assert fills["power2"] > 0
+
+
+def test_window_events_when_start_cut_prepends_book_snapshot():
+    from thalex_mm.backtest.sessions import synthetic_events
+
+    ev = synthetic_events("synthetic:20", seed=1)
+    start = int(ev["exch_ts"][0]) + 5 * S
+    end = start + 5 * S
+    w = window_events(ev, start, end)
+    assert w["kind"][0] == EventKind.BOOK_CLEAR
+    assert w["exch_ts"].min() == start and w["exch_ts"].max() <= end
+    n_levels = int(np.sum(w["exch_ts"] == start))
+    assert n_levels > 2
+    out = run_backtest(["synthetic:20:1"], BotConfig(), BacktestSettings(),
+                       start_ns=start, end_ns=end)
+    assert out.summary["start_ts_ns"] >= start and out.summary["end_ts_ns"] <= end
+
+
+def test_parse_time_and_grouping():
+    assert parse_time_ns("1680652800") == 1680652800 * S
+    assert parse_time_ns("2023-04-05T00:00:00Z") == 1680652800 * S
+    with pytest.raises(ValueError, match="ISO-8601"):
+        parse_time_ns("yesterday")
+    g = group_sessions(["a/usdm_btcusdt_20240719.gz", "a/usdm_btcusdt_20230405.dat.gz",
+                        "a/usdm_btcusdt_20230404.dat.gz", "a/usdm_btcusdt_20240718.gz"])
+    assert [s.label for s in g] == ["20230404-20230405", "20240718-20240719"]
+    assert g[0].paths == ("a/usdm_btcusdt_20230404.dat.gz", "a/usdm_btcusdt_20230405.dat.gz")
+
+
+def test_cli_backtest_is_deterministic(tmp_path, capsys):
+    outs = []
+    for name in ("a", "b"):
+        d = tmp_path / name
+        rc = main(["backtest", "--data", "synthetic:40:2", "--out", str(d), "--seed", "5",
+                   "--latency-jitter", "0.3"])
+        assert rc == 0
+        outs.append(json.loads((d / "summary.json").read_text()))
+        assert (d / "report.html").read_text().startswith("<!")
+    for o in outs:
+        for k in ("wall_seconds", "events_per_second"):
+            o.pop(k)
+    assert outs[0] == outs[1]
+    assert outs[0]["fills"] > 0
+    assert "pnl_total" in capsys.readouterr().out
+
+
+def test_cli_backtest_when_file_corrupt_exits_2_naming_file_and_line(tmp_path, capsys):
+    bad = tmp_path / "usdm_btcusdt_20230101.dat.gz"
+    with gzip.open(bad, "wt") as fh:
+        fh.write('1680652700452000000 {"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate"}}\n')
+        fh.write("1680652700452000001 {not json\n")
+    rc = main(["backtest", "--data", str(bad), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert str(bad) in err
+
+
+def test_sweep_runs_grid_and_ray_path_errors_clearly(capsys):
+    res = run_sweep(["synthetic:20:1"], BotConfig(), [parse_grid("avellaneda.gamma=0.05,0.5")],
+                    BacktestSettings(), jobs=1)
+    assert [r["params"]["avellaneda.gamma"] for r in res] == [0.05, 0.5]
+    with pytest.raises(RuntimeError, match="ray"):
+        run_sweep(["synthetic:5"], BotConfig(), [parse_grid("avellaneda.gamma=0.1")],
+                  BacktestSettings(), ray_address="auto")
+    rc = main(["sweep", "--data", "synthetic:5", "--grid", "avellaneda.gamma=0.1",
+               "--ray-address", "auto"])
+    assert rc == 2 and "ray" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="section.key"):
+        parse_grid("gamma")
+
+
+def test_shared_sessions_backtest_from_cli(tmp_path):
+    files = sorted(str(p) for p in BINANCE.glob("usdm_btcusdt_*")) if BINANCE.is_dir() else []
+    if len(files) < 4:
+        pytest.skip(f"shared Binance captures not found under {BINANCE}")
+    rc = main(["backtest", "--data", *files, "--out", str(tmp_path)])
+    assert rc == 0
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["sessions"] == 2 and s["events"] > 700_000
+    assert (tmp_path / "20230404-20230405" / "report.html").exists()
+    assert s["fills"] > 0
