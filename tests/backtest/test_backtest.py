@@ -92,7 +92,7 @@ def test_backtest_when_order_sent_it_arrives_after_latency_and_fills_after_arriv
     cores: list = []
     st = BacktestSettings(order_latency_ms=7.0, response_latency_ms=4.0, feed_latency_ms=0.0,
                           batch_ms=1.0, maker_fee_rate=0.0, taker_fee_rate=0.0)
-    res, record = _run(_tiny([early, late]), st, cores)
+    _res, record = _run(_tiny([early, late]), st, cores)
     core = cores[0]
     sent = core.sent_at[0]
     assert record.fill_ts_ns.tolist() == [T0 + 50 * 1_000_000]
@@ -118,7 +118,7 @@ def test_backtest_fees_and_funding_match_hand_computation():
     rows = [(T, -1, T0 + 1500 * 1_000_000, T0 + 1500 * 1_000_000, 99.0, 10.0)]
     st = BacktestSettings(feed_latency_ms=0.0, batch_ms=1000.0, maker_fee_rate=0.0002,
                           taker_fee_rate=0.0005, funding_rate_24h=0.3)
-    res, record = _run(_tiny(rows, seconds=10), st)
+    _res, record = _run(_tiny(rows, seconds=10), st)
     from thalex_mm.reports import compute_summary
 
     s = compute_summary(record)
@@ -206,7 +206,7 @@ def test_sweep_runs_grid_and_ray_path_errors_clearly(capsys):
     rc = main(["sweep", "--data", "synthetic:5", "--grid", "avellaneda.gamma=0.1",
                "--ray-address", "auto"])
     assert rc == 2 and "ray" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="section.key"):
+    with pytest.raises(ValueError, match=r"section\.key"):
         parse_grid("gamma")
 
 
