@@ -7,9 +7,11 @@ stream, ``/api/kill``, ``/metrics``). Module map:
 - ``status``: :class:`DashboardSnapshot`, :class:`StatusHub`
 - ``metrics``: :class:`Metrics`, :class:`Histogram` (Prometheus text format, by hand)
 - ``dashboard``: :class:`DashboardServer`, :class:`MetricsServer` (aiohttp)
+- ``bridge``: :class:`CoreStatusHub`, :func:`snapshot_from_core` (driver status -> snapshot)
 - ``static/``: the page (HTML, JS, CSS; no external resources)
 """
 
+from thalex_mm.monitoring.bridge import CoreStatusHub, snapshot_from_core, sync_metrics
 from thalex_mm.monitoring.dashboard import TOKEN_ENV, DashboardServer, MetricsServer, is_loopback
 from thalex_mm.monitoring.metrics import (
     CONTENT_TYPE,
@@ -27,6 +29,7 @@ __all__ = [
     "TICK_TO_ORDER_BUCKETS_S",
     "TOKEN_ENV",
     "TRADING_STATES",
+    "CoreStatusHub",
     "DashboardServer",
     "DashboardSnapshot",
     "FillMark",
@@ -36,4 +39,6 @@ __all__ = [
     "OpenOrderView",
     "StatusHub",
     "is_loopback",
+    "snapshot_from_core",
+    "sync_metrics",
 ]
