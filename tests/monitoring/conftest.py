@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from thalex_mm.monitoring.status import DashboardSnapshot, StatusHub
+
+# The browser tests share the DevTools helpers in monitoring_cdp.py (as tests/sim does).
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @dataclass
