@@ -206,6 +206,29 @@ def test_kill_requires_post_json_confirm_and_same_origin() -> None:
     run(scenario())
 
 
+def test_foreign_host_header_refused_without_token() -> None:
+    async def scenario() -> None:
+        hub = StatusHub()
+        hub.set_kill_switch(lambda: pytest.fail("kill switch must not fire"))
+        server, url = await serve(hub)
+        port = url.rsplit(":", 1)[1].strip("/")
+        try:
+            async with aiohttp.ClientSession() as s:
+                for host in (f"evil.example:{port}", "evil.example"):
+                    async with s.get(url + "api/status", headers={"Host": host}) as r:
+                        assert r.status == 403, host
+                    async with s.post(url + "api/kill", json={"confirm": True},
+                                      headers={"Host": host, "Origin": f"http://{host}"}) as r:
+                        assert r.status == 403, host
+                for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+                    async with s.get(url + "api/status", headers={"Host": host}) as r:
+                        assert r.status == 200, host
+        finally:
+            await server.stop()
+
+    run(scenario())
+
+
 def test_separate_metrics_server() -> None:
     async def scenario() -> None:
         hub = StatusHub()

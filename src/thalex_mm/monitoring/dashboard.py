@@ -13,7 +13,8 @@ Security: on a loopback address no token is needed. Any other bind address needs
 (``token=`` or ``THALEX_MM_DASHBOARD_TOKEN``), or :class:`DashboardServer` refuses to start.
 With a token set, every request must carry it (``?token=`` or ``Authorization: Bearer``). The
 kill endpoint also needs a JSON body and a same-origin ``Origin`` (when the browser sends one),
-so another web site cannot trigger it. No response ever contains the token or other secrets.
+and without a token only loopback ``Host`` names are served (DNS rebinding), so another web site
+cannot trigger it. No response ever contains the token or other secrets.
 """
 
 from __future__ import annotations
@@ -94,11 +95,21 @@ def _is_public(path: str) -> bool:
     return path.startswith("/static/")
 
 
+def _host_name(host_header: str) -> str:
+    if host_header.startswith("["):  # [::1]:8765
+        return host_header[1:].split("]", 1)[0]
+    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+
+
 def _auth_middleware(token: str | None) -> Callable[..., Awaitable[web.StreamResponse]]:
     expected = None if token is None else token.encode()
 
     @web.middleware
     async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if expected is None and not is_loopback(_host_name(request.host)):
+            # Without a token we only serve loopback names: a DNS-rebinding page
+            # (Host: evil.example) must not read the state or press the kill switch.
+            return web.json_response({"error": "Host not allowed without a token"}, status=403)
         if expected is not None and not _is_public(request.path):
             given = request.query.get("token", "")
             auth = request.headers.get("Authorization", "")
