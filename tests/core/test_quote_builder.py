@@ -192,6 +192,6 @@ def test_quote_pipeline_when_book_and_trades_given_quotes_inside_collar_and_arou
         ts_ns=S, fair_value=fv.price, sigma=vol.sigma_price_per_sqrt_s, A=ak.A, k=ak.k, position=0.0,
         best_bid=ms.book.best_bid, best_ask=ms.book.best_ask,
     )
-    assert not vol.warm and fig.sigma == 5.0 and (fig.A, fig.k) == (140.0, 1.5)
+    assert not vol.warm and fig.sigma == 5.0 and (fig.A, fig.k) == (av.A, av.k)  # thin market: defaults
     assert wq.bids[0].price < 65_000.0 < wq.asks[0].price
     assert wq.bids[0].price == 65_000.0 - math.ceil(fig.half_spread)

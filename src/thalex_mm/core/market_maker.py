@@ -230,18 +230,16 @@ class MarketMakerCore:
         self.orders.on_sent(request_id, command)
 
     def next_deadline_ns(self) -> int | None:
-        """When the core next wants a ``TimerFired`` (ns), or None."""
+        """When the core next wants a ``TimerFired`` (ns, always in the future), or None."""
         times: list[int] = []
-        if self._dirty and self._last_quote_ns is not None:
+        if self._dirty and self._last_quote_ns is not None and self._ready():
             times.append(self._last_quote_ns + self._min_interval_ns)
-        for t in (
-            self.budget.next_deadline_ns(),
-            self.risk.next_deadline_ns(),
-            self.intensity.next_calibration_ns() if self.config.avellaneda.estimate_intensity else None,
-        ):
-            if t is not None and t > self._now_ns:
-                times.append(t)
-        return min(times) if times else None
+        times.append(self.budget.next_deadline_ns() or 0)
+        times.append(self.risk.next_deadline_ns() or 0)
+        if self.config.avellaneda.estimate_intensity:
+            times.append(self.intensity.next_calibration_ns() or 0)
+        future = [t for t in times if t > self._now_ns]
+        return min(future) if future else None
 
     def stale_for_s(self, now_ns: int) -> float:
         """Seconds since the book (or ticker, whichever is fresher) last updated; inf if never."""

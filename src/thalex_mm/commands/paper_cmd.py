@@ -1,0 +1,49 @@
+"""``thalex-mm paper``: trade against the embedded simulated exchange (no account, no network)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from thalex_mm.config import load_config
+from thalex_mm.errors import ConfigError
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML config file")
+    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this many seconds (default: until Ctrl-C)")
+    parser.add_argument("--replay", nargs="+", metavar="PATH", help="replay recorded data instead of the synthetic market")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic market (default 0)")
+    parser.add_argument("--db", metavar="PATH", help="journal file (default: monitoring.journal_path)")
+    parser.add_argument("--no-journal", action="store_true", help="do not write a journal")
+    parser.add_argument("--no-status", action="store_true", help="no live terminal status")
+
+
+def run(args: argparse.Namespace) -> int:
+    from thalex_mm.drivers.paper import run_paper
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return 2
+    journal = None
+    if not args.no_journal:
+        from thalex_mm.store import open_journal
+
+        journal = open_journal(args.db or config.monitoring.journal_path)
+    try:
+        result = asyncio.run(
+            run_paper(config, duration_s=args.duration, replay=args.replay, seed=args.seed, journal=journal, show_status=not args.no_status)
+        )
+    finally:
+        if journal is not None:
+            journal.close()
+    print("\n== paper session summary ==")
+    for line in result.lines():
+        print(line)
+    return 0 if not result.exit_reason.startswith("fatal") else 1

@@ -1,0 +1,347 @@
+"""AvellanedaQuoter: the async shell around the pure core for live and paper trading.
+
+Per connection it runs the whole start-up sequence (connect → login → cancel-on-disconnect →
+MMP (mass quoting) → subscribe → instruments → open orders and portfolio snapshot → reconcile)
+and only then lets the core quote. Three tasks share one ``asyncio.TaskGroup``:
+
+- ``listen`` (``WsSession.listen``): read, decode, feed the core; never blocks;
+- ``quote``: woken when the core has commands or a deadline; sends commands in order;
+- ``heartbeat``: staleness, periodic status, forced reconnects when a stream stays stale.
+
+WebSocket pings are the heartbeat towards the exchange (they also keep cancel-on-disconnect
+alive). Reconnects use exponential backoff with jitter, reset after a stable period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from thalex_mm.config.models import BotConfig
+from thalex_mm.config.secrets import Credentials
+from thalex_mm.core.commands import Command, Halt
+from thalex_mm.core.events import (
+    Connected,
+    Disconnected,
+    Event,
+    InstrumentsUpdated,
+    KillSwitchPressed,
+    OrdersUpdated,
+    PortfolioUpdated,
+    ReconnectRequested,
+    ShutdownRequested,
+    TimerFired,
+)
+from thalex_mm.drivers.backoff import FatalConnectionError, backoff_from_config, classify_error
+from thalex_mm.drivers.ws_session import WsSession
+from thalex_mm.protocol import constants as ch
+from thalex_mm.protocol import requests as rq
+from thalex_mm.protocol.auth import IatSequencer, make_login_token
+from thalex_mm.protocol.decoder import parse_instrument, parse_order_status, parse_portfolio_entry
+from thalex_mm.protocol.rejections import RequestRejected
+
+__all__ = ["AvellanedaQuoter", "CoreLike", "QuoterStats"]
+
+log = logging.getLogger("thalex_mm.quoter")
+
+
+class CoreLike(Protocol):
+    """What the driver needs from the pure core (``thalex_mm.core.market_maker.MarketMakerCore``)."""
+
+    def handle(self, event: Event) -> tuple[Command, ...]: ...
+    def on_sent(self, request_id: int, command: Command) -> None: ...
+    def next_deadline_ns(self) -> int | None: ...
+    def stale_for_s(self, now_ns: int) -> float: ...
+
+
+@dataclass
+class QuoterStats:
+    """Connection-level counters for the status line and the summary."""
+
+    connects: int = 0
+    reconnects: int = 0
+    commands_sent: int = 0
+    task_failures: int = 0
+    last_error: str = ""
+    connected: bool = False
+    errors: deque[str] = field(default_factory=lambda: deque(maxlen=20))
+
+
+class AvellanedaQuoter:
+    """Runs a core against one Thalex-protocol endpoint until stopped.
+
+    Args:
+        config: the effective BOT_CONFIG.
+        url: WebSocket endpoint.
+        credentials: API key (None only for public-data use).
+        core: the pure core.
+        on_command: observer of every command sent (journal, metrics); must not block.
+        on_event: observer of every event fed to the core; must not block.
+        rng: jitter source for reconnect backoff.
+        clock_ns: wall clock.
+    """
+
+    def __init__(
+        self,
+        config: BotConfig,
+        url: str,
+        credentials: Credentials | None,
+        core: CoreLike,
+        *,
+        on_command: Callable[[int, Command, int], None] | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        rng: random.Random | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.config = config
+        self.url = url
+        self.credentials = credentials
+        self.core = core
+        self.stats = QuoterStats()
+        self._on_command = on_command
+        self._on_event_observer = on_event
+        self._rng = rng or random.Random()
+        self._clock_ns = clock_ns
+        self._iat = IatSequencer()
+        self._session: WsSession | None = None
+        self._outbox: deque[Command] = deque()
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._reconnect_now = asyncio.Event()
+        self._ready = False
+        self._stop_reason = ""
+        self.max_task_failures = 5
+
+    # ------------------------------------------------------------------ public control
+
+    def request_stop(self, reason: str = "shutdown") -> None:
+        """Ask the quoter to shut down cleanly (safe from signal handlers)."""
+        self._stop_reason = self._stop_reason or reason
+        self._stop.set()
+        self._wake.set()
+
+    def press_kill_switch(self, source: str = "operator") -> None:
+        self._feed(KillSwitchPressed(local_ts_ns=self._clock_ns(), source=source))
+
+    @property
+    def ready(self) -> bool:
+        """Connected, synchronised and quoting allowed."""
+        return self._ready
+
+    async def run(self) -> str:
+        """Connect, quote, reconnect on failures, until :meth:`request_stop`. Returns the exit reason."""
+        delays = backoff_from_config(self._rng, self.config.connection)
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                await self._run_connection()
+            except Exception as failure:
+                exc: BaseException = failure
+                while isinstance(exc, BaseExceptionGroup):
+                    exc = exc.exceptions[0]
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                self.stats.errors.append(self.stats.last_error)
+                if isinstance(exc, FatalConnectionError):
+                    log.error("fatal: %s", exc)
+                    self._stop_reason = f"fatal: {self.stats.last_error}"
+                    break
+                if classify_error(exc) is not None and not isinstance(exc, RequestRejected):
+                    self.stats.task_failures += 1
+                    log.error("quoter task failed; quotes pulled, restarting", exc_info=exc)
+                    if self.stats.task_failures > self.max_task_failures:
+                        self._stop_reason = f"fatal: {self.stats.last_error}"
+                        break
+                else:
+                    log.warning("connection lost: %s", self.stats.last_error)
+            if self._stop.is_set():
+                break
+            if time.monotonic() - started > self.config.connection.stable_reset_s:
+                delays = backoff_from_config(self._rng, self.config.connection)
+            if self._reconnect_now.is_set():
+                self._reconnect_now.clear()
+                continue
+            self.stats.reconnects += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), next(delays))
+        return self._stop_reason or "stopped"
+
+    # ------------------------------------------------------------------ one connection
+
+    async def _run_connection(self) -> None:
+        cfg = self.config
+        session = WsSession(
+            self.url,
+            self._feed,
+            request_timeout_s=cfg.connection.request_timeout_s,
+            ping_interval_s=cfg.connection.ping_interval_s,
+            clock_ns=self._clock_ns,
+        )
+        self._session = session
+        self._ready = False
+        self._outbox.clear()
+        try:
+            await session.open()
+            self.stats.connects += 1
+            self.stats.connected = True
+            async with asyncio.TaskGroup() as tg:
+                listener = tg.create_task(session.listen(), name="listen")
+                await self._synchronise(session)
+                self._ready = True
+                tg.create_task(self._quote_task(session), name="quote")
+                tg.create_task(self._heartbeat_task(session), name="heartbeat")
+                stop = tg.create_task(self._stop.wait(), name="stop")
+                recon = tg.create_task(self._reconnect_now.wait(), name="reconnect")
+                await asyncio.wait({listener, stop, recon}, return_when=asyncio.FIRST_COMPLETED)
+                if self._stop.is_set():
+                    await self._shutdown(session)
+                elif self._reconnect_now.is_set():
+                    await self._cancel_session_quietly(session)
+                for task in tg._tasks:
+                    task.cancel()
+        finally:
+            self._ready = False
+            self.stats.connected = False
+            self._feed(Disconnected(local_ts_ns=self._clock_ns(), reason=self.stats.last_error or "closed"))
+            await session.close()
+            self._session = None
+
+    async def _synchronise(self, session: WsSession) -> None:
+        """The start-up sequence; the core quotes only after ``Connected``."""
+        cfg = self.config
+        instrument = cfg.market.instrument
+        if self.credentials is not None:
+            token = make_login_token(
+                self.credentials.key_id,
+                self.credentials.private_key.reveal(),
+                self._iat.next_iat(self.credentials.key_id, self._clock_ns() / 1e9),
+            )
+            try:
+                await session.call(rq.login, token, cfg.market.account)
+            except RequestRejected as exc:
+                raise FatalConnectionError(f"login refused: [{int(exc.code)}] {exc.message}") from None
+            del token
+        cod = False
+        if self.credentials is not None:
+            await session.call(rq.set_cancel_on_disconnect, cfg.connection.cancel_on_disconnect_timeout_s)
+            cod = True
+        now = self._clock_ns()
+        raw = await session.call(rq.instruments)
+        found = tuple(parse_instrument(d) for d in raw or ())
+        self._feed(InstrumentsUpdated(local_ts_ns=now, added=found, snapshot=True))
+        if not any(i.name == instrument for i in found):
+            raise FatalConnectionError(f"market.instrument: {instrument!r} is not listed by the exchange")
+        product = next(i.product for i in found if i.name == instrument)
+        mmp = False
+        if cfg.order.use_mass_quote and self.credentials is not None:
+            await session.call(rq.set_mm_protection, product, cfg.order.mmp_trade_amount, cfg.order.mmp_quote_amount)
+            mmp = True
+        public = [
+            ch.ticker_channel(instrument),
+            ch.book_channel(instrument),
+            ch.price_index_channel(cfg.market.underlying),
+            ch.recent_trades_channel(instrument, "single"),
+            ch.Channel.SYSTEM.value,
+        ]
+        got = await session.call(rq.public_subscribe, public)
+        self._check_subscribed(public, got)
+        if self.credentials is not None:
+            private = [
+                ch.Channel.SESSION_ORDERS.value,
+                ch.Channel.ACCOUNT_PORTFOLIO.value,
+                ch.Channel.ACCOUNT_TRADE_HISTORY.value,
+                ch.Channel.ACCOUNT_SUMMARY.value,
+                ch.Channel.SESSION_MM_PROTECTION.value,
+            ]
+            got = await session.call(rq.private_subscribe, private)
+            self._check_subscribed(private, got)
+            now = self._clock_ns()
+            orders = await session.call(rq.open_orders)
+            self._feed(OrdersUpdated(local_ts_ns=now, orders=tuple(parse_order_status(d) for d in orders or ()), snapshot=True, scope="account"))
+            lines = await session.call(rq.portfolio)
+            self._feed(PortfolioUpdated(local_ts_ns=now, entries=tuple(parse_portfolio_entry(d) for d in lines or ()), snapshot=True))
+        self._feed(Connected(local_ts_ns=self._clock_ns(), cancel_on_disconnect=cod, mass_quote_ready=mmp))
+
+    @staticmethod
+    def _check_subscribed(wanted: list[str], got: Any) -> None:
+        missing = sorted(set(wanted) - set(got or ()))
+        if missing:
+            raise FatalConnectionError(f"subscription refused for channels {missing}")
+
+    # ------------------------------------------------------------------ tasks
+
+    def _feed(self, event: Event) -> None:
+        """Give one event to the core and queue what it wants sent (listen task; never blocks)."""
+        if isinstance(event, ReconnectRequested):
+            self._reconnect_now.set()
+        if self._on_event_observer is not None:
+            self._on_event_observer(event)
+        commands = self.core.handle(event)
+        if commands:
+            self._outbox.extend(commands)
+        self._wake.set()
+
+    async def _quote_task(self, session: WsSession) -> None:
+        """Send queued commands; deliver ``TimerFired`` at the core's deadline (coalesces bursts:
+        the core decides when to requote, subject to its minimum requote interval)."""
+        while True:
+            while self._outbox:
+                cmd = self._outbox.popleft()
+                if isinstance(cmd, Halt):
+                    log.warning("trading halted: %s %s", cmd.reason, cmd.detail)
+                    continue
+                rid = session.next_request_id()
+                self.core.on_sent(rid, cmd)
+                if self._on_command is not None:
+                    self._on_command(rid, cmd, self._clock_ns())
+                await session.send(rq.command_to_request(cmd, rid))
+                self.stats.commands_sent += 1
+            self._wake.clear()
+            deadline = self.core.next_deadline_ns()
+            timeout = None if deadline is None else max(0.0, (deadline - self._clock_ns()) / 1e9)
+            try:
+                # asyncio.timeout, not wait_for: wait_for can swallow a cancellation that races
+                # with the wake-up (Python 3.11), which would leave this task running forever.
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            except TimeoutError:
+                self._feed(TimerFired(local_ts_ns=self._clock_ns()))
+
+    async def _heartbeat_task(self, session: WsSession) -> None:
+        """Stale streams: the core pulls quotes itself; we force a reconnect if it lasts."""
+        limit = self.config.connection.stale_reconnect_s
+        while True:
+            await asyncio.sleep(1.0)
+            now = self._clock_ns()
+            self._feed(TimerFired(local_ts_ns=now))
+            if self.core.stale_for_s(now) > limit:
+                log.warning("market data stale for > %.1f s: reconnecting", limit)
+                self.stats.last_error = "stale market data"
+                self._reconnect_now.set()
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def _shutdown(self, session: WsSession) -> None:
+        """Cancel everything and wait for the confirmation (bounded), then return."""
+        self._ready = False
+        # The core stops quoting; the cancel itself is sent here and awaited (bounded by the
+        # request timeout), so we know the exchange confirmed it before closing.
+        self.core.handle(ShutdownRequested(local_ts_ns=self._clock_ns(), reason=self._stop_reason or "shutdown"))
+        self._outbox.clear()
+        await self._cancel_session_quietly(session)
+
+    async def _cancel_session_quietly(self, session: WsSession) -> None:
+        if self.credentials is None:
+            return
+        try:
+            await session.call(rq.cancel_session)
+        except (RequestRejected, TimeoutError, Exception) as exc:
+            log.warning("cancel_session failed: %s; falling back to cancel_all", exc)
+            with contextlib.suppress(Exception):
+                await session.call(rq.cancel_all)
