@@ -216,9 +216,11 @@ class MarketMakerCore:
             self.wanted = WantedQuotes(instrument=self.instrument_name)
         elif isinstance(event, KillSwitchPressed):
             urgent = self._kill(now, f"kill switch ({event.source})")
+            self.wanted = WantedQuotes(instrument=self.instrument_name)
         elif isinstance(event, ShutdownRequested):
             self._shutdown = True
             urgent = self._cancel_everything(now)
+            self.wanted = WantedQuotes(instrument=self.instrument_name)
         elif isinstance(event, TimerFired):
             self.ta.advance(now)
             self._dirty = True
