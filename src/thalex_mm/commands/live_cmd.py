@@ -49,15 +49,21 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(config, url, creds, args) -> int:
     from thalex_mm.core.market_maker import MarketMakerCore
+    from thalex_mm.drivers.monitoring_wiring import start_monitoring
     from thalex_mm.drivers.quoter import AvellanedaQuoter
     from thalex_mm.drivers.session_log import SessionLog
     from thalex_mm.store import open_journal
 
     journal = open_journal(args.db or config.monitoring.journal_path)
     run_id = journal.start_run("live", config)
-    log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s)
+    hub, stop_dashboard, dash_url = await start_monitoring(config.monitoring)
+    if dash_url:
+        print(f"dashboard   {dash_url}")
+    log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub)
     core = MarketMakerCore(config)
     quoter = AvellanedaQuoter(config, url, creds, core, on_command=log.on_command, on_event=log.on_event)
+    if hub is not None:
+        hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -70,12 +76,15 @@ async def _run(config, url, creds, args) -> int:
             status = core.status()
             log.drain(core.drain_records(), status.ts_ns)
             log.sample(status)
+            if hub is not None:
+                hub.publish(status, quoter.stats, log.totals)
             if args.duration is not None and loop.time() - started >= args.duration:
                 quoter.request_stop("duration reached")
         reason = await runner
     finally:
         journal.finish_run(run_id, "stopped" if not runner.done() else runner.result())
         journal.close()
+        await stop_dashboard()
     s = core.status()
     print(f"exit: {reason}; fills {s.fills}, volume {s.volume:.3f}, PnL {s.pnl_total:+.2f} USD, position {s.position:+.3f}")
     return 0 if not reason.startswith("fatal") else 1

@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="PATH", help="journal file (default: monitoring.journal_path)")
     parser.add_argument("--no-journal", action="store_true", help="do not write a journal")
     parser.add_argument("--no-status", action="store_true", help="no live terminal status")
+    parser.add_argument("--dashboard-port", type=int, default=None, metavar="PORT", help="dashboard port (default: monitoring.dashboard_port; 0 = any free port)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
         journal = open_journal(args.db or config.monitoring.journal_path)
     try:
         result = asyncio.run(
-            run_paper(config, duration_s=args.duration, replay=args.replay, seed=args.seed, journal=journal, show_status=not args.no_status)
+            run_paper(
+                config, duration_s=args.duration, replay=args.replay, seed=args.seed, journal=journal,
+                show_status=not args.no_status, dashboard_port=args.dashboard_port,
+            )
         )
     finally:
         if journal is not None:

@@ -21,6 +21,7 @@ from typing import Any
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials, Secret
 from thalex_mm.core.market_maker import CoreStatus, MarketMakerCore
+from thalex_mm.drivers.monitoring_wiring import start_monitoring
 from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.drivers.session_log import SessionLog
 from thalex_mm.drivers.status_view import render_status
@@ -81,6 +82,7 @@ async def run_paper(
     show_status: bool = True,
     status_interval_s: float = 0.5,
     hub: Any | None = None,
+    dashboard_port: int | None = None,
     sim_kwargs: dict[str, Any] | None = None,
     on_started: Any | None = None,
 ) -> PaperResult:
@@ -93,11 +95,43 @@ async def run_paper(
         seed: seed of the synthetic market.
         journal: a ``thalex_mm.store`` journal, or None.
         show_status: render the live terminal status.
-        hub: a monitoring hub with ``publish(status, stats)``, or None.
+        hub: a monitoring hub with ``publish(status, stats, totals)``; None starts the dashboard
+            from ``config.monitoring`` (when enabled) and uses its hub.
+        dashboard_port: override of ``monitoring.dashboard_port`` (0 = ephemeral).
         sim_kwargs: extra arguments for ``build_simulated_exchange`` (tests: faults, rates).
         on_started: called with ``(sim, quoter)`` once both run (tests and the dashboard).
     """
     started = time.monotonic()
+    stop_dashboard = None
+    if hub is None:
+        hub, stop_dashboard, url = await start_monitoring(config.monitoring, port=dashboard_port)
+        if url and show_status:
+            print(f"dashboard: {url}", flush=True)
+    try:
+        return await _run(
+            config, duration_s=duration_s, replay=replay, seed=seed, journal=journal,
+            show_status=show_status, status_interval_s=status_interval_s, hub=hub,
+            sim_kwargs=sim_kwargs, on_started=on_started, started=started,
+        )
+    finally:
+        if stop_dashboard is not None:
+            await stop_dashboard()
+
+
+async def _run(
+    config: BotConfig,
+    *,
+    duration_s: float | None,
+    replay: Sequence[str] | None,
+    seed: int,
+    journal: Any | None,
+    show_status: bool,
+    status_interval_s: float,
+    hub: Any | None,
+    sim_kwargs: dict[str, Any] | None,
+    on_started: Any | None,
+    started: float,
+) -> PaperResult:
     key_dir = tempfile.mkdtemp(prefix="thalex-mm-paper-")
     kwargs = dict(sim_kwargs or {})
     async with running_simulated_exchange(seed=seed, replay=replay, key_dir=key_dir, **kwargs) as (sim, keys):
@@ -106,8 +140,10 @@ async def run_paper(
         run_id = None
         if journal is not None:
             run_id = journal.start_run("paper", config)
-        log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s)
+        log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub)
         quoter = AvellanedaQuoter(config, sim.url, creds, core, on_command=log.on_command, on_event=log.on_event)
+        if hub is not None and hasattr(hub, "set_kill_switch"):
+            hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
         loop = asyncio.get_running_loop()
         runner = asyncio.create_task(quoter.run(), name="quoter")
         signals_seen = 0

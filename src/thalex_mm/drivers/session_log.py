@@ -39,12 +39,14 @@ class SessionLog:
 
     Args:
         journal: a ``thalex_mm.store`` journal (or None).
+        hub: the dashboard's status hub (fills are marked on its price chart), or None.
         run_id: the journal's run id.
         quote_sample_interval_s: journal a quote sample at most this often.
     """
 
-    def __init__(self, journal: Any | None, run_id: str | None, *, quote_sample_interval_s: float = 1.0) -> None:
+    def __init__(self, journal: Any | None, run_id: str | None, *, quote_sample_interval_s: float = 1.0, hub: Any | None = None) -> None:
         self.journal = journal
+        self.hub = hub
         self.run_id = run_id
         self.totals = SessionTotals()
         self._sample_ns = int(quote_sample_interval_s * 1e9)
@@ -97,6 +99,8 @@ class SessionLog:
             if isinstance(rec, FillRecorded):
                 t.fills += 1
                 t.volume += rec.amount
+                if self.hub is not None:
+                    self.hub.on_fill(rec.ts_ns or now_ns, rec.side.value, rec.price, rec.amount)
                 if j is not None:
                     j.fill(self.run_id, ts_ns=rec.ts_ns or now_ns, trade_id=rec.trade_id, side=rec.side.value,
                            price=rec.price, amount=rec.amount, client_order_id=rec.client_order_id, order_id=rec.order_id)

@@ -1,0 +1,63 @@
+"""Start the dashboard (and a separate metrics port) for a running quoter; shared by paper and live.
+
+Returns a hub that the driver's status loop feeds (``hub.publish(status, stats, totals)``) and
+an async ``stop`` to call at the end. The kill button of the page triggers the quoter's kill
+switch. With ``monitoring.dashboard_enabled = false`` nothing is started and the hub is None.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from thalex_mm.config.models import MonitoringConfig
+
+__all__ = ["start_monitoring"]
+
+log = logging.getLogger("thalex_mm.monitoring")
+
+
+async def start_monitoring(
+    cfg: MonitoringConfig, *, port: int | None = None
+) -> tuple[Any | None, Callable[[], Awaitable[None]], str | None]:
+    """Start the dashboard server.
+
+    Args:
+        cfg: the ``[monitoring]`` section.
+        port: override of ``dashboard_port`` (0 = ephemeral).
+
+    Returns:
+        ``(hub, stop, url)``; hub and url are None when the dashboard is disabled.
+    """
+    if not cfg.dashboard_enabled:
+        async def _noop() -> None:
+            return None
+
+        return None, _noop, None
+    from thalex_mm.monitoring.bridge import CoreStatusHub
+    from thalex_mm.monitoring.dashboard import DashboardServer, MetricsServer
+    from thalex_mm.monitoring.metrics import Metrics
+
+    metrics = Metrics()
+    hub = CoreStatusHub(metrics=metrics)
+    wanted = cfg.dashboard_port if port is None else port
+    server = DashboardServer(hub, cfg.dashboard_host, wanted, metrics=metrics)
+    try:
+        url = await server.start()
+    except OSError as exc:  # port taken (another bot, a test): never stop trading for the dashboard
+        log.warning("dashboard port %s unavailable (%s); using a free port", wanted, exc.strerror)
+        await server.stop()
+        server = DashboardServer(hub, cfg.dashboard_host, 0, metrics=metrics)
+        url = await server.start()
+    extra = None
+    if cfg.metrics_port is not None:
+        extra = MetricsServer(metrics, cfg.dashboard_host, cfg.metrics_port)
+        await extra.start()
+
+    async def stop() -> None:
+        await server.stop()
+        if extra is not None:
+            await extra.stop()
+
+    return hub, stop, url
