@@ -14,13 +14,16 @@ The book never raises on venue data: a crossed, empty or inconsistent state is r
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import bisect_left, insort
+from collections.abc import Iterable
 from enum import StrEnum
 
 from thalex_mm.core.events import BookDeltaReceived, BookSnapshotReceived
 from thalex_mm.core.types import Side
 
 __all__ = ["BookHealth", "OrderBook"]
+
+_INF = math.inf
 
 
 class BookHealth(StrEnum):
@@ -59,6 +62,29 @@ class _Side:
             del levels[price]
             prices = self.prices
             del prices[bisect_left(prices, price)]
+
+    def set_many(self, changes: Iterable[tuple[float, float]]) -> int:
+        """Apply ``(price, amount)`` changes in order; returns how many were invalid.
+
+        Same rules as :meth:`OrderBook.apply_level` (an invalid level changes nothing), in one
+        loop without per-level calls: the hot path of replay (a chained comparison is False
+        for NaN, so ``0 < x < inf`` means finite and positive).
+        """
+        levels = self.levels
+        prices = self.prices
+        bad = 0
+        for price, amount in changes:
+            if 0.0 < price < _INF and 0.0 <= amount < _INF:
+                if amount > 0.0:
+                    if price not in levels:
+                        insort(prices, price)
+                    levels[price] = amount
+                elif price in levels:
+                    del levels[price]
+                    del prices[bisect_left(prices, price)]
+            else:
+                bad += 1
+        return bad
 
 
 class OrderBook:
@@ -101,11 +127,7 @@ class OrderBook:
             return False
         self._bids.clear()
         self._asks.clear()
-        self.invalid_levels = 0
-        for price, amount in event.bids:
-            self.apply_level(Side.BUY, price, amount)
-        for price, amount in event.asks:
-            self.apply_level(Side.SELL, price, amount)
+        self.invalid_levels = self._bids.set_many(event.bids) + self._asks.set_many(event.asks)
         self._has_snapshot = True
         self._stamp(event.local_ts_ns, event.exchange_ts_ns)
         return True
@@ -114,12 +136,30 @@ class OrderBook:
         """Apply changed levels (absolute amounts; 0 removes). False for another instrument."""
         if event.instrument != self.instrument:
             return False
-        for price, amount in event.bids:
-            self.apply_level(Side.BUY, price, amount)
-        for price, amount in event.asks:
-            self.apply_level(Side.SELL, price, amount)
+        bad = 0
+        if event.bids:
+            bad = self._bids.set_many(event.bids)
+        if event.asks:
+            bad += self._asks.set_many(event.asks)
+        if bad:
+            self.invalid_levels += bad
         self._stamp(event.local_ts_ns, event.exchange_ts_ns)
         return True
+
+    def apply_levels(self, side: Side, changes: Iterable[tuple[float, float]]) -> int:
+        """Set many levels of one side in order (bulk :meth:`apply_level`, for replay).
+
+        Args:
+            side: BUY for the bid side, SELL for the ask side.
+            changes: ``(price, amount)`` pairs; price quote currency, amount contracts
+                (absolute; 0 removes the level).
+
+        Returns:
+            The number of invalid levels (skipped and counted in ``invalid_levels``).
+        """
+        bad = (self._bids if side is Side.BUY else self._asks).set_many(changes)
+        self.invalid_levels += bad
+        return bad
 
     def apply_level(self, side: Side, price: float, amount: float) -> bool:
         """Set one level (for replay). ``amount`` 0 removes it.
