@@ -26,6 +26,7 @@ Units: timestamps ns since the epoch; prices quote currency; sizes contracts (ba
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -273,87 +274,76 @@ def _best_prices(
     ks2: np.ndarray, sel: np.ndarray, ticks: np.ndarray, qty: np.ndarray, snap: np.ndarray,
     slot: np.ndarray, kind: np.ndarray, row_end: np.ndarray, clear_rows: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Best bid / ask after each batch, replaying the net changes on a dense book."""
-    bids = np.zeros(width + 1)
-    asks = np.zeros(width + 1)
-    out_b = np.full(nb, np.nan)
-    out_a = np.full(nb, np.nan)
-    bb = -1  # best bid index, -1 = none
-    ba = width + 1  # best ask index, width + 1 = none
-    side_of = ks2 % 2
-    idx_all = ticks[sel] - base
-    q_all = qty[sel]
+    """Best bid / ask after each batch, replaying the net changes.
+
+    Each side is a dict tick -> size plus a heap of ticks (max-heap of negated ticks for bids)
+    with lazy deletion: a tick leaves the heap only when it reaches the top and is no longer
+    in the dict. One pure-Python pass over the net changes (cheaper than per-batch numpy
+    calls on ~50 changes each).
+    """
+    split = np.searchsorted(ks2, np.arange(nb, dtype=np.int64) * 2 + 1, "left").tolist()
+    starts = lv_start.tolist()
+    ends = lv_end.tolist()
+    tk = ticks[sel].tolist()
+    qq = qty[sel].tolist()
+    snaps = np.flatnonzero(snap).tolist()
+    next_snap = snaps.pop(0) if snaps else -1
+    bids: dict[int, float] = {}
+    asks: dict[int, float] = {}
+    bh: list[int] = []  # negated bid ticks
+    ah: list[int] = []
+    none = base - 1  # "no level" marker (below every real tick)
+    out_b = [none] * nb
+    out_a = [none] * nb
+    push, pop = heapq.heappush, heapq.heappop
     start_row = 0
     for b in range(nb):
-        if snap[b]:
+        if b == next_snap:
+            next_snap = snaps.pop(0) if snaps else -1
             end = int(row_end[b])
             c = int(clear_rows[(clear_rows >= start_row) & (clear_rows < end)][-1])
-            bids[:] = 0.0
-            asks[:] = 0.0
+            bids.clear()
+            asks.clear()
             rows = np.arange(c, end)
             rows = rows[kind[rows] == _LEVEL]
-            s = slot[rows]
-            isb = s < width
-            bids[s[isb]] = qty[rows[isb]]
-            asks[s[~isb] - width] = qty[rows[~isb]]
-            nzb = np.flatnonzero(bids)
-            nza = np.flatnonzero(asks)
-            bb = int(nzb[-1]) if nzb.size else -1
-            ba = int(nza[0]) if nza.size else width + 1
+            for s, q in zip(slot[rows].tolist(), qty[rows].tolist(), strict=True):
+                book, t = (bids, s + base) if s < width else (asks, s - width + base)
+                if q > 0.0:
+                    book[t] = q
+                else:
+                    book.pop(t, None)
+            bh = [-t for t in bids]
+            ah = list(asks)
+            heapq.heapify(bh)
+            heapq.heapify(ah)
         else:
-            s0, s1 = int(lv_start[b]), int(lv_end[b])
-            if s1 > s0:
-                sd = side_of[s0:s1]
-                ix = idx_all[s0:s1]
-                qq = q_all[s0:s1]
-                mb = sd == 0
-                if mb.any():
-                    bi, bq = ix[mb], qq[mb]
-                    bids[bi] = bq
-                    up = bi[bq > 0]
-                    if up.size and int(up.max()) > bb:
-                        bb = int(up.max())
-                    elif bb >= 0 and bids[bb] <= 0.0:
-                        bb = _scan_down(bids, bb)
-                ma = ~mb
-                if ma.any():
-                    ai, aq = ix[ma], qq[ma]
-                    asks[ai] = aq
-                    dn = ai[aq > 0]
-                    if dn.size and int(dn.min()) < ba:
-                        ba = int(dn.min())
-                    elif ba <= width and asks[ba] <= 0.0:
-                        ba = _scan_up(asks, ba, width)
+            s0, sp, s1 = starts[b], split[b], ends[b]
+            for i in range(s0, sp):
+                t, q = tk[i], qq[i]
+                if q > 0.0:
+                    if t not in bids:
+                        push(bh, -t)
+                    bids[t] = q
+                else:
+                    bids.pop(t, None)
+            for i in range(sp, s1):
+                t, q = tk[i], qq[i]
+                if q > 0.0:
+                    if t not in asks:
+                        push(ah, t)
+                    asks[t] = q
+                else:
+                    asks.pop(t, None)
         start_row = int(row_end[b])
-        if bb >= 0:
-            out_b[b] = round((bb + base) * tick_size, 10)
-        if ba <= width:
-            out_a[b] = round((ba + base) * tick_size, 10)
-    return out_b, out_a
-
-
-def _scan_down(book: np.ndarray, i: int) -> int:
-    """Highest non-empty index below ``i`` (-1 if none); looks near ``i`` first."""
-    lo = i
-    step = 256
-    while lo > 0:
-        hi, lo = lo, max(0, lo - step)
-        nz = np.flatnonzero(book[lo:hi])
-        if nz.size:
-            return lo + int(nz[-1])
-        step *= 4
-    return -1
-
-
-def _scan_up(book: np.ndarray, i: int, width: int) -> int:
-    """Lowest non-empty index above ``i`` (``width + 1`` if none); looks near ``i`` first."""
-    hi = i + 1
-    step = 256
-    n = book.size
-    while hi < n:
-        lo, hi = hi, min(n, hi + step)
-        nz = np.flatnonzero(book[lo:hi])
-        if nz.size:
-            return lo + int(nz[0])
-        step *= 4
-    return width + 1
+        while bh and -bh[0] not in bids:
+            pop(bh)
+        while ah and ah[0] not in asks:
+            pop(ah)
+        if bh:
+            out_b[b] = -bh[0]
+        if ah:
+            out_a[b] = ah[0]
+    nan = float("nan")
+    best_b = np.array([round(t * tick_size, 10) if t != none else nan for t in out_b])
+    best_a = np.array([round(t * tick_size, 10) if t != none else nan for t in out_a])
+    return best_b, best_a
