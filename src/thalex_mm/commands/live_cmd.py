@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
+import time
 
 from thalex_mm.config import load_config, load_credentials
 from thalex_mm.errors import ConfigError
@@ -15,6 +17,8 @@ from thalex_mm.protocol.constants import network_url
 __all__ = ["add_arguments", "run"]
 
 CONFIRM_FLAG = "--i-understand-this-trades-real-money"
+
+log = logging.getLogger("thalex_mm.live")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +59,7 @@ async def _run(config, url, creds, args) -> int:
     from thalex_mm.store import open_journal
 
     journal = open_journal(args.db or config.monitoring.journal_path)
+    await _recover_crashed_runs(journal, config, url, creds)
     run_id = journal.start_run("live", config)
     hub, stop_dashboard, dash_url = await start_monitoring(config.monitoring)
     if dash_url:
@@ -88,3 +93,62 @@ async def _run(config, url, creds, args) -> int:
     s = core.status()
     print(f"exit: {reason}; fills {s.fills}, volume {s.volume:.3f}, PnL {s.pnl_total:+.2f} USD, position {s.position:+.3f}")
     return 0 if not reason.startswith("fatal") else 1
+
+
+async def _recover_crashed_runs(journal, config, url, creds) -> None:
+    """Close the live runs of this journal that never finished (the process died: kill -9,
+    power loss) and journal the fills they missed.
+
+    A run journals fills about once a second, so a crash loses the last ones. Before the new
+    run starts, the exchange's ``private/trade_history`` fills the gap: every trade of the
+    instrument since the oldest unfinished run started whose trade id the journal does not
+    hold yet is journaled into the unfinished run that was running at its time. Each such run
+    is then finished with exit reason ``crashed``. Assumes one live bot per journal. Any
+    failure here is logged and skipped: recovery bookkeeping must not stop trading.
+    """
+    from thalex_mm.drivers.ws_session import WsSession
+    from thalex_mm.protocol import requests as rq
+    from thalex_mm.protocol.auth import make_login_token
+    from thalex_mm.protocol.decoder import parse_account_trade
+
+    crashed = sorted((r for r in journal.list_runs() if r.mode == "live" and r.stopped_ns is None),
+                     key=lambda r: r.started_ns)
+    if not crashed:
+        return
+    known = journal.trade_ids(since_ns=0)
+    instrument = config.market.instrument
+    recovered: dict[str, int] = {r.run_id: 0 for r in crashed}
+    session = WsSession(url, lambda _event: None, request_timeout_s=config.connection.request_timeout_s,
+                        ping_interval_s=config.connection.ping_interval_s)
+    try:
+        await session.open()
+        listener = asyncio.create_task(session.listen())
+        try:
+            token = make_login_token(creds.key_id, creds.private_key.reveal(), time.time())
+            await session.call(rq.login, token, config.market.account)
+            del token
+            result = await session.call(rq.trade_history, limit=1000, time_low=crashed[0].started_ns / 1e9,
+                                        sort="ascending", instrument_names=instrument)
+        finally:
+            listener.cancel()
+            await session.close()
+        raw = result.get("trades", []) if isinstance(result, dict) else (result or [])
+        for item in raw:
+            trade = parse_account_trade(item)
+            if trade.instrument != instrument or trade.trade_type != "normal" or trade.trade_id in known:
+                continue
+            owner = [r for r in crashed if r.started_ns <= trade.ts_ns]
+            if not owner:
+                continue
+            known.add(trade.trade_id)
+            recovered[owner[-1].run_id] += 1
+            journal.fill(owner[-1].run_id, ts_ns=trade.ts_ns, trade_id=trade.trade_id, side=trade.side.value,
+                         price=trade.price, amount=trade.amount, fee=trade.fee, maker_taker=trade.maker_taker,
+                         client_order_id=trade.client_order_id, order_id=trade.order_id,
+                         position_after=trade.position_after)
+    except Exception as exc:  # never let bookkeeping stop the bot; the runs still get closed
+        log.warning("crash recovery: could not read the exchange's trade history: %s: %s", type(exc).__name__, exc)
+    for r in crashed:
+        journal.finish_run(r.run_id, f"crashed (found unfinished; {recovered[r.run_id]} missed fills "
+                                     "recovered from the exchange's trade history)")
+        print(f"recovered   run {r.run_id}: crashed, {recovered[r.run_id]} missed fills journaled")

@@ -135,6 +135,10 @@ class JournalReader:
         return [FillRecord(**dict(zip(TABLE_COLUMNS["fills"], r, strict=True)))
                 for r in self._rows("fills", run_id)]
 
+    def trade_ids(self, since_ns: int = 0) -> set[str]:
+        """Trade ids of every run's fills at or after ``since_ns`` (ns since the epoch)."""
+        return {r[0] for r in self._select("SELECT trade_id FROM fills WHERE ts_ns >= ?", (int(since_ns),))}
+
     def quotes(self, run_id: str) -> list[QuoteRecord]:
         """Quote samples of a run, in time order."""
         return [QuoteRecord(**dict(zip(TABLE_COLUMNS["quotes"], r, strict=True)))
