@@ -37,6 +37,9 @@ __all__ = ["QuoteBuilder", "QuoteFigures"]
 
 _BUY = Side.BUY
 _SELL = Side.SELL
+_floor = math.floor
+_ceil = math.ceil
+_new_level = tuple.__new__  # QuoteLevel is a NamedTuple: build it without the keyword wrapper
 
 
 class QuoteFigures(NamedTuple):
@@ -126,10 +129,12 @@ class QuoteBuilder:
         self._c1 = self._c2 = 0.0
         self._as_key: float | None = None
         self._as_arrival = 0.0
-        # QuoteLevel objects are immutable; consecutive quotes usually repeat the same rounded
-        # prices, so reusing them saves ~1 µs per level (bounded; cleared when full).
-        self._levels: dict[tuple[Side, int, float, float], QuoteLevel] = {}
+        self._step_ticks = self._spacing_int if self._frac is None else None
+        self._level_range = range(len(self._sizes))
         self._full_amounts = tuple(self._amount(sz) for sz in self._sizes)
+        # amounts per inventory shrink factor (bounded; cleared when full)
+        self._amounts_memo: dict[float, tuple[float, ...]] = {}
+        self._last_wanted = WantedQuotes(instrument=self._name)
 
     def tau_s(self, ts_ns: int) -> float:
         """T − t in seconds for the configured horizon (inf for the infinite horizon)."""
@@ -233,7 +238,22 @@ class QuoteBuilder:
             if not cross_ok and best_bid is not None:
                 n_floor = math.ceil(round(best_bid / tick, 8)) + 1
             asks = self._asks(center + half, spacing, n_floor, shrink if q < 0 else 1.0)
-        return WantedQuotes(instrument=self._name, bids=bids, asks=asks), figures
+        last = self._last_wanted
+        if bids != last.bids or asks != last.asks:
+            # a new object only when the quotes changed (they are immutable; callers may
+            # then short-cut on identity)
+            last = self._last_wanted = WantedQuotes(instrument=self._name, bids=bids, asks=asks)
+        return last, figures
+
+    def _scaled_amounts(self, size_mult: float) -> tuple[float, ...]:
+        """Per-level amounts for an inventory shrink factor (memoised: positions repeat)."""
+        memo = self._amounts_memo
+        amounts = memo.get(size_mult)
+        if amounts is None:
+            if len(memo) >= 4096:
+                memo.clear()
+            amounts = memo[size_mult] = tuple(self._amount(sz * size_mult) for sz in self._sizes)
+        return amounts
 
     def _bids(self, top: float, spacing: float, n_cap: int | None, size_mult: float) -> tuple[QuoteLevel, ...]:
         """Bid levels best-first: rounded down, <= n_cap ticks, each >= 1 tick below the previous.
@@ -243,16 +263,15 @@ class QuoteBuilder:
         """
         tick = self._tick
         exact = self._tick_is_int
-        floor, rnd = math.floor, round
-        step_ticks = self._spacing_int if self._frac is None else None
-        cache = self._levels
-        full = self._full_amounts
+        rnd = round
+        step_ticks = self._step_ticks
+        amounts = self._full_amounts if size_mult == 1.0 else self._scaled_amounts(size_mult)
         min_amount = self._min_amount
         out: list[QuoteLevel] = []
         n_prev = 0
-        for i, base in enumerate(self._sizes):
+        for i in self._level_range:
             if i == 0 or step_ticks is None:
-                n = floor(rnd((top - i * spacing) / tick, 8))
+                n = _floor(rnd((top - i * spacing) / tick, 8))
             else:
                 n = n_prev - step_ticks
             if n_cap is not None and n > n_cap:
@@ -261,17 +280,13 @@ class QuoteBuilder:
                 n = n_prev - 1
             if n <= 0:
                 break
-            amount = full[i] if size_mult == 1.0 else self._amount(base * size_mult)
+            amount = amounts[i]
             if amount < min_amount or amount <= 0.0:
                 if i == 0:
                     n_prev = n
                 continue
-            price = n * tick if exact else rnd(n * tick, 8)
-            key = (_BUY, len(out), price, amount)
-            ql = cache.get(key)
-            if ql is None:
-                ql = self._new_level(key)
-            out.append(ql)
+            out.append(_new_level(QuoteLevel, (
+                _BUY, len(out), n * tick if exact else rnd(n * tick, 8), amount)))
             n_prev = n
         return tuple(out)
 
@@ -279,44 +294,30 @@ class QuoteBuilder:
         """Ask levels best-first: rounded up, >= n_floor ticks, each >= 1 tick above the previous."""
         tick = self._tick
         exact = self._tick_is_int
-        ceil, rnd = math.ceil, round
-        step_ticks = self._spacing_int if self._frac is None else None
-        cache = self._levels
-        full = self._full_amounts
+        rnd = round
+        step_ticks = self._step_ticks
+        amounts = self._full_amounts if size_mult == 1.0 else self._scaled_amounts(size_mult)
         min_amount = self._min_amount
         out: list[QuoteLevel] = []
         n_prev = 0
-        for i, base in enumerate(self._sizes):
+        for i in self._level_range:
             if i == 0 or step_ticks is None:
-                n = ceil(rnd((top + i * spacing) / tick, 8))
+                n = _ceil(rnd((top + i * spacing) / tick, 8))
             else:
                 n = n_prev + step_ticks
             if n_floor is not None and n < n_floor:
                 n = n_floor
             if out and n <= n_prev:
                 n = n_prev + 1
-            amount = full[i] if size_mult == 1.0 else self._amount(base * size_mult)
+            amount = amounts[i]
             if amount < min_amount or amount <= 0.0:
                 if i == 0:
                     n_prev = n
                 continue
-            price = n * tick if exact else rnd(n * tick, 8)
-            key = (_SELL, len(out), price, amount)
-            ql = cache.get(key)
-            if ql is None:
-                ql = self._new_level(key)
-            out.append(ql)
+            out.append(_new_level(QuoteLevel, (
+                _SELL, len(out), n * tick if exact else rnd(n * tick, 8), amount)))
             n_prev = n
         return tuple(out)
-
-    def _new_level(self, key: tuple[Side, int, float, float]) -> QuoteLevel:
-        """Create (and remember) a QuoteLevel; QuoteLevels are immutable, so reuse is safe."""
-        cache = self._levels
-        if len(cache) >= 4096:
-            cache.clear()
-        side, level, price, amount = key
-        ql = cache[key] = QuoteLevel(side=side, level=level, price=price, amount=amount)
-        return ql
 
     def _amount(self, size: float) -> float:
         """Size rounded down to volume_tick_size, contracts."""

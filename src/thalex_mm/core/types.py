@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = [
     "ChangeReason",
@@ -140,9 +141,14 @@ class Instrument:
     expiration_ts_ns: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QuoteLevel:
+class QuoteLevel(NamedTuple):
     """One wanted quote: ``level`` 0 is the top of book on its side.
+
+    A NamedTuple rather than a frozen dataclass (the house style for value types): it is
+    built several times per quote step on the hot path, and costs ~0.35 µs to construct
+    against ~0.8 µs for a frozen kw_only dataclass. It is immutable and hashable, and is built
+    with the same keywords (``QuoteLevel(side=..., level=..., price=..., amount=...)``).
+    Unlike a dataclass it also compares equal to a plain tuple of the same four values.
 
     Attributes:
         side: BUY for a bid, SELL for an ask.
