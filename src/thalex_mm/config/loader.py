@@ -36,6 +36,9 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
             text = p.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError([(str(p), None, f"a readable TOML file ({exc.strerror})")]) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError([(str(p), f"byte {exc.object[exc.start:exc.start + 1]!r} at offset {exc.start}",
+                                "a UTF-8 TOML file")]) from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
