@@ -111,7 +111,7 @@ class AvellanedaQuoter:
         self._clock_ns = clock_ns
         self._iat = IatSequencer()
         self._session: WsSession | None = None
-        self._outbox: deque[Command] = deque()
+        self._outbox: deque[tuple[int, Command]] = deque()  # (request id, command); 0 = unsent
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._reconnect_now = asyncio.Event()
@@ -284,7 +284,18 @@ class AvellanedaQuoter:
             self._on_event_observer(event)
         commands = self.core.handle(event)
         if commands:
-            self._outbox.extend(commands)
+            session = self._session
+            for cmd in commands:
+                if isinstance(cmd, Halt) or session is None:
+                    self._outbox.append((0, cmd))
+                    continue
+                # Tell the core now, not when the quote task gets to send: the next event may
+                # run another quote step first, and it must see these orders as in flight
+                # (else it plans a second insert for the same level, or a second amend of an
+                # order whose amend is still queued).
+                rid = session.next_request_id()
+                self.core.on_sent(rid, cmd)
+                self._outbox.append((rid, cmd))
         self._wake.set()
 
     async def _quote_task(self, session: WsSession) -> None:
@@ -292,12 +303,12 @@ class AvellanedaQuoter:
         the core decides when to requote, subject to its minimum requote interval)."""
         while True:
             while self._outbox:
-                cmd = self._outbox.popleft()
+                rid, cmd = self._outbox.popleft()
                 if isinstance(cmd, Halt):
                     log.warning("trading halted: %s %s", cmd.reason, cmd.detail)
                     continue
-                rid = session.next_request_id()
-                self.core.on_sent(rid, cmd)
+                if rid == 0:
+                    continue  # planned while no session was open: never sent
                 if self._on_command is not None:
                     self._on_command(rid, cmd, self._clock_ns())
                 await session.send(rq.command_to_request(cmd, rid))
