@@ -21,7 +21,7 @@ import csv
 import gzip
 import io
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -56,10 +56,21 @@ _SIDES = {"bid": 1, "buy": 1, "ask": -1, "sell": -1}
 _US = 1000  # ns per µs
 
 
-def _open_text(path: str) -> io.TextIOBase:
+def _open_binary(path: str) -> io.BufferedIOBase:
     if path.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _decoded_lines(path: str, fh: io.BufferedIOBase) -> Iterator[str]:
+    """The file's lines as text, decoded one line at a time so that a byte that is not UTF-8
+    is reported on its own line (a text wrapper decodes ahead, in 8 KiB chunks)."""
+    for line_no, raw in enumerate(fh, start=1):
+        try:
+            yield raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            bad = raw[exc.start:exc.start + 1]
+            raise DataFileError(path, line_no, f"not UTF-8 text (byte {bad!r} at column {exc.start + 1})") from None
 
 
 def tardis_kind(header: Sequence[str]) -> str | None:
@@ -164,8 +175,8 @@ def convert_tardis_file(path: str | PathLike[str]) -> np.ndarray:
     rows: list[tuple[int, list[str]]] = []
     line_no = 1
     try:
-        with _open_text(p) as fh:
-            reader = csv.reader(fh)
+        with _open_binary(p) as fh:
+            reader = csv.reader(_decoded_lines(p, fh))
             try:
                 header = next(reader)
             except StopIteration:
