@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import tempfile
+import zlib
 from collections.abc import Sequence
 from enum import StrEnum
 from os import PathLike
@@ -68,7 +69,7 @@ def _head(path: Path, n: int = 256) -> bytes:
                 return gz.read(n)
         with open(path, "rb") as fh:
             return fh.read(n)
-    except (EOFError, OSError) as exc:
+    except (EOFError, OSError, zlib.error) as exc:
         raise DataFileError(str(path), 1, f"cannot read the start of the file ({exc})") from exc
 
 
