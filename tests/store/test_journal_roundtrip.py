@@ -1,4 +1,8 @@
-"""Round trip of every record kind, duplicate fills, batching, reads, closing."""
+"""Round trip of every record kind, duplicate fills, batching, reads, closing.
+
+Tests taking the ``journal`` or ``location`` fixture run on SQLite and on PostgreSQL (the
+latter only when ``THALEX_MM_TEST_POSTGRES_URL`` names a server; see conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -29,18 +33,10 @@ from thalex_mm.store import (
 
 
 @pytest.fixture
-def journal(tmp_path):
-    j = Journal(tmp_path / "j.sqlite", flush_interval_s=0.05)
+def journal(location):
+    j = Journal(location, flush_interval_s=0.05)
     yield j
     j.close()
-
-
-def _count(path, table: str) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_journal_when_every_record_kind_written_reads_back_equal(journal):
@@ -162,28 +158,29 @@ def test_fill_when_trade_id_duplicated_is_stored_once(journal):
     assert journal.stats().duplicate_fills == 3
 
 
-def test_record_methods_when_called_touch_no_database_until_flush(tmp_path):
-    path = tmp_path / "lazy.sqlite"
+def test_record_methods_when_called_touch_no_database_until_flush(location, count_rows):
+    path = location
     journal = Journal(path, flush_interval_s=3600)
     try:
         run_id = journal.start_run("backtest", {})
         for i in range(1_000):
             journal.quote(run_id, ts_ns=i, mid=float(i))
             journal.order(run_id, ts_ns=i, event="sent", client_order_id=i)
-        assert _count(path, "quotes") == 0
-        assert _count(path, "orders") == 0
+        assert count_rows(path, "quotes") == 0
+        assert count_rows(path, "orders") == 0
         assert journal.stats().queued == 2_000
         assert journal.flush()
-        assert _count(path, "quotes") == 1_000
-        assert _count(path, "orders") == 1_000
+        assert count_rows(path, "quotes") == 1_000
+        assert count_rows(path, "orders") == 1_000
         stats = journal.stats()
         assert (stats.queued, stats.written, stats.transactions) == (0, 2_000, 1)
     finally:
         journal.close()
 
 
-def test_writer_when_records_arrive_commits_them_in_few_batches_without_flush(tmp_path):
-    path = tmp_path / "timer.sqlite"
+def test_writer_when_records_arrive_commits_them_in_few_batches_without_flush(location,
+                                                                            count_rows):
+    path = location
     journal = Journal(path, flush_interval_s=0.05)
     try:
         run_id = journal.start_run("paper", {})
@@ -191,7 +188,7 @@ def test_writer_when_records_arrive_commits_them_in_few_batches_without_flush(tm
             journal.pnl(run_id, ts_ns=i, position=0.0, realised=0.0, unrealised=0.0,
                         equity=float(i))
         deadline = time.monotonic() + 10
-        while _count(path, "pnl_snapshots") < 5_000:
+        while count_rows(path, "pnl_snapshots") < 5_000:
             assert time.monotonic() < deadline, "writer never committed"
             time.sleep(0.02)
         assert 1 <= journal.stats().transactions <= 10
@@ -216,22 +213,25 @@ def test_arrays_when_values_missing_hold_nan_and_timestamps(journal):
     assert len(journal.quotes_array("other")) == 0
 
 
-def test_close_when_called_twice_drains_everything_and_later_records_raise(tmp_path):
-    path = tmp_path / "c.sqlite"
+def test_close_when_called_twice_drains_everything_and_later_records_raise(location,
+                                                                           count_rows):
+    path = location
     journal = Journal(path, flush_interval_s=3600)
     run_id = journal.start_run("paper", {})
     for i in range(100):
         journal.error(run_id, ts_ns=i, source="core", message=f"e{i}")
     journal.close()
     journal.close()
-    assert _count(path, "errors") == 100
+    assert count_rows(path, "errors") == 100
     with pytest.raises(InvalidState, match="closed"):
         journal.error(run_id, ts_ns=0, source="core", message="late")
     with JournalReader(path) as reader:
         assert [e.message for e in reader.errors(run_id)][:3] == ["e0", "e1", "e2"]
 
 
-def test_database_when_opened_is_in_wal_mode(journal):
+def test_database_when_opened_is_in_wal_mode(tmp_path):
+    journal = Journal(tmp_path / "wal.sqlite")
+    journal.close()
     conn = sqlite3.connect(journal.path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -265,11 +265,49 @@ def test_open_journal_when_sqlite_url_opens_that_file(tmp_path):
     assert target.is_file()
 
 
-def test_open_journal_when_postgres_url_raises_config_error_without_echoing_url(tmp_path):
+def test_open_journal_when_postgres_unreachable_raises_transport_error_without_password():
+    from thalex_mm.errors import TransportError
+
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    with pytest.raises(TransportError) as info:
+        open_journal("postgresql://user:hunter2@127.0.0.1:1/journal")
+    text = str(info.value)
+    assert "postgresql://user@127.0.0.1:1/journal" in text and "cannot connect" in text
+    assert "hunter2" not in text
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_open_journal_when_asyncpg_missing_raises_config_error_naming_the_extra(monkeypatch):
+    import sys
+
     from thalex_mm.errors import ConfigError
 
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # makes "import asyncpg" fail
     with pytest.raises(ConfigError) as info:
-        open_journal("postgresql://user:hunter2@db/journal")
+        open_journal("postgres://user:hunter2@db.example/journal")
+    text = str(info.value)
+    assert "monitoring.journal_path" in text and "thalex-mm[postgres]" in text
+    assert "hunter2" not in text
+
+
+def test_redact_url_drops_password_and_query_keeps_the_rest():
+    from thalex_mm.store import describe_location, redact_url
+
+    assert redact_url("postgresql://u:p%40ss@db.example:5433/j?sslmode=require&password=x") == (
+        "postgresql://u@db.example:5433/j")
+    assert redact_url("postgresql://db.example/j") == "postgresql://db.example/j"
+    assert redact_url("postgresql://u:pw@[::1]:5432/j") == "postgresql://u@[::1]:5432/j"
+    assert redact_url("postgresql://u:pw@h:notaport/j") == "<unparsable URL>"
+    assert describe_location("runs/j.sqlite") == "runs/j.sqlite"
+    assert describe_location("postgres://a:b@h/d") == "postgres://a@h/d"
+
+
+def test_journal_file_when_postgres_url_raises_config_error_without_password():
+    from thalex_mm.errors import ConfigError
+    from thalex_mm.store import journal_file
+
+    with pytest.raises(ConfigError) as info:
+        journal_file("postgresql://user:hunter2@db/journal")
     assert "monitoring.journal_path" in str(info.value)
     assert "hunter2" not in str(info.value)
 

@@ -1,7 +1,8 @@
 """The journal: an append-only record of runs, orders, fills, quotes, risk events and PnL.
 
-SQLite (WAL) by default. :func:`open_journal` is the one entry point the drivers use, so a
-PostgreSQL backend can be added behind it later without changing callers.
+SQLite (WAL) by default; a ``postgresql://`` URL selects PostgreSQL (asyncpg, the ``postgres``
+extra) with the same schema, behaviour and reading API. :func:`open_journal` is the entry point
+the drivers use; :class:`JournalReader` (or :func:`open_reader`) reads either kind.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from thalex_mm.errors import ConfigError
+from thalex_mm.store.backend import is_postgres_url, redact_url, sqlite_file
 from thalex_mm.store.journal import Journal, JournalStats, canonical_config_json, config_hash
 from thalex_mm.store.reader import PNL_DTYPE, QUOTE_DTYPE, JournalReader
 from thalex_mm.store.records import (
@@ -45,14 +46,15 @@ __all__ = [
     "RunMode",
     "canonical_config_json",
     "config_hash",
+    "describe_location",
+    "is_postgres_url",
     "journal_file",
     "open_journal",
+    "open_reader",
+    "redact_url",
     "scrub_secrets",
     "scrub_text",
 ]
-
-_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-_SQLITE_SCHEME = "sqlite:///"
 
 
 def journal_file(url_or_path: str | os.PathLike[str]) -> Path:
@@ -66,35 +68,53 @@ def journal_file(url_or_path: str | os.PathLike[str]) -> Path:
         The file path.
 
     Raises:
-        ConfigError: the location is a PostgreSQL URL (not supported yet) or another URL.
+        ConfigError: the location is a PostgreSQL URL (it has no file: check
+            :func:`is_postgres_url` first) or another URL. The error shows the URL without
+            its password.
     """
-    text = os.fspath(url_or_path)
-    if text.startswith(_POSTGRES_SCHEMES):
-        raise ConfigError([(
-            "monitoring.journal_path", "<postgresql URL>",
-            "a SQLite file path (PostgreSQL journals are not supported yet)",
-        )])
-    if text.startswith(_SQLITE_SCHEME):
-        return Path(text[len(_SQLITE_SCHEME):])
-    if "://" in text:
-        raise ConfigError([(
-            "monitoring.journal_path", text.split("://", 1)[0] + "://...",
-            "a SQLite file path or a sqlite:/// URL",
-        )])
-    return Path(text)
+    return sqlite_file(url_or_path)
+
+
+def describe_location(url_or_path: str | os.PathLike[str]) -> str:
+    """A journal location safe to print: a file path as is, a URL without its password."""
+    if is_postgres_url(url_or_path):
+        return redact_url(str(url_or_path))
+    return os.fspath(url_or_path)
 
 
 def open_journal(url_or_path: str | os.PathLike[str], *, flush_interval_s: float = 0.2) -> Journal:
     """Open (creating if needed) the journal named by ``monitoring.journal_path``.
 
     Args:
-        url_or_path: a SQLite file path or ``sqlite:///`` URL.
+        url_or_path: a SQLite file path, a ``sqlite:///`` URL or a
+            ``postgresql://user:password@host:port/database`` URL (the database must exist;
+            its tables are created or upgraded).
         flush_interval_s: writer interval, seconds (> 0).
 
     Returns:
         A running :class:`Journal`; call ``close()`` when done.
 
     Raises:
-        ConfigError: unsupported location (see :func:`journal_file`).
+        ConfigError: unsupported location, or asyncpg missing for a PostgreSQL URL.
+        TransportError: the PostgreSQL server cannot be reached or refused the login.
+        DataFileError: the database is not a journal this version can read.
     """
-    return Journal(journal_file(url_or_path), flush_interval_s=flush_interval_s)
+    return Journal(url_or_path, flush_interval_s=flush_interval_s)
+
+
+def open_reader(url_or_path: str | os.PathLike[str]) -> JournalReader:
+    """Open an existing journal for reading (what ``thalex-mm runs`` / ``report`` need).
+
+    Args:
+        url_or_path: a SQLite file path, a ``sqlite:///`` URL or a ``postgresql://`` URL.
+
+    Returns:
+        A :class:`JournalReader`; close it (or use it as a context manager).
+
+    Raises:
+        FileNotFoundError: a SQLite file does not exist (nothing is created).
+        ConfigError: unsupported location, or asyncpg missing for a PostgreSQL URL.
+        TransportError: the PostgreSQL server cannot be reached or refused the login.
+        DataFileError: the database is not a journal this version can read.
+    """
+    return JournalReader(url_or_path)

@@ -1,4 +1,4 @@
-"""The journal: an append-only SQLite record of what the bot did.
+"""The journal: an append-only record of what the bot did (SQLite file or PostgreSQL).
 
 Writes happen off the hot path. A record method (:meth:`Journal.order`, :meth:`Journal.fill`,
 ...) only appends a tuple to an in-memory deque: no I/O, no lock, no formatting. A background
@@ -7,7 +7,10 @@ writer thread, with its own connection, drains the deque every ``flush_interval_
 WAL mode with ``synchronous=NORMAL``: a committed batch survives a ``kill -9`` of the process
 (WAL recovery on the next open), so a crash loses at most the records queued in the last
 interval. A thread (not an asyncio task) is used so the same journal serves the asyncio drivers
-and the synchronous backtester.
+and the synchronous backtester. With a ``postgresql://`` location the same writer runs against
+PostgreSQL (``thalex_mm.store.postgres``): a committed batch is on the server, duplicate fills
+are skipped with ``ON CONFLICT DO NOTHING``; the SQL differences live in
+``thalex_mm.store.dialect``.
 
 Every string is passed through :func:`thalex_mm.store.scrub.scrub_text` on the writer thread
 before it is written, so a PEM block or a JWT never reaches the file.
@@ -24,7 +27,6 @@ import json
 import logging
 import os
 import secrets
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -34,23 +36,14 @@ from typing import Any
 
 from thalex_mm import __version__
 from thalex_mm.errors import InvalidState
-from thalex_mm.store.reader import JournalReader, connect
+from thalex_mm.store.dialect import DbError, DbIntegrityError
+from thalex_mm.store.reader import JournalReader
 from thalex_mm.store.records import RunMode
-from thalex_mm.store.schema import TABLE_COLUMNS
 from thalex_mm.store.scrub import scrub_secrets, scrub_text
 
 __all__ = ["Journal", "JournalStats", "canonical_config_json", "config_hash"]
 
 _log = logging.getLogger(__name__)
-
-_INSERT_SQL: dict[str, str] = {
-    table: (
-        f"INSERT {'OR IGNORE ' if table == 'fills' else ''}INTO {table} "
-        f"({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    )
-    for table, cols in TABLE_COLUMNS.items()
-}
-
 
 def canonical_config_json(config: Any) -> str:
     """The canonical JSON of a config snapshot, secrets scrubbed.
@@ -107,26 +100,30 @@ class Journal(JournalReader):
     """The append-only journal: cheap record methods, a background writer, the reading API.
 
     Args:
-        path: the SQLite file; created (with its directory) when missing.
+        location: a SQLite file path (created, with its directory, when missing), a
+            ``sqlite:///`` URL or a ``postgresql://user:password@host:port/db`` URL (the
+            database must exist; the tables are created).
         flush_interval_s: how often the writer drains the queue, seconds (> 0). A crash loses
             at most the records queued during the last interval.
         clock_ns: wall clock for run ids and default start/stop times, ns since the epoch.
 
     Raises:
         ValueError: ``flush_interval_s`` is not > 0.
-        DataFileError: the file is not a journal this version can read.
+        ConfigError: an unsupported URL, or asyncpg missing for a PostgreSQL URL.
+        TransportError: the PostgreSQL server cannot be reached or refused the login.
+        DataFileError: the database is not a journal this version can read.
     """
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        location: str | os.PathLike[str],
         *,
         flush_interval_s: float = 0.2,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         if not flush_interval_s > 0:
             raise ValueError(f"flush_interval_s: got {flush_interval_s!r}, expected a number > 0")
-        super().__init__(path, create=True)
+        super().__init__(location, create=True)
         self._clock_ns = clock_ns
         self._interval_s = float(flush_interval_s)
         self._queue: deque[tuple[str, tuple[Any, ...]] | threading.Event] = deque()
@@ -137,7 +134,12 @@ class Journal(JournalReader):
         self._transactions = 0
         self._duplicates = 0
         self._dropped = 0
-        self._wconn = connect(self.path)
+        assert self._conn is not None
+        try:
+            self._wconn = self._conn.reopen()
+        except BaseException:
+            super().close()
+            raise
         self._thread = threading.Thread(target=self._run_writer, name="journal-writer",
                                         daemon=True)
         self._thread.start()
@@ -198,7 +200,7 @@ class Journal(JournalReader):
                          None if network is None else scrub_text(network)),
                     )
                 return run_id
-            except sqlite3.IntegrityError:
+            except DbIntegrityError:
                 continue
         raise InvalidState("could not allocate a unique run id after 8 tries")
 
@@ -218,11 +220,11 @@ class Journal(JournalReader):
         with self._lock:
             self._require_open()
             assert self._conn is not None
-            cur = self._conn.execute(
+            changed = self._conn.execute(
                 "UPDATE runs SET stopped_ns = ?, exit_reason = ? WHERE run_id = ?",
                 (stopped, scrub_text(str(exit_reason)), run_id),
             )
-        if cur.rowcount == 0:
+        if changed == 0:
             raise KeyError(f"no run {run_id!r} in journal {self.path}")
 
     # -- record methods (hot path: append only) --------------------------------------------
@@ -385,16 +387,13 @@ class Journal(JournalReader):
         clean = {table: [_scrub_row(r) for r in rows] for table, rows in batch.items()}
         conn = self._wconn
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            changed_fills = 0
-            for table, rows in clean.items():
-                cur = conn.executemany(_INSERT_SQL[table], rows)
-                if table == "fills":
-                    changed_fills = cur.rowcount
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            with conn.write_transaction():
+                changed_fills = 0
+                for table, rows in clean.items():
+                    inserted = conn.insert_rows(table, rows)
+                    if table == "fills":
+                        changed_fills = inserted
+        except DbError as exc:
             _log.error("journal %s: batch write failed (%s); writing row by row", self.path, exc)
             self._write_rows(clean)
             return
@@ -408,14 +407,14 @@ class Journal(JournalReader):
         for table, rows in clean.items():
             for row in rows:
                 try:
-                    cur = conn.execute(_INSERT_SQL[table], row)
-                except sqlite3.Error as exc:
+                    inserted = conn.insert_rows(table, [row])
+                except DbError as exc:
                     self._dropped += 1
                     _log.error("journal %s: dropped a %s record: %s", self.path, table, exc)
                     continue
                 self._transactions += 1
                 self._written += 1
-                if table == "fills" and cur.rowcount == 0:
+                if table == "fills" and inserted == 0:
                     self._duplicates += 1
 
 

@@ -1,20 +1,20 @@
-"""Read access to a journal file: runs and per-run records as dataclasses or numpy arrays.
+"""Read access to a journal: runs and per-run records as dataclasses or numpy arrays.
 
-Opening a file written by an older thalex-mm upgrades its schema (``thalex_mm.store.schema``).
+A journal is a SQLite file or a PostgreSQL database (``thalex_mm.store.backend``). Opening one
+written by an older thalex-mm upgrades its schema (``thalex_mm.store.schema``).
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import sqlite3
 import threading
-from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
 
 from thalex_mm.errors import DataFileError, InvalidState
+from thalex_mm.store.backend import Connection, is_postgres_url, open_connection, redact_url
+from thalex_mm.store.dialect import DbError
 from thalex_mm.store.records import (
     ErrorRecord,
     FillRecord,
@@ -26,9 +26,7 @@ from thalex_mm.store.records import (
 )
 from thalex_mm.store.schema import TABLE_COLUMNS, migrate
 
-__all__ = ["PNL_DTYPE", "QUOTE_DTYPE", "JournalReader", "connect"]
-
-_log = logging.getLogger(__name__)
+__all__ = ["PNL_DTYPE", "QUOTE_DTYPE", "JournalReader"]
 
 _RUN_COLUMNS = (
     "r.run_id, r.mode, r.started_ns, r.stopped_ns, r.exit_reason, r.version, r.config_json, "
@@ -48,45 +46,38 @@ PNL_DTYPE = np.dtype(
 )
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """Open ``path`` in autocommit mode with WAL, ``synchronous=NORMAL`` and a 10 s busy timeout."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-    if str(mode).lower() != "wal":  # pragma: no cover - only on filesystems without WAL support
-        _log.warning("journal %s: WAL unavailable, journal_mode=%s", path, mode)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    return conn
-
-
 class JournalReader:
-    """Read access to a journal file (upgrading its schema if it is older).
+    """Read access to a journal (upgrading its schema if it is older).
 
     Args:
-        path: the SQLite file.
-        create: create the file (and its directory) when missing; otherwise a missing file
-            raises ``FileNotFoundError``.
+        location: a SQLite file path, a ``sqlite:///`` URL or a ``postgresql://`` URL.
+        create: SQLite: create the file (and its directory) when missing; otherwise a missing
+            file raises ``FileNotFoundError``. A PostgreSQL database must exist; its tables
+            are created either way.
+
+    Attributes:
+        path: where the journal is, safe to print (the file, or the URL without password).
+        schema_version: the schema version after opening.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist and ``create`` is false.
-        DataFileError: the file is not a journal this version can read.
+        FileNotFoundError: a SQLite file does not exist and ``create`` is false.
+        ConfigError: an unsupported URL, or asyncpg missing for a PostgreSQL URL.
+        TransportError: the PostgreSQL server cannot be reached or refused the login.
+        DataFileError: the database is not a journal this version can read.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
-        self.path = str(path)
-        if not create and not Path(self.path).exists():
-            raise FileNotFoundError(f"no journal at {self.path}")
-        if create:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, location: str | os.PathLike[str], *, create: bool = False) -> None:
         self._lock = threading.Lock()
         try:
-            conn = connect(self.path)
-        except sqlite3.DatabaseError as exc:
-            raise DataFileError(self.path, 0, f"not a journal database: {exc}") from exc
-        self._conn: sqlite3.Connection | None = conn
+            conn = open_connection(location, create=create)
+        except DbError as exc:
+            where = redact_url(location) if is_postgres_url(location) else os.fspath(location)
+            raise DataFileError(where, 0, f"not a journal database: {exc}") from exc
+        self.path = conn.display
+        self._conn: Connection | None = conn
         try:
-            self._version_before, self.schema_version = migrate(conn, path=self.path)
-        except sqlite3.DatabaseError as exc:
+            self._version_before, self.schema_version = migrate(conn)
+        except DbError as exc:
             conn.close()
             raise DataFileError(self.path, 0, f"not a journal database: {exc}") from exc
         except BaseException:
@@ -99,7 +90,10 @@ class JournalReader:
         with self._lock:
             if self._conn is None:
                 raise InvalidState(f"journal {self.path} is closed")
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                return self._conn.query(sql, params)
+            except DbError as exc:
+                raise DataFileError(self.path, 0, f"journal read failed: {exc}") from exc
 
     def _rows(self, table: str, run_id: str) -> list[tuple[Any, ...]]:
         cols = ", ".join(TABLE_COLUMNS[table])

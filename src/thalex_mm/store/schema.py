@@ -1,4 +1,7 @@
-"""The journal's SQLite schema and its migrations.
+"""The journal's schema and its migrations (written once, for SQLite and PostgreSQL).
+
+Statements are spelled for SQLite; ``thalex_mm.store.dialect`` turns them into PostgreSQL
+(``BIGINT`` / ``DOUBLE PRECISION`` columns, an explicit ``rowid``).
 
 The schema is a list of migration steps. Step *n* upgrades a database at version *n - 1* to
 version *n*; a new database runs every step from version 0. The version lives in the
@@ -11,15 +14,20 @@ Never edit a released step: append a new one.
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from typing import TYPE_CHECKING
 
 from thalex_mm.errors import DataFileError
+from thalex_mm.store.dialect import DbError
+
+if TYPE_CHECKING:
+    from thalex_mm.store.backend import Connection
 
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "TABLE_COLUMNS",
+    "UNIQUE_TABLES",
     "current_version",
     "migrate",
 ]
@@ -148,31 +156,30 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "errors": ("run_id", "ts_ns", "source", "code", "message"),
 }
 
+#: Record tables with a unique key, where a repeated row is ignored (fills: run_id, trade_id).
+UNIQUE_TABLES: frozenset[str] = frozenset({"fills"})
 
-def current_version(conn: sqlite3.Connection) -> int:
+
+def current_version(conn: Connection) -> int:
     """The schema version of an open database (0 for an empty one).
 
     Args:
-        conn: an open connection.
+        conn: an open connection (``thalex_mm.store.backend``).
 
     Returns:
         The highest applied migration step, 0 when there is no ``schema_version`` table.
     """
-    row = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-    ).fetchone()
-    if row is None:
+    if not conn.query(conn.dialect.table_exists_sql, ("schema_version",)):
         return 0
-    (version,) = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+    ((version,),) = conn.query("SELECT COALESCE(MAX(version), 0) FROM schema_version")
     return int(version)
 
 
-def migrate(conn: sqlite3.Connection, *, path: str = "<journal>") -> tuple[int, int]:
+def migrate(conn: Connection) -> tuple[int, int]:
     """Upgrade a database to :data:`SCHEMA_VERSION`, one transaction per step.
 
     Args:
-        conn: a connection in autocommit mode (``isolation_level=None``).
-        path: the database file, for error messages.
+        conn: an open connection, not inside a transaction.
 
     Returns:
         ``(version_before, version_after)``.
@@ -181,30 +188,31 @@ def migrate(conn: sqlite3.Connection, *, path: str = "<journal>") -> tuple[int, 
         DataFileError: the database was written by a newer thalex-mm (its version is higher
             than :data:`SCHEMA_VERSION`), or a migration step failed.
     """
+    where = conn.display
     before = current_version(conn)
     if before > SCHEMA_VERSION:
         raise DataFileError(
-            path, 0,
+            where, 0,
             f"journal schema version {before} is newer than this thalex-mm supports "
             f"({SCHEMA_VERSION}); upgrade thalex-mm",
         )
+    dialect = conn.dialect
     for step in range(before, SCHEMA_VERSION):
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            # Re-check under the write lock: another process may have migrated meanwhile.
-            if current_version(conn) > step:
-                conn.execute("COMMIT")
-                continue
-            for sql in MIGRATIONS[step]:
-                conn.execute(sql)
-            conn.execute(
-                "INSERT INTO schema_version (version, applied_ns) VALUES (?, ?)",
-                (step + 1, time.time_ns()),
-            )
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            with conn.write_transaction():
+                if dialect.migration_lock is not None:
+                    conn.query(dialect.migration_lock)
+                # Re-check under the write lock: another process may have migrated meanwhile.
+                if current_version(conn) > step:
+                    continue
+                for sql in MIGRATIONS[step]:
+                    conn.execute(dialect.ddl(sql))
+                conn.execute(
+                    "INSERT INTO schema_version (version, applied_ns) VALUES (?, ?)",
+                    (step + 1, time.time_ns()),
+                )
+        except DbError as exc:
             raise DataFileError(
-                path, 0, f"journal migration to schema version {step + 1} failed: {exc}"
+                where, 0, f"journal migration to schema version {step + 1} failed: {exc}"
             ) from exc
     return before, SCHEMA_VERSION
