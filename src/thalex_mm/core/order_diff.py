@@ -43,6 +43,8 @@ class QuoteDiffer:
     def __init__(self, config: OrderConfig) -> None:
         self._cfg = config
         self._norm_cache: dict[tuple, dict[tuple[float, float], tuple[float, float] | None]] = {}
+        self._last_norm_b: tuple | None = None
+        self._last_norm_a: tuple | None = None
 
     def diff(
         self,
@@ -183,12 +185,37 @@ class QuoteDiffer:
         ``(price, amount)``: quotes repeat a lot and this runs on every quote step.
         """
         buy = side is Side.BUY
-        direction = "down" if buy else "up"
         tick, vtick, min_amount = (
             instrument.tick_size,
             instrument.volume_tick_size,
             instrument.min_order_amount,
         )
+        # one-entry memo per side: the same levels (usually the very same tuple, as the
+        # builder and the gate hand back unchanged quotes as the same objects) give the same
+        # result; a copy is returned so the caller may modify it
+        last = self._last_norm_b if buy else self._last_norm_a
+        if (
+            last is not None
+            and last[0] is levels
+            and last[1] == tick
+            and last[2] == vtick
+            and last[3] == min_amount
+        ):
+            return last[4].copy()
+        out = self._normalise(levels, buy, tick, vtick, min_amount)
+        if isinstance(levels, tuple):
+            memo = (levels, tick, vtick, min_amount, out.copy())
+            if buy:
+                self._last_norm_b = memo
+            else:
+                self._last_norm_a = memo
+        return out
+
+    def _normalise(
+        self, levels: Iterable[QuoteLevel], buy: bool, tick: float, vtick: float,
+        min_amount: float,
+    ) -> list[tuple[float, float]]:
+        direction = "down" if buy else "up"
         ckey = (direction, tick, vtick, min_amount)
         cache = self._norm_cache.get(ckey)
         if cache is None or len(cache) > _NORM_CACHE_MAX:

@@ -70,6 +70,7 @@ __all__ = [
 _NS_PER_S = 1_000_000_000
 _NS_PER_DAY = 86_400 * _NS_PER_S
 _EPS = 1e-12
+_INF = float("inf")
 _PAUSE_REASONS = (Reason.FILL_RATE, Reason.CONSECUTIVE_LOSSES)
 
 
@@ -143,6 +144,20 @@ class RiskManager:
         self._position = 0.0
         self._divergence_frac = config.mark_mid_divergence_bps / 1e4
         self._passed_key: tuple | None = None
+        # the config is frozen: its limits are read once (hot path)
+        self._max_drawdown = config.max_drawdown_usd
+        self._session_loss = config.session_loss_limit_usd
+        self._daily_loss = config.daily_loss_limit_usd
+        self._trailing_stop = config.trailing_stop_usd
+        self._stale_ns = config.stale_data_timeout_s * _NS_PER_S
+        self._soft_limit = config.position_soft_limit
+        self._hard_limit = config.position_hard_limit
+        self._max_notional = config.max_notional_usd
+        self._band_frac = config.price_band_bps / 1e4
+        # (market, position, now_ns) of the last evaluate: gate() right after evaluate() with
+        # the same objects does not evaluate again (nothing can have changed in between;
+        # every other input method clears it)
+        self._evaluated: tuple | None = None
 
     # ------------------------------------------------------------------ inputs
 
@@ -150,38 +165,38 @@ class RiskManager:
         self, market: MarketSnapshot, position: PositionSnapshot, now_ns: int
     ) -> tuple[TradingStateChanged, ...]:
         """Re-check every limit at ``now_ns`` (ns) and move the trading state if needed."""
-        cfg = self._cfg
-        self._last_data_ts_ns = market.last_data_ts_ns
-        self._position = position.position
+        self._evaluated = (market, position, now_ns)
+        last_data = market.last_data_ts_ns
+        self._last_data_ts_ns = last_data
+        signed = position.position
+        self._position = signed
         pnl = position.total_pnl_usd
         self._last_pnl = pnl
-        self._peak_pnl = max(self._peak_pnl, pnl)
+        peak = self._peak_pnl
+        if pnl > peak:
+            peak = self._peak_pnl = pnl
         day = now_ns // _NS_PER_DAY
         if self._day != day:
             self._day, self._day_start_pnl = day, pnl
-        drawdown = self._peak_pnl - pnl
-        if drawdown >= cfg.max_drawdown_usd:
-            self._sticky.setdefault(Reason.DRAWDOWN, f"drawdown {drawdown:.2f} USD from peak")
+        drawdown = peak - pnl
+        sticky = self._sticky
+        if drawdown >= self._max_drawdown:
+            sticky.setdefault(Reason.DRAWDOWN, f"drawdown {drawdown:.2f} USD from peak")
         session = pnl - self._session_base_pnl
-        if -session >= cfg.session_loss_limit_usd:
-            self._sticky.setdefault(Reason.SESSION_LOSS, f"session PnL {session:.2f} USD")
+        if -session >= self._session_loss:
+            sticky.setdefault(Reason.SESSION_LOSS, f"session PnL {session:.2f} USD")
         daily = pnl - self._day_start_pnl
-        if -daily >= cfg.daily_loss_limit_usd:
-            self._sticky.setdefault(Reason.DAILY_LOSS, f"daily PnL {daily:.2f} USD")
-        if (
-            cfg.trailing_stop_usd is not None
-            and self._peak_pnl > 0
-            and drawdown >= cfg.trailing_stop_usd
-        ):
-            self._sticky.setdefault(
-                Reason.TRAILING_STOP, f"PnL {pnl:.2f} USD, peak {self._peak_pnl:.2f} USD"
-            )
+        if -daily >= self._daily_loss:
+            sticky.setdefault(Reason.DAILY_LOSS, f"daily PnL {daily:.2f} USD")
+        trailing = self._trailing_stop
+        if trailing is not None and peak > 0 and drawdown >= trailing:
+            sticky.setdefault(Reason.TRAILING_STOP, f"PnL {pnl:.2f} USD, peak {peak:.2f} USD")
 
         cond: list[tuple[Reason, str]] = []
         if not self._connected:
             cond.append((Reason.DISCONNECTED, ""))
-        age_ns = now_ns - market.last_data_ts_ns
-        if market.last_data_ts_ns <= 0 or age_ns >= cfg.stale_data_timeout_s * _NS_PER_S:
+        age_ns = now_ns - last_data
+        if last_data <= 0 or age_ns >= self._stale_ns:
             cond.append((Reason.STALE_DATA, f"no book/ticker for {age_ns / _NS_PER_S:.1f} s"))
         mark = market.mark_price
         if mark is None or mark <= 0:
@@ -196,23 +211,33 @@ class RiskManager:
         self._conditions = cond
 
         reduces: list[tuple[Reason, str]] = []
-        pos = abs(position.position)
-        was = {r for r, _ in self._reduces} if self._reduces else ()
-        limit = cfg.position_soft_limit if Reason.POSITION_HARD_LIMIT in was else None
-        if pos >= cfg.position_hard_limit - _EPS or (limit is not None and pos > limit + _EPS):
+        pos = abs(signed)
+        prev = self._reduces
+        hard_was = prev and any(r is Reason.POSITION_HARD_LIMIT for r, _ in prev)
+        soft = self._soft_limit
+        if pos >= self._hard_limit - _EPS or (hard_was and pos > soft + _EPS):
             reduces.append((Reason.POSITION_HARD_LIMIT, f"|position| {pos}"))
         notional = pos * (mark or position.mark_price)
-        if notional >= cfg.max_notional_usd or (
-            Reason.MAX_NOTIONAL in was
-            and pos > cfg.position_soft_limit + _EPS
-            and notional >= cfg.max_notional_usd * 0.9
+        max_notional = self._max_notional
+        if notional >= max_notional or (
+            prev
+            and pos > soft + _EPS
+            and notional >= max_notional * 0.9
+            and any(r is Reason.MAX_NOTIONAL for r, _ in prev)
         ):
             reduces.append((Reason.MAX_NOTIONAL, f"notional {notional:.2f} USD"))
         self._reduces = reduces
+        if (
+            not (sticky or cond or reduces or self._paused_until)
+            and self.state is TradingState.ACTIVE
+            and self.reason is Reason.RESUMED
+        ):
+            return ()  # the common case: all clear and already ACTIVE (what _retarget finds)
         return self._retarget(now_ns, market.exchange_ts_ns)
 
     def on_fill(self, ts_ns: int) -> tuple[TradingStateChanged, ...]:
         """Count a fill of ours for the fill-rate rule (N fills in M s -> pause)."""
+        self._evaluated = None
         window_ns = int(self._cfg.fill_rate_window_s * _NS_PER_S)
         fills = self._fills
         fills.append(ts_ns)
@@ -225,6 +250,7 @@ class RiskManager:
 
     def on_round_trip(self, trip: RoundTrip) -> tuple[TradingStateChanged, ...]:
         """Count consecutive losing round trips; at the limit, pause (counter restarts)."""
+        self._evaluated = None
         self.consecutive_losses = self.consecutive_losses + 1 if trip.is_loss else 0
         if self.consecutive_losses >= self._cfg.max_consecutive_losses:
             self._pause(Reason.CONSECUTIVE_LOSSES, trip.closed_ts_ns)
@@ -232,16 +258,19 @@ class RiskManager:
         return self._retarget(trip.closed_ts_ns, 0)
 
     def on_disconnected(self, ts_ns: int) -> tuple[TradingStateChanged, ...]:
+        self._evaluated = None
         self._connected = False
         self._conditions = [*self._conditions, (Reason.DISCONNECTED, "")]
         return self._retarget(ts_ns, 0)
 
     def on_connected(self, ts_ns: int) -> None:
         """Connected again; quoting resumes at the next ``evaluate`` with fresh data."""
+        self._evaluated = None
         self._connected = True
 
     def halt(self, now_ns: int, detail: str = "") -> tuple[TradingStateChanged, ...]:
         """Manual halt (sticky)."""
+        self._evaluated = None
         self._sticky[Reason.MANUAL] = detail
         return self._retarget(now_ns, 0)
 
@@ -267,6 +296,7 @@ class RiskManager:
         Returns:
             ``(changes, commands)``: the cancel, ``Halt`` and maybe the flatten ``InsertOrder``.
         """
+        self._evaluated = None
         self._sticky[Reason.KILL_SWITCH] = detail
         changes = self._retarget(now_ns, 0)
         cancel: Command = CancelSession() if cancel_session else CancelAll()
@@ -282,6 +312,7 @@ class RiskManager:
         The loss limits are re-based at the current PnL (session and daily baselines, drawdown
         peak), otherwise the next evaluation would trip them again at once.
         """
+        self._evaluated = None
         self._sticky.clear()
         self._session_base_pnl = self._day_start_pnl = self._last_pnl
         self._paused_until.clear()
@@ -328,15 +359,23 @@ class RiskManager:
             ``(allowed, denials, state_changes)``. With ``instrument``, cut amounts are aligned
             down to ``volume_tick_size`` and levels below ``min_order_amount`` removed.
         """
-        changes = self.evaluate(market, position, now_ns)
+        ev = self._evaluated
+        if ev is not None and ev[0] is market and ev[1] is position and ev[2] == now_ns:
+            changes: tuple[TradingStateChanged, ...] = ()  # just evaluated with these inputs
+        else:
+            changes = self.evaluate(market, position, now_ns)
         pos = position.position
         denials: list[QuoteDenied] = []
         bids_ok, asks_ok = self.allowed_sides(pos)
-        band = self._cfg.price_band_bps / 1e4
-        lo, hi = 0.0, float("inf")
+        band = self._band_frac
+        lo, hi = 0.0, _INF
         for ref in (market.mark_price, market.index_price):
             if ref:
-                lo, hi = max(lo, ref * (1.0 - band)), min(hi, ref * (1.0 + band))
+                r_lo, r_hi = ref * (1.0 - band), ref * (1.0 + band)
+                if r_lo > lo:
+                    lo = r_lo
+                if r_hi < hi:
+                    hi = r_hi
         # Memo of the last quotes that passed uncut: same levels, position, band and state
         # pass again (levels are usually the QuoteBuilder's reused objects: cheap to compare).
         key = (wanted.bids, wanted.asks, pos, lo, hi, self.state, instrument)
