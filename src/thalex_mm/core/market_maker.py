@@ -265,11 +265,9 @@ class MarketMakerCore:
 
     def _on_market(self, event: Event, now: int) -> None:
         mid_before = self.market.book.mid
-        if isinstance(event, PublicTradesReceived) and self.config.avellaneda.estimate_intensity:
-            self.intensity.start(now)
-            for t in event.trades:
-                if t.instrument == self.instrument_name:
-                    self.intensity.add_trade(t.ts_ns or now, t.price, t.aggressor, mid_before)
+        # Intensity learns from the trades inside book messages only: they arrive with the book
+        # change they caused (so "mid before" is right) and earlier than recent_trades (§4.2);
+        # feeding both would count every trade twice.
         if not self.market.apply(event):
             return
         if isinstance(event, BookSnapshotReceived | BookDeltaReceived):

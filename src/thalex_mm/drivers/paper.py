@@ -133,7 +133,12 @@ async def _run(
     started: float,
 ) -> PaperResult:
     key_dir = tempfile.mkdtemp(prefix="thalex-mm-paper-")
-    kwargs = dict(sim_kwargs or {})
+    # The simulated exchange charges the fees the model is told about (unless a test overrides).
+    kwargs = {
+        "maker_fee_rate": config.avellaneda.maker_fee_rate,
+        "taker_fee_rate": config.avellaneda.taker_fee_rate,
+        **(sim_kwargs or {}),
+    }
     async with running_simulated_exchange(seed=seed, replay=replay, key_dir=key_dir, **kwargs) as (sim, keys):
         creds = Credentials(key_id=keys.kid, private_key=Secret(keys.private_key_pem()))
         core = MarketMakerCore(config)
