@@ -3,9 +3,9 @@ occurrence wins, and every other record kind is stored exactly as often as it wa
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,11 +21,21 @@ _ops = st.lists(
 )
 
 
+@pytest.fixture(scope="module", params=("sqlite", "postgres"))
+def new_location(request, tmp_path_factory):
+    """A fresh location per example: a new SQLite file, or the module's PostgreSQL schema
+    (examples then differ by run id; the stats checked are per journal instance)."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_module_url")
+        return lambda: url
+    base, counter = tmp_path_factory.mktemp("property"), itertools.count()
+    return lambda: str(base / f"p{next(counter)}.sqlite")
+
+
 @settings(max_examples=40, deadline=None)
 @given(ops=_ops)
-def test_journal_when_fills_duplicated_across_flushes_keeps_first_of_each(ops):
-    with tempfile.TemporaryDirectory() as tmp, Journal(Path(tmp) / "p.sqlite",
-                                                       flush_interval_s=3600) as journal:
+def test_journal_when_fills_duplicated_across_flushes_keeps_first_of_each(new_location, ops):
+    with Journal(new_location(), flush_interval_s=3600) as journal:
         run_id = journal.start_run("backtest", {})
         first_price: dict[str, float] = {}
         quotes: list[float] = []

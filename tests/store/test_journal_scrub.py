@@ -52,9 +52,27 @@ def test_scrub_secrets_when_nested_scrubs_values_and_keys():
         "a": [1, REDACTED_JWT, {"b": REDACTED_JWT}], REDACTED_JWT: 2.5, "c": None}
 
 
-def test_journal_when_secrets_in_config_and_records_writes_none_to_file(tmp_path):
+def _raw_contents(location: str, tmp_path) -> bytes:
+    """Everything stored: the SQLite files' bytes, or every PostgreSQL row as text."""
+    if not location.startswith("postgresql://"):
+        return b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("j.sqlite"))
+    from thalex_mm.store.backend import open_connection
+
+    conn = open_connection(location)
+    try:
+        tables = [t for (t,) in conn.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema()")]
+        assert {"runs", "orders", "errors", "risk_events"} <= set(tables)
+        return "\n".join(str(row) for t in tables
+                         for row in conn.query(f"SELECT * FROM {t}")).encode()
+    finally:
+        conn.close()
+
+
+def test_journal_when_secrets_in_config_and_records_writes_none_to_file(location, tmp_path):
     pem, token = _pem(), _jwt()
-    path = tmp_path / "s.sqlite"
+    path = location
     config = {"market": {"account": token, "url": "wss://x"}, "note": pem}
     with Journal(path) as journal:
         run_id = journal.start_run("paper", config)
@@ -62,7 +80,8 @@ def test_journal_when_secrets_in_config_and_records_writes_none_to_file(tmp_path
         journal.error(run_id, ts_ns=2, source="transport", message=f"bad key {pem}")
         journal.risk_event(run_id, ts_ns=3, state="halted", reason="error", detail=token)
         journal.finish_run(run_id, f"crash {token}")
-    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("s.sqlite"))
+    raw = _raw_contents(location, tmp_path)
+    assert b"rejected" in raw  # the dump does hold the records
     assert token.encode() not in raw
     assert token.split(".")[2].encode() not in raw  # not even the signature
     assert pem.splitlines()[1].encode() not in raw
