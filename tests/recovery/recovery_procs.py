@@ -68,7 +68,8 @@ def start_sim(tmp_path: Path, *extra: str) -> SimProcess:
 def bot_env(sim: SimProcess, **extra: str) -> dict[str, str]:
     """The environment for a bot child: the sim's key, no stray config overrides."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("THALEX_MM__", "THALEX_KEY", "THALEX_PRIVATE"))}
-    env.update(THALEX_KEY_ID=sim.key_id, THALEX_PRIVATE_KEY_FILE=sim.key_file, PYTHONUNBUFFERED="1")
+    env.update(THALEX_KEY_ID=sim.key_id, THALEX_PRIVATE_KEY_FILE=sim.key_file, PYTHONUNBUFFERED="1",
+               THALEX_MM__MONITORING__DASHBOARD_PORT="0")  # never collide with another test
     env.update(extra)
     return env
 

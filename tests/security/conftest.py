@@ -1,0 +1,9 @@
+"""Make this folder's helpers and tests/recovery's process helpers importable."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "recovery"))
