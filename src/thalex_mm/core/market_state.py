@@ -41,6 +41,9 @@ class Stream(StrEnum):
     TRADES = "trades"
 
 
+_BOOK = Stream.BOOK
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TradeRecord:
     """A public trade with the mid just before it (for intensity estimation).
@@ -103,6 +106,15 @@ class MarketState:
 
         Book events carry trades: they are recorded with the mid *before* the book change.
         """
+        if type(event) is BookDeltaReceived:  # the hot path: no isinstance chain
+            if event.instrument != self.instrument:
+                return False
+            if event.trades:
+                self._add_trades(event.trades, event.local_ts_ns)
+            self.book.apply_delta(event)
+            if event.local_ts_ns:
+                self._last_ts_ns[_BOOK] = event.local_ts_ns
+            return True
         if isinstance(event, BookDeltaReceived | BookSnapshotReceived):
             if event.instrument != self.instrument:
                 return False

@@ -96,7 +96,8 @@ class QuoteDiffer:
                 else:
                     surplus.append(o)
             for o in surplus:
-                if o.state.is_pending:
+                st = o.state
+                if st is _PI or st is _PA or st is _PC:
                     continue
                 crosses = other_best is not None and (
                     o.price >= other_best if side is Side.BUY else o.price <= other_best
@@ -118,7 +119,8 @@ class QuoteDiffer:
                 if o is None:
                     towards.append((prio, side, i, price, amount, None))
                     continue
-                if o.state.is_pending:
+                st = o.state
+                if st is _PI or st is _PA or st is _PC:
                     continue
                 if abs(o.price - price) <= tol and abs(o.amount - amount) < vtick / 2:
                     continue
@@ -169,11 +171,16 @@ class QuoteDiffer:
 
     @staticmethod
     def _amend(o: TrackedOrder, price: float, amount: float, vtick: float) -> AmendOrder:
+        filled = o.filled_amount
+        # ``amount`` comes from ``normalise`` (already on the volume grid, where
+        # round_to_tick is the identity): only a partial fill needs re-aligning
+        total = amount if filled == 0.0 else round_to_tick(filled + amount, vtick, "nearest")
+        cid = o.client_order_id
         return AmendOrder(
-            client_order_id=o.client_order_id,
-            order_id=None if o.client_order_id is not None else o.order_id,
+            client_order_id=cid,
+            order_id=None if cid is not None else o.order_id,
             price=price,
-            amount=round_to_tick(o.filled_amount + amount, vtick, "nearest"),
+            amount=total,
         )
 
     def normalise(

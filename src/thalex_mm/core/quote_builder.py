@@ -135,6 +135,8 @@ class QuoteBuilder:
         # amounts per inventory shrink factor (bounded; cleared when full)
         self._amounts_memo: dict[float, tuple[float, ...]] = {}
         self._last_wanted = WantedQuotes(instrument=self._name)
+        self._last_figures: QuoteFigures | None = None
+        self._last_key: tuple | None = None  # inputs of the last build
 
     def tau_s(self, ts_ns: int) -> float:
         """T − t in seconds for the configured horizon (inf for the infinite horizon)."""
@@ -182,6 +184,11 @@ class QuoteBuilder:
         Raises:
             ValueError: k or A not > 0 (GLFT), or k not > 0 (AS).
         """
+        # the same inputs give the same quotes (the finite horizon also depends on ts_ns)
+        key = (fair_value, sigma, A, k, position, best_bid, best_ask, allow_bid, allow_ask,
+               position_limit, ts_ns if self._mode is HorizonMode.FINITE else 0)
+        if key == self._last_key:
+            return self._last_wanted, self._last_figures
         tick = self._tick
         q = position / self._unit
         gamma = self._gamma
@@ -243,6 +250,8 @@ class QuoteBuilder:
             # a new object only when the quotes changed (they are immutable; callers may
             # then short-cut on identity)
             last = self._last_wanted = WantedQuotes(instrument=self._name, bids=bids, asks=asks)
+        self._last_figures = figures
+        self._last_key = key
         return last, figures
 
     def _scaled_amounts(self, size_mult: float) -> tuple[float, ...]:
