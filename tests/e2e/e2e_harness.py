@@ -32,7 +32,7 @@ from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.sim.app import SimKeys, running_simulated_exchange
 from thalex_mm.sim.server import SimExchange
 
-__all__ = ["INSTRUMENT", "RunningBot", "fast_config", "run", "running_bot"]
+__all__ = ["INSTRUMENT", "RunningBot", "SteppingSource", "fast_config", "run", "running_bot"]
 
 INSTRUMENT = "BTC-PERPETUAL"
 
@@ -183,3 +183,30 @@ async def running_bot(
                     runner.cancel()
                     with contextlib.suppress(BaseException):
                         await runner
+
+
+class SteppingSource:
+    """A market source whose mid alternates between ``mid`` and ``mid + step`` (ticks of 1 USD)
+    on every publish cycle: each update forces a requote. Background book of ``levels`` levels
+    each side from 3 ticks outside the mid."""
+
+    def __init__(self, mid: float = 65_000.0, step: int = 4, levels: int = 5, size: float = 0.5) -> None:
+        self.mid, self.step, self.levels, self.size = mid, step, levels, size
+        self.up = False
+        self._live: set[tuple[int, float]] = set()
+
+    def due_until(self, now_ns: int) -> Any:
+        import numpy as np
+
+        from thalex_mm.data.events import MARKET_EVENT_DTYPE, EventKind
+
+        mid = self.mid + (self.step if self.up else 0)
+        self.up = not self.up
+        new = {(s, mid - s * (3 + i)) for s in (1, -1) for i in range(self.levels)}
+        rows = [(EventKind.BOOK_LEVEL, s, p, 0.0) for s, p in self._live - new]
+        rows += [(EventKind.BOOK_LEVEL, s, p, self.size) for s, p in new - self._live]
+        self._live = new
+        out = np.zeros(len(rows), dtype=MARKET_EVENT_DTYPE)
+        for i, (k, s, p, q) in enumerate(rows):
+            out[i] = (k, s, now_ns, now_ns, p, q)
+        return out

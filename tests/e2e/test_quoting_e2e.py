@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from e2e_harness import INSTRUMENT, fast_config, run, running_bot
+from e2e_harness import INSTRUMENT, SteppingSource, fast_config, run, running_bot
 
 from thalex_mm.core.commands import InsertOrder
 from thalex_mm.core.types import Side
 from thalex_mm.sim.app import default_synthetic_params
+from thalex_mm.sim.rate_limit import RateLimits
 
 
 def test_quoting_starts_two_sided_around_fair_value() -> None:
@@ -46,7 +47,7 @@ def test_quoting_starts_two_sided_around_fair_value() -> None:
 def test_fills_change_inventory_and_the_skew_follows() -> None:
     # A busy synthetic market (many small market orders, shallow decay) fills our quotes fast.
     cfg = fast_config(avellaneda={"gamma": 1.0})
-    synthetic = default_synthetic_params(arrival_rate_per_s=12.0, k=0.3)
+    synthetic = default_synthetic_params(arrival_rate_per_s=20.0, k=0.15, background_offset_ticks=15)
 
     async def scenario() -> None:
         async with running_bot(cfg, seed=3, synthetic=synthetic) as bot:
@@ -82,5 +83,36 @@ def test_fills_change_inventory_and_the_skew_follows() -> None:
             assert all(r < 0 and c < 0 for _, r, c in long_), long_[:5]
             assert all(r > 0 and c > 0 for _, r, c in short), short[:5]
             assert all(abs(c) > 1.0 for _, _, c in long_ + short), (long_ + short)[:5]
+
+    run(scenario())
+
+
+def test_requoting_on_every_update_never_doubles_an_order() -> None:
+    """``min_requote_interval_ms = 0``: every market frame runs a quote step, often several
+    before the quote task sends. Each step must see the previous one's commands as in flight:
+    no second amend of an order already being amended (an InvalidTransition that used to kill
+    the quote task), no second insert for a level."""
+    cfg = fast_config(
+        quoting={"min_requote_interval_ms": 0, "funding_adjust": False},
+        order={"amend_tolerance_ticks": 0, "levels": 2, "sizes": (0.01, 0.01)},
+        connection={"me_rate_cod_per_s": 100_000.0},
+    )
+    high = RateLimits(me_per_s=10**6, me_cod_per_s=10**6, cancels_per_s=10**6)
+
+    async def scenario() -> None:
+        async with running_bot(cfg, source=SteppingSource(), rate_limits=high, publish_interval_s=0.005) as bot:
+            await bot.until(lambda: len(bot.exchange_orders()) == 4, 5.0, "two levels per side")
+            sent = bot.quoter.stats.commands_sent
+
+            def at_most_two_per_side() -> bool:
+                sides = [o.side for o in bot.exchange_orders()]
+                return sides.count(Side.BUY) <= 2 and sides.count(Side.SELL) <= 2
+
+            await bot.holds_for(at_most_two_per_side, 1.5, "at most one order per side and level")
+            st = bot.quoter.stats
+            assert st.task_failures == 0 and st.connects == 1, list(st.errors)
+            assert st.commands_sent - sent > 100  # it really requoted all along
+            assert bot.core.status().rejects == 0
+            await bot.until(bot.in_sync, 2.0, "core and exchange to agree")
 
     run(scenario())

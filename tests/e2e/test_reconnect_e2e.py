@@ -57,6 +57,7 @@ def test_disconnect_relogin_resubscribe_reconcile_no_duplicate_no_orphan(how: st
             assert core_ids == {o.order_id for o in bot.exchange_orders()}
             assert len(core_ids) == 2 * levels
             assert bot.quoter.stats.connects == 2
+            assert bot.quoter.stats.task_failures == 0, list(bot.quoter.stats.errors)
             assert await bot.stop() == "test end"
             assert bot.exchange_orders() == ()
 
@@ -95,5 +96,20 @@ def test_leftover_persistent_order_is_reconciled_at_start_up() -> None:
             assert old_id not in {o.order_id for o in bot.exchange_orders()} or old_id in {
                 o.order_id for o in bot.core_orders()
             }
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("drop_after", [1, 2, 3, 4, 5, 6, 7])
+def test_drop_during_the_start_up_sequence_is_a_plain_reconnect(drop_after: int) -> None:
+    """The connection closes while a start-up request waits for its answer (login, COD,
+    instruments, subscriptions, snapshots): a transient failure, retried, never fatal."""
+
+    async def scenario() -> None:
+        async with running_bot(faults=FaultPlan(drop_after_messages=drop_after)) as bot:
+            await bot.until(lambda: bot.two_sided() and bot.in_sync(), 5.0, "quoting after the retry")
+            st = bot.quoter.stats
+            assert st.connects == 2 and st.reconnects == 1
+            assert st.task_failures == 0, list(st.errors)
 
     run(scenario())
