@@ -53,10 +53,13 @@ def test_runs_when_config_names_the_db_uses_it(tmp_path, capsys):
     assert run_id in capsys.readouterr().out
 
 
-def test_runs_when_db_is_postgres_url_exits_2(capsys):
-    assert main(["runs", "--db", "postgresql://u:pw@h/db"]) == 2
-    err = capsys.readouterr().err
-    assert "monitoring.journal_path" in err and "pw" not in err
+def test_runs_when_postgres_url_unusable_exits_2_naming_it_without_password(capsys):
+    # Port 1 on loopback: nothing listens (or, before the command reads PostgreSQL journals,
+    # the URL is refused as a config error); either way exit 2 and never the password.
+    assert main(["runs", "--db", "postgresql://u:hunter2@127.0.0.1:1/db"]) == 2
+    captured = capsys.readouterr()
+    assert "postgresql://u@127.0.0.1:1/db" in captured.err
+    assert "hunter2" not in captured.err + captured.out
 
 
 def test_format_duration_units():
