@@ -1,7 +1,7 @@
 """What a driver needs from a journal, as a Protocol, and a journal that records nothing.
 
-The quoter driver and the backtester type their journal as :class:`JournalSink`, so the SQLite
-:class:`thalex_mm.store.journal.Journal`, a future PostgreSQL backend, or :class:`NullJournal`
+The quoter driver and the backtester type their journal as :class:`JournalSink`, so the
+:class:`thalex_mm.store.journal.Journal` (SQLite or PostgreSQL) or :class:`NullJournal`
 (journaling switched off, or tests) can be passed in unchanged.
 """
 
