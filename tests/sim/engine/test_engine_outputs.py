@@ -10,7 +10,7 @@ from sim_engine_helpers import PERP
 from thalex_mm.core.events import AccountTrade, OrderFill, OrderReport, PortfolioEntry
 from thalex_mm.core.types import ChangeReason, OrderStatus, OrderType, Side, TimeInForce
 from thalex_mm.sim.engine import EngineOutput
-from thalex_mm.sim.engine.fast import fast_constructor
+from thalex_mm.sim.engine.fast import fast_constructor, fast_positional_constructor
 
 
 def _sample(cls):
@@ -57,3 +57,17 @@ def test_book_changes_when_our_order_joins_external_report_total_incl_ours(engin
 def test_engine_output_when_error_not_ok_and_fields_empty(engine):
     out = engine.cancel("s1", order_id="nope", ts_ns=1)
     assert not out.ok and out.order_updates == () and out.book_changes == ()
+
+
+def test_fast_positional_constructor_when_given_all_fields_equals_normal_constructor():
+    names = tuple(f.name for f in dataclasses.fields(OrderReport))
+    values = _sample(OrderReport)
+    make = fast_positional_constructor(OrderReport, names)
+    assert make(*(values[n] for n in names)) == OrderReport(**values)
+
+
+def test_fast_positional_constructor_when_field_order_differs_refuses():
+    names = tuple(f.name for f in dataclasses.fields(OrderReport))
+    swapped = (names[1], names[0], *names[2:])
+    with pytest.raises(TypeError, match="OrderReport fields"):
+        fast_positional_constructor(OrderReport, swapped)

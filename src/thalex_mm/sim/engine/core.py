@@ -24,7 +24,7 @@ from thalex_mm.errors import InvalidState
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.accounts import Ledger
 from thalex_mm.sim.engine.book import Book, Level, RestingOrder
-from thalex_mm.sim.engine.fast import fast_constructor
+from thalex_mm.sim.engine.fast import fast_constructor, fast_positional_constructor
 from thalex_mm.sim.engine.mmp import MmpGroup, MmpReason
 from thalex_mm.sim.engine.outputs import (
     AccountTradeUpdate,
@@ -52,7 +52,13 @@ EXTERNAL_ACCOUNT = "<external>"
 
 _EMPTY: tuple = ()
 _tnew = tuple.__new__  # builds a NamedTuple from a tuple of all its fields, skipping __new__
-_make_report = fast_constructor(OrderReport)
+# positional, in OrderReport's field order (checked when this module is imported)
+_report_pos = fast_positional_constructor(OrderReport, (
+    "order_id", "client_order_id", "instrument", "side", "order_type", "time_in_force",
+    "price", "amount", "filled_amount", "remaining_amount", "status", "change_reason",
+    "delete_reason", "label", "persistent", "reduce_only", "fills", "create_ts_ns",
+    "close_ts_ns",
+))
 _make_fill = fast_constructor(OrderFill)
 _make_trade = fast_constructor(AccountTrade)
 
@@ -212,30 +218,19 @@ class _EngineCore:
         fills: tuple[OrderFill, ...] = _EMPTY,
         ts_ns: int = 0,
     ) -> OrderReport:
-        return _make_report(
-            order_id=o.order_id,
-            client_order_id=o.client_order_id,
-            instrument=o.instrument,
-            side=o.side,
-            order_type=o.order_type,
-            time_in_force=o.time_in_force,
-            price=o.price,
-            amount=o.amount,
-            filled_amount=o.filled,
-            remaining_amount=o.remaining if delete_reason is None else 0.0,
-            status=(
-                (_PARTIAL if o.filled > 0.0 else _OPEN)
-                if delete_reason is None
-                else _status(o, delete_reason)
-            ),
-            change_reason=change_reason,
-            delete_reason=delete_reason,
-            label=o.label,
-            persistent=o.persistent,
-            reduce_only=o.reduce_only,
-            fills=fills,
-            create_ts_ns=o.create_ts_ns,
-            close_ts_ns=ts_ns if delete_reason is not None else None,
+        if delete_reason is None:
+            remaining = o.remaining
+            status = _PARTIAL if o.filled > 0.0 else _OPEN
+            close_ts_ns = None
+        else:
+            remaining = 0.0
+            status = _status(o, delete_reason)
+            close_ts_ns = ts_ns
+        return _report_pos(  # every OrderReport field, in its declared order
+            o.order_id, o.client_order_id, o.instrument, o.side, o.order_type,
+            o.time_in_force, o.price, o.amount, o.filled, remaining, status, change_reason,
+            delete_reason, o.label, o.persistent, o.reduce_only, fills, o.create_ts_ns,
+            close_ts_ns,
         )
 
     def _emit(self, op: _Op, o: RestingOrder, report: OrderReport) -> OrderReport:

@@ -13,10 +13,30 @@ from thalex_mm.sim.engine.outputs import EngineError
 __all__ = ["check_amount", "check_price"]
 
 _ALIGN_EPS = 1e-6
+_MEMO_MAX = 8192
+# Results of valid float inputs, per grid: prices and amounts repeat a lot on a quoting
+# engine, and a checked value is a pure function of (grid, value). Bounded; cleared when full.
+_price_memo: dict[tuple[float, float], tuple[int, float]] = {}
+_amount_memo: dict[tuple[float, float, float], float] = {}
 
 
 def check_price(inst: Instrument, price: float | None) -> tuple[int, float] | EngineError:
     """Return ``(ticks, price)`` or the error (INVALID_PRICE / PRICE_NOT_ALIGNED)."""
+    if type(price) is float:
+        key = (inst.tick_size, price)
+        hit = _price_memo.get(key)
+        if hit is not None:
+            return hit
+        res = _check_price(inst, price)
+        if not isinstance(res, EngineError):
+            if len(_price_memo) >= _MEMO_MAX:
+                _price_memo.clear()
+            _price_memo[key] = res
+        return res
+    return _check_price(inst, price)
+
+
+def _check_price(inst: Instrument, price: float | None) -> tuple[int, float] | EngineError:
     if price is None:
         return EngineError(ErrorCode.INVALID_PRICE, "a limit order needs a price")
     try:
@@ -38,6 +58,21 @@ def check_price(inst: Instrument, price: float | None) -> tuple[int, float] | En
 
 def check_amount(inst: Instrument, amount: float, *, allow_zero: bool = False) -> float | EngineError:
     """Return the rounded amount or the error (INVALID_QUANTITY)."""
+    if type(amount) is float and amount > 0.0:  # > 0: allow_zero cannot matter
+        key = (inst.volume_tick_size, inst.min_order_amount, amount)
+        hit = _amount_memo.get(key)
+        if hit is not None:
+            return hit
+        res = _check_amount(inst, amount, allow_zero)
+        if not isinstance(res, EngineError):
+            if len(_amount_memo) >= _MEMO_MAX:
+                _amount_memo.clear()
+            _amount_memo[key] = res
+        return res
+    return _check_amount(inst, amount, allow_zero)
+
+
+def _check_amount(inst: Instrument, amount: float, allow_zero: bool) -> float | EngineError:
     try:
         a = round(float(amount), 8)
     except (TypeError, ValueError):
