@@ -129,7 +129,7 @@ class AvellanedaConfig(_Section):
     unit_size: float = _f(0.01, "Inventory unit, contracts: q = position / unit_size. > 0. Default 0.01.", gt=0)
     half_spread_multiplier: float = _f(1.0, "GLFT: multiplier of the half-spread, > 0. Default 1.", gt=0)
     skew_multiplier: float = _f(1.0, "GLFT: multiplier of the skew per unit of inventory, >= 0. Default 1.", ge=0)
-    maker_fee_rate: float = _f(0.0001, "Maker fee rate, fraction of notional (negative = rebate), -0.01..0.01; paper mode charges it too. Default 0.0001 (1 bp).", ge=-0.01, le=0.01)
+    maker_fee_rate: float = _f(0.0, "Maker fee rate of your account, fraction of notional (negative = rebate), -0.01..0.01; the model keeps the half-spread above it and paper mode charges it. Default 0.", ge=-0.01, le=0.01)
     taker_fee_rate: float = _f(0.0005, "Taker fee rate, fraction of notional, 0..0.01; paper mode charges it too. Default 0.0005 (5 bp).", ge=0, le=0.01)
 
 
