@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from thalex_mm.errors import ConfigError, DataFileError
+from thalex_mm.errors import ConfigError, DataFileError, TransportError
 from thalex_mm.reports import RunRecord, format_summary_table, write_report
-from thalex_mm.store import JournalReader, RunInfo, journal_file
+from thalex_mm.store import JournalReader, RunInfo, open_reader
 
 __all__ = ["add_arguments", "record_from_journal", "run"]
 
@@ -31,8 +31,9 @@ _SIDES = {"buy": 1, "sell": -1, "bid": 1, "ask": -1, "1": 1, "-1": -1}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_id", metavar="RUN_ID", help="the run (see `thalex-mm runs`)")
     src = parser.add_mutually_exclusive_group()
-    src.add_argument("--db", metavar="PATH",
-                     help=f"journal file (default: monitoring.journal_path, {_DEFAULT_DB})")
+    src.add_argument("--db", metavar="PATH|URL",
+                     help="journal file or postgresql:// URL "
+                          f"(default: monitoring.journal_path, {_DEFAULT_DB})")
     src.add_argument("--config", metavar="FILE",
                      help="take the journal path from this config file's monitoring.journal_path")
     parser.add_argument("--out", metavar="DIR",
@@ -133,32 +134,36 @@ def record_from_journal(reader: JournalReader, run_id: str) -> RunRecord:
     )
 
 
-def _journal_path(args: argparse.Namespace) -> Path:
+def _journal_location(args: argparse.Namespace) -> str:
     if args.db is not None:
-        return journal_file(args.db)
+        return args.db
     if args.config is not None:
         from thalex_mm.config import load_config
 
-        return journal_file(load_config(args.config).monitoring.journal_path)
-    return journal_file(_DEFAULT_DB)
+        return load_config(args.config).monitoring.journal_path
+    return _DEFAULT_DB
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        path = _journal_path(args)
+        reader = open_reader(_journal_location(args))
     except ConfigError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)
         return 2
-    if not path.is_file():
-        print(f"no journal at {path} (pass --db PATH)", file=sys.stderr)
+    except FileNotFoundError as exc:
+        print(f"{exc} (pass --db PATH)", file=sys.stderr)
+        return 2
+    except (DataFileError, TransportError) as exc:
+        print(str(exc), file=sys.stderr)
         return 2
     try:
-        with JournalReader(path) as reader:
+        with reader:
             known = {r.run_id for r in reader.list_runs()}
             if args.run_id not in known:
                 hint = "; `thalex-mm runs --db ...` lists them" if known else " (it is empty)"
-                print(f"unknown run {args.run_id!r} in journal {path}{hint}", file=sys.stderr)
+                print(f"unknown run {args.run_id!r} in journal {reader.path}{hint}",
+                      file=sys.stderr)
                 return 2
             record = record_from_journal(reader, args.run_id)
     except (DataFileError, ValueError) as exc:

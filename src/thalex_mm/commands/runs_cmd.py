@@ -6,8 +6,8 @@ import argparse
 import sys
 import time
 
-from thalex_mm.errors import ConfigError, DataFileError
-from thalex_mm.store import JournalReader, RunInfo, journal_file
+from thalex_mm.errors import ConfigError, DataFileError, TransportError
+from thalex_mm.store import RunInfo, open_reader
 
 __all__ = ["add_arguments", "format_duration", "format_runs", "run"]
 
@@ -17,8 +17,9 @@ _HEADERS = ("RUN ID", "MODE", "STARTED (UTC)", "DURATION", "FILLS", "EXIT REASON
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
-    src.add_argument("--db", metavar="PATH",
-                     help=f"journal file (default: monitoring.journal_path, {_DEFAULT_DB})")
+    src.add_argument("--db", metavar="PATH|URL",
+                     help="journal file or postgresql:// URL "
+                          f"(default: monitoring.journal_path, {_DEFAULT_DB})")
     src.add_argument("--config", metavar="FILE",
                      help="take the journal path from this config file's monitoring.journal_path")
 
@@ -65,23 +66,26 @@ def run(args: argparse.Namespace) -> int:
             location = load_config(args.config).monitoring.journal_path
         else:
             location = _DEFAULT_DB
-        path = journal_file(location)
+        reader = open_reader(location)
     except ConfigError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)
         return 2
-    if not path.is_file():
-        print(f"no journal at {path} (run `thalex-mm paper` or `thalex-mm backtest` first, "
+    except FileNotFoundError as exc:
+        print(f"{exc} (run `thalex-mm paper` or `thalex-mm backtest` first, "
               "or pass --db PATH)", file=sys.stderr)
         return 2
+    except (DataFileError, TransportError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     try:
-        with JournalReader(path) as reader:
+        with reader:
             runs = reader.list_runs()
     except DataFileError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     if not runs:
-        print(f"no runs in {path}")
+        print(f"no runs in {reader.path}")
         return 0
     sys.stdout.write(format_runs(runs))
     return 0
