@@ -24,7 +24,7 @@ from thalex_mm.errors import InvalidState
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.accounts import Ledger
 from thalex_mm.sim.engine.book import Book, Level, RestingOrder
-from thalex_mm.sim.engine.fast import fast_constructor, fast_positional_constructor
+from thalex_mm.sim.engine.fast import fast_positional_constructor
 from thalex_mm.sim.engine.mmp import MmpGroup, MmpReason
 from thalex_mm.sim.engine.outputs import (
     AccountTradeUpdate,
@@ -59,8 +59,17 @@ _report_pos = fast_positional_constructor(OrderReport, (
     "delete_reason", "label", "persistent", "reduce_only", "fills", "create_ts_ns",
     "close_ts_ns",
 ))
-_make_fill = fast_constructor(OrderFill)
-_make_trade = fast_constructor(AccountTrade)
+_fill_pos = fast_positional_constructor(
+    OrderFill, ("trade_id", "price", "amount", "maker_taker", "ts_ns"))
+_trade_pos = fast_positional_constructor(AccountTrade, (
+    "trade_id", "order_id", "instrument", "side", "price", "amount", "fee", "ts_ns",
+    "client_order_id", "label", "maker_taker", "fee_rate", "position_after", "trade_type",
+    "perpetual_funding_pnl",
+))
+_public_trade_pos = fast_positional_constructor(
+    PublicTrade, ("instrument", "price", "amount", "aggressor", "ts_ns"))
+_TRADE_TYPE = AccountTrade.__dataclass_fields__["trade_type"].default
+_FUNDING_PNL = AccountTrade.__dataclass_fields__["perpetual_funding_pnl"].default
 
 
 class Collar(StrEnum):
@@ -265,7 +274,8 @@ class _EngineCore:
 
     def _rest(self, op: _Op, o: RestingOrder) -> None:
         """Put ``o`` at the back of its level's queue, behind all external size there."""
-        side = self._books[o.instrument].side(o.side)
+        book = self._books[o.instrument]
+        side = book.bids if o.side is _BUY else book.asks
         level = side.get_or_create(o.ticks, o.price)
         o.queue_ahead = level.external
         level.orders.append(o)
@@ -274,7 +284,8 @@ class _EngineCore:
 
     def _detach(self, op: _Op, o: RestingOrder) -> None:
         """Take a resting ``o`` off its level (not off the indexes)."""
-        side = self._books[o.instrument].side(o.side)
+        book = self._books[o.instrument]
+        side = book.bids if o.side is _BUY else book.asks
         level = side.levels.get(o.ticks)
         if level is not None and o in level.orders:
             level.orders.remove(o)
@@ -315,25 +326,14 @@ class _EngineCore:
         entry = op.fills.get(o.order_id)
         if entry is None:
             entry = op.fills[o.order_id] = (o, [])
-        entry[1].append(_make_fill(trade_id=trade_id, price=price, amount=qty, maker_taker=mt,
-                                  ts_ns=op.ts_ns))
+        ts = op.ts_ns
+        entry[1].append(_fill_pos(trade_id, price, qty, mt, ts))
         op.trades.append(
             AccountTradeUpdate(
                 account,
-                _make_trade(
-                    trade_id=trade_id,
-                    order_id=o.order_id,
-                    instrument=instrument,
-                    side=o.side,
-                    price=price,
-                    amount=qty,
-                    fee=fee,
-                    ts_ns=op.ts_ns,
-                    client_order_id=o.client_order_id,
-                    label=o.label,
-                    maker_taker=mt,
-                    fee_rate=rate,
-                    position_after=pos_after,
+                _trade_pos(  # every AccountTrade field, in its declared order
+                    trade_id, o.order_id, instrument, o.side, price, qty, fee, ts,
+                    o.client_order_id, o.label, mt, rate, pos_after, _TRADE_TYPE, _FUNDING_PNL,
                 ),
             )
         )
@@ -387,8 +387,7 @@ class _EngineCore:
         if traded > 0.0:
             traded = round(traded, 10)
             op.public_trades.append(
-                PublicTrade(instrument=instrument, price=price, amount=traded,
-                            aggressor=taker_side, ts_ns=op.ts_ns)
+                _public_trade_pos(instrument, price, traded, taker_side, op.ts_ns)
             )
             op.touched[(instrument, taker_side.opposite, level.ticks)] = price
         return traded, stp_hit
@@ -448,12 +447,15 @@ class _EngineCore:
                 o.ticks = limit_ticks = new_ticks
                 o.price = round(new_ticks * self._instruments[o.instrument].tick_size, 8)
         stp_hit = False
-        best = self._books[o.instrument].opposite(o.side).best()
-        if best is not None and (
-            best.ticks <= limit_ticks if o.side is _BUY else best.ticks >= limit_ticks
-        ):
-            _, stp_hit = self._match(op, o.instrument, o.side, o.remaining, limit_ticks, o)
-        fills = self._take_fills(op, o)
+        book = self._books[o.instrument]
+        buy = o.side is _BUY
+        opp = book.asks if buy else book.bids
+        keys = opp._keys
+        if keys:  # the opposite best is keys[0] * sign (see BookSide)
+            best_ticks = keys[0] * opp.sign
+            if best_ticks <= limit_ticks if buy else best_ticks >= limit_ticks:
+                _, stp_hit = self._match(op, o.instrument, o.side, o.remaining, limit_ticks, o)
+        fills = self._take_fills(op, o) if op.fills else _EMPTY
         if stp_hit:
             delete: DeleteReason | None = DeleteReason.SELF_TRADE_PREVENTION
         elif o.remaining <= 0.0:
@@ -526,12 +528,16 @@ class _EngineCore:
         if touched:
             books = self._books
             out = []
-            for key, price in touched.items():
-                inst, side, ticks = key
+            for (inst, side, ticks), price in touched.items():
                 book = books[inst]
                 level = (book.bids if side is _BUY else book.asks).levels.get(ticks)
-                out.append(_tnew(BookLevelChange,
-                                 (inst, side, price, level.total() if level else 0.0)))
+                if level is None:
+                    total = 0.0
+                elif level.orders:
+                    total = level.total()
+                else:
+                    total = round(level.external, 8)  # = Level.total() without our orders
+                out.append(_tnew(BookLevelChange, (inst, side, price, total)))
             changes = tuple(out)
         ou = op.order_updates
         tr = op.trades
