@@ -54,8 +54,18 @@ __all__ = [
 E = TypeVar("E", bound=StrEnum)
 
 
+_MAX_TS_S = 9.2e9
+"""Largest Unix time in seconds that fits in int64 nanoseconds (year 2262)."""
+
+
 def s_to_ns(t: float) -> int:
-    """Wire seconds -> integer ns since epoch: ``int(round(t * 1e9))``."""
+    """Wire seconds -> integer ns since epoch: ``int(round(t * 1e9))``.
+
+    Raises:
+        ProtocolError: ``t`` is not finite or does not fit in int64 nanoseconds.
+    """
+    if not -_MAX_TS_S < t < _MAX_TS_S:  # also refuses inf and nan
+        raise ProtocolError(f"timestamp: got {t!r} s, expected Unix seconds within int64 nanoseconds")
     return round(t * 1e9)
 
 
@@ -173,10 +183,13 @@ def _enum(cls: type[E], d: dict[str, Any], key: str, where: str, required: bool 
 
 
 def _ts(d: dict[str, Any], key: str, where: str, required: bool = False) -> int | None:
-    if required:
-        return s_to_ns(_num(d, key, where))
-    t = _opt_num(d, key, where)
-    return None if t is None else s_to_ns(t)
+    t = _num(d, key, where) if required else _opt_num(d, key, where)
+    if t is None:
+        return None
+    try:
+        return s_to_ns(t)
+    except ProtocolError:
+        raise ProtocolError(f"{where}.{key}: got {t!r}, expected Unix seconds within int64 nanoseconds") from None
 
 
 # ---------------------------------------------------------------- market data
