@@ -47,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    # Logging before anything runs: INFO, secrets redacted, chatty transport loggers capped.
+    # Commands that load a config re-apply it with ``monitoring.log_level``/``log_format``.
+    from thalex_mm.logging_setup import configure_logging
+
+    configure_logging()
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:

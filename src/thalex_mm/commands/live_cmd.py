@@ -12,6 +12,7 @@ import time
 
 from thalex_mm.config import load_config, load_credentials
 from thalex_mm.errors import ConfigError
+from thalex_mm.logging_setup import configure_logging
 from thalex_mm.protocol.constants import network_url
 
 __all__ = ["add_arguments", "run"]
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
+        configure_logging(config.monitoring)
         creds = load_credentials()
     except ConfigError as exc:
         for line in exc.lines():

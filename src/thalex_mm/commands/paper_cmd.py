@@ -8,6 +8,7 @@ import sys
 
 from thalex_mm.config import load_config
 from thalex_mm.errors import ConfigError
+from thalex_mm.logging_setup import configure_logging
 
 __all__ = ["add_arguments", "run"]
 
@@ -28,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.config)
+        configure_logging(config.monitoring)
     except ConfigError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)
