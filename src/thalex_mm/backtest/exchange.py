@@ -104,6 +104,7 @@ class SimExchange:
         self.cursor = 0  # next row the engine has not seen
         self._truth = np.zeros(2 * tape.width + 1)
         self._truth_cursor = 0
+        self._zero_from = 0  # first row whose slot may be non-zero in the truth
         self.live: dict[str, tuple[int, int]] = {}  # order_id -> (side sign, ticks)
         self._cid_side: dict[int, Side] = {}  # client order id -> side
         self._bmin = self._amin = _IBIG
@@ -176,8 +177,11 @@ class SimExchange:
         if clears.size:
             inside = clears[(clears >= c) & (clears < j)]
             if inside.size:
-                self._truth[:] = 0.0
-                c = int(inside[-1])
+                # zero only the slots written since the last clear (every non-zero slot was
+                # written by one of those rows): the array spans the session's whole price
+                # range (millions of slots), the rows are far fewer
+                self._truth[tape.slot[self._zero_from:c]] = 0.0
+                c = self._zero_from = int(inside[-1])
         sl = slice(c, j)
         self._truth[tape.slot[sl]] = tape.qty[sl]
         self._truth[-1] = 0.0

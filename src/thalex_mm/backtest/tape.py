@@ -133,17 +133,27 @@ class MarketTape:
         start = int(self.batch_row_end[batch - 1]) if batch else 0
         clears = self.clear_rows[(self.clear_rows >= start) & (self.clear_rows < end)]
         c = int(clears[-1])
-        book = np.zeros(2 * self.width + 1)
-        book[self.slot[c:end]] = np.where(self.kind[c:end] == _LEVEL, self.qty[c:end], 0.0)
-        book[-1] = 0.0
+        # the last size per slot among the level rows after the clear (no dense book: the
+        # slot range spans the session's whole price range, millions of slots)
+        rows = np.arange(c, end)
+        rows = rows[self.kind[rows] == _LEVEL]
+        slots = self.slot[rows]
+        order = np.argsort(slots, kind="stable")
+        ss = slots[order]
+        last = np.r_[ss[1:] != ss[:-1], True] if ss.size else np.zeros(0, dtype=bool)
+        ss = ss[last]
+        qq = self.qty[rows][order][last]
+        keep = qq != 0.0
+        ss, qq = ss[keep], qq[keep]
         w = self.width
         out = []
         for s, rev in ((0, True), (1, False)):
-            nz = np.flatnonzero(book[s * w:(s + 1) * w])
+            m = (ss >= s * w) & (ss < (s + 1) * w)
+            nz, q = ss[m] - s * w, qq[m]
             if rev:
-                nz = nz[::-1]
+                nz, q = nz[::-1], q[::-1]
             px = np.round((nz + self.base_tick) * self.tick_size, 10)
-            out.append(tuple(zip(px.tolist(), book[s * w + nz].tolist(), strict=True)))
+            out.append(tuple(zip(px.tolist(), q.tolist(), strict=True)))
         return out[0], out[1]
 
 
