@@ -275,7 +275,7 @@ class MarketMakerCore:
                 self.intensity.start(now)
                 for t in event.trades:
                     self.intensity.add_trade(t.ts_ns or now, t.price, t.aggressor, mid_before)
-            mid = self.market.book.mid
+            mid = self._external_mid()
             if mid is not None:
                 self.ta.update(now, mid)
                 index = self.market.index_price or self.market.ticker.index_price
@@ -331,20 +331,47 @@ class MarketMakerCore:
             return ()
         return self._quote_step(now)
 
-    def _market_snapshot(self) -> MarketSnapshot:
-        book, t = self.market.book, self.market.ticker
+    def _external_touch(self) -> tuple[float | None, float | None]:
+        """Best bid and ask of the rest of the market: the public book minus our own resting
+        size. Fair value and volatility must not follow our own quotes (a skewed quote would
+        otherwise drag the mid, the fair value, and the next quote with it)."""
+        book = self.market.book
+        own: dict[tuple[Side, float], float] = {}
+        for o in self.orders.active_orders(self.instrument_name):
+            key = (o.side, o.price)
+            own[key] = own.get(key, 0.0) + o.remaining_amount
+        if not own:
+            return book.best_bid, book.best_ask
+        touch: list[float | None] = []
+        for side in (Side.BUY, Side.SELL):
+            best = None
+            for price, amount in book.levels(side, 16):
+                if amount > own.get((side, price), 0.0) + 1e-12:
+                    best = price
+                    break
+            touch.append(best)
+        return touch[0], touch[1]
+
+    def _external_mid(self) -> float | None:
+        bid, ask = self._external_touch()
+        if bid is None or ask is None or bid >= ask:
+            return self.market.book.mid
+        return 0.5 * (bid + ask)
+
+    def _market_snapshot(self, touch: tuple[float | None, float | None]) -> MarketSnapshot:
+        t = self.market.ticker
         last = max(self.market.last_update_ns(Stream.BOOK) or 0, self.market.last_update_ns(Stream.TICKER) or 0)
         return MarketSnapshot(
             mark_price=t.mark_price,
             index_price=self.market.index_price or t.index_price,
-            best_bid=book.best_bid,
-            best_ask=book.best_ask,
+            best_bid=touch[0],
+            best_ask=touch[1],
             last_data_ts_ns=last,
             exchange_ts_ns=self._last_exchange_ts_ns,
         )
 
     def _position_snapshot(self, mark: float | None) -> PositionSnapshot:
-        ref = mark or self.market.book.mid or self.position.average_entry_price or 0.0
+        ref = mark or self._external_mid() or self.position.average_entry_price or 0.0
         return self.position.snapshot(ref)
 
     def _quote_step(self, now: int) -> tuple[Command, ...]:
@@ -355,13 +382,15 @@ class MarketMakerCore:
         cfg = self.config
         if cfg.avellaneda.estimate_intensity:
             self.intensity.maybe_recalibrate(now)
-        ms = self._market_snapshot()
+        touch = self._external_touch()
+        ms = self._market_snapshot(touch)
         pos = self._position_snapshot(ms.mark_price)
         book = self.market.book
+        ext_mid = ms.mid_price if ms.mid_price is not None and not ms.crossed else book.mid
         # Evaluate the limits first: the sides the model may quote depend on the state now.
         self.records.extend(self.risk.evaluate(ms, pos, now))
         fv = self.fair.compute(
-            mid=book.mid,
+            mid=ext_mid,
             microprice=book.microprice,
             mark=ms.mark_price,
             index=ms.index_price,
@@ -381,8 +410,8 @@ class MarketMakerCore:
                 A=A,
                 k=k,
                 position=pos.position,
-                best_bid=book.best_bid,
-                best_ask=book.best_ask,
+                best_bid=touch[0],
+                best_ask=touch[1],
                 allow_bid=allow_bid,
                 allow_ask=allow_ask,
                 position_limit=cfg.risk.position_soft_limit if cfg.quoting.one_sided_at_limit else None,
@@ -517,5 +546,3 @@ def _parse_report(result: dict[str, Any]) -> OrderReport | None:
     except Exception:
         return None
 
-
-_ = Side  # re-exported type used in docstrings
