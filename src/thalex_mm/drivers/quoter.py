@@ -194,6 +194,7 @@ class AvellanedaQuoter:
                 listener = tg.create_task(session.listen(), name="listen")
                 await self._synchronise(session)
                 self._ready = True
+                self.stats.last_error = ""  # synchronised again: the last failure is history
                 tg.create_task(self._quote_task(session), name="quote")
                 tg.create_task(self._heartbeat_task(session), name="heartbeat")
                 stop = tg.create_task(self._stop.wait(), name="stop")
