@@ -148,3 +148,27 @@ def test_market_state_when_buffer_full_drops_oldest_and_filters_by_time():
     m.apply(PublicTradesReceived(trades=trades, local_ts_ns=5 * S))
     assert [t.price for t in m.trades] == [102.0, 103.0, 104.0]
     assert [t.price for t in m.recent_trades(3 * S)] == [103.0, 104.0]
+
+
+def test_book_levels_when_depth_given_returns_best_first_prefix_of_each_side():
+    b = OrderBook(INSTR)
+    b.apply_snapshot(snap([(float(p), p / 10) for p in range(90, 100)],
+                          [(float(p), p / 10) for p in range(101, 111)]))
+    assert b.levels(Side.BUY, 3) == [(99.0, 9.9), (98.0, 9.8), (97.0, 9.7)]
+    assert b.levels(Side.SELL, 2) == [(101.0, 10.1), (102.0, 10.2)]
+    assert b.levels(Side.BUY, 100) == b.levels(Side.BUY)
+    assert len(b.levels(Side.BUY)) == 10 and b.levels(Side.BUY)[-1] == (90.0, 9.0)
+    assert b.levels(Side.BUY, 0) == [] and b.levels(Side.SELL, 0) == []
+
+
+def test_book_apply_levels_when_bulk_matches_level_by_level_and_counts_invalid():
+    changes = [(100.0, 1.0), (99.0, 2.0), (float("nan"), 1.0), (100.0, 0.0), (98.0, -1.0),
+               (97.0, 3.0), (-5.0, 1.0), (99.0, 2.5), (101.0, float("inf"))]
+    bulk, one = OrderBook(INSTR), OrderBook(INSTR)
+    assert bulk.apply_levels(Side.BUY, changes) == 4
+    ok = [one.apply_level(Side.BUY, p, a) for p, a in changes]
+    assert ok.count(False) == 4
+    assert bulk.levels(Side.BUY) == one.levels(Side.BUY) == [(99.0, 2.5), (97.0, 3.0)]
+    assert bulk.invalid_levels == one.invalid_levels == 4
+    bulk.mark_snapshot()
+    assert bulk.health() is BookHealth.INCONSISTENT

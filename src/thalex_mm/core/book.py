@@ -281,13 +281,13 @@ class OrderBook:
     def levels(self, side: Side, depth: int | None = None) -> list[tuple[float, float]]:
         """Best-first ``(price, amount)`` list of one side, at most ``depth`` levels."""
         if side is Side.BUY:
-            prices = self._bids.prices[::-1]
+            p = self._bids.prices
             lv = self._bids.levels
+            # slice only the wanted levels (reversed), not the whole side
+            prices = p[-1 : -depth - 1 : -1] if depth is not None and depth > 0 else p[::-1][:depth]
         else:
-            prices = self._asks.prices
             lv = self._asks.levels
-        if depth is not None:
-            prices = prices[:depth]
+            prices = self._asks.prices if depth is None else self._asks.prices[:depth]
         return [(p, lv[p]) for p in prices]
 
     def depth(self, side: Side) -> int:
