@@ -1,0 +1,107 @@
+"""Run one chaos scenario: start the simulated exchange and the quoter, warm up, inject a fault,
+recover, check the invariants (``thalex_mm.testing.chaos``), shut down, check again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from thalex_mm.config.models import BotConfig
+from thalex_mm.core.commands import InsertOrder
+from thalex_mm.core.types import OrderType, Side, TimeInForce
+from thalex_mm.sim.app import running_simulated_exchange
+from thalex_mm.testing import ChaosHarness, InvariantReport, chaos_config, check_invariants
+
+EXT_SESSION = "chaos-external"
+EXT_ACCOUNT = "A-EXTERNAL"
+
+
+@dataclass
+class ScenarioResult:
+    report: InvariantReport
+    shutdown_problems: list[str]
+    counts: dict[str, int]
+    connects: int
+    reconnects: int
+    fills: int
+    rejects: int
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def violations(self) -> list[str]:
+        return self.report.violations + self.shutdown_problems
+
+
+Inject = Callable[[ChaosHarness, dict[str, Any]], Awaitable[None]]
+
+
+def run_scenario(
+    inject: Inject,
+    *,
+    config: BotConfig | None = None,
+    seed: int = 1,
+    warmup_s: float = 1.0,
+    settle_s: float = 3.0,
+    resume_within_s: float = 5.0,
+    sim_kwargs: dict[str, Any] | None = None,
+) -> ScenarioResult:
+    """Run ``inject(harness, notes)`` between warm-up and the invariant check."""
+    logging.getLogger("thalex_mm").setLevel(logging.CRITICAL)
+
+    async def main() -> ScenarioResult:
+        async with running_simulated_exchange(seed=seed, **(sim_kwargs or {})) as (sim, keys):
+            h = ChaosHarness(sim, keys, config or chaos_config(), seed=seed)
+            notes: dict[str, Any] = {}
+            try:
+                await h.start()
+                await asyncio.sleep(warmup_s)
+                await inject(h, notes)
+                sim.faults.reset()
+                report = await check_invariants(h, settle_s=settle_s, resume_within_s=resume_within_s)
+            finally:
+                sim.faults.reset()
+                problems = await h.stop()
+            st = h.core.status()
+            return ScenarioResult(
+                report=report, shutdown_problems=problems, counts=dict(h.counts),
+                connects=h.quoter.stats.connects, reconnects=h.quoter.stats.reconnects,
+                fills=st.fills, rejects=st.rejects, notes=notes,
+            )
+
+    return asyncio.run(main())
+
+
+def external_session(h: ChaosHarness) -> str:
+    """A persistent session of another account on the exchange (an outside trader)."""
+    engine = h.sim.engine
+    if EXT_SESSION not in engine._sessions:
+        engine.open_session(EXT_SESSION, EXT_ACCOUNT, persistent=True)
+    return EXT_SESSION
+
+
+def hit_our_order(h: ChaosHarness, client_order_id: int | None, fraction: float = 1.0) -> float:
+    """An outside trader takes ``fraction`` of our order ``client_order_id`` at its price (IOC).
+    Returns the amount that traded against us (0 when the order is not on the exchange)."""
+    ours = [o for o in h.exchange_orders() if o.client_order_id == client_order_id]
+    if not ours:
+        return 0.0
+    o = ours[0]
+    session = external_session(h)
+    amount = round(max(0.001, o.remaining_amount * fraction), 3)
+    before = h.exchange_position()
+    out = h.sim.engine.insert(
+        session, h.instrument, Side.SELL if o.side is Side.BUY else Side.BUY, amount, o.price,
+        ts_ns=h.sim._clock_ns(), order_type=OrderType.LIMIT, time_in_force=TimeInForce.IOC,
+    )
+    h.sim._fan_out(out)
+    return abs(h.exchange_position() - before)
+
+
+def is_insert(cmd: Any) -> bool:
+    return isinstance(cmd, InsertOrder)
+
+
+__all__ = ["ScenarioResult", "chaos_config", "external_session", "hit_our_order", "run_scenario"]

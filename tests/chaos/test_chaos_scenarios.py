@@ -1,0 +1,259 @@
+"""Chaos scenarios (issue 9 item 1): each injects one fault into the simulated exchange while
+the real quoter trades on it over loopback, then checks the invariants against the exchange's
+own state (``thalex_mm.testing.chaos.check_invariants`` + shutdown with zero open orders)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from chaos_helpers import external_session, hit_our_order, run_scenario
+
+from thalex_mm.core.commands import AmendOrder, InsertOrder, MassQuote, SetMmp
+from thalex_mm.core.types import OrderType, Side, TimeInForce
+from thalex_mm.sim.app import default_synthetic_params
+from thalex_mm.testing import ChaosHarness, chaos_config
+
+# The outside trader must reach our orders: keep the background book far from the mid so
+# our quotes are the best prices (default background starts 3 ticks out, inside our spread).
+WIDE_BOOK = {"synthetic": default_synthetic_params(background_offset_ticks=40)}
+
+
+def _assert_clean(res: Any) -> None:
+    assert res.violations == [], res.violations
+    assert res.report.resume_s is not None
+
+
+def _client(h: ChaosHarness) -> Any:
+    return next(iter(h.sim._clients.values()))
+
+
+@pytest.mark.parametrize("when", ["before_exchange", "after_exchange"])
+@pytest.mark.parametrize("kind", [InsertOrder, AmendOrder])
+def test_disconnect_during_order_request(kind: type, when: str) -> None:
+    """The connection drops with an insert/amend in flight: either the exchange never saw it,
+    or it executed and its answer was lost. COD deletes our orders; the bot resyncs."""
+
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        fired = asyncio.Event()
+
+        def action(cmd: Any) -> None:
+            notes["cid"] = cmd.client_order_id
+            if when == "before_exchange":
+                client = _client(h)
+                h.sim.faults.drop_after_messages = client.requests_seen  # the next frame drops
+            else:
+                h.sim.faults.response_delay_s = 1.0  # executed; the answer never arrives
+                asyncio.get_running_loop().call_later(0.2, lambda: asyncio.ensure_future(h.sim.drop_all_connections()))
+            fired.set()
+
+        connects = h.quoter.stats.connects
+        h.on_next(lambda c: isinstance(c, kind), action)
+        if kind is InsertOrder:
+            # Inserts follow fills: an outside trader takes one of our orders.
+            hit_our_order(h, next(o.client_order_id for o in h.exchange_orders()), 1.0)
+        await asyncio.wait_for(fired.wait(), 5.0)
+        assert await h.wait_for(lambda: h.quoter.stats.connects > connects, 5.0)
+        h.sim.faults.reset()
+
+    res = run_scenario(inject, sim_kwargs=WIDE_BOOK)
+    _assert_clean(res)
+    assert res.connects >= 2
+
+
+def test_server_restart_keeps_persistent_orders_and_drops_ours() -> None:
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        sess = external_session(h)
+        mid = h.core.market.book.mid
+        out = h.sim.engine.insert(sess, h.instrument, Side.BUY, 0.5, float(round(mid - 2000)),
+                                  ts_ns=h.sim._clock_ns(), order_type=OrderType.LIMIT,
+                                  time_in_force=TimeInForce.GTC)
+        h.sim._fan_out(out)
+        persistent_id = out.response.order_id
+        assert h.exchange_orders(), "bot should be quoting before the restart"
+        await h.sim.restart(keep_persistent=True)
+        notes["ours_after"] = len(h.exchange_orders())
+        ext = h.sim.engine.open_orders(account="A-EXTERNAL")
+        notes["persistent_kept"] = [o.order_id for o in ext] == [persistent_id]
+
+    res = run_scenario(inject)
+    _assert_clean(res)
+    assert res.notes["ours_after"] == 0  # the bot's orders are COD (non-persistent): gone
+    assert res.notes["persistent_kept"] is True
+    assert res.connects >= 2
+
+
+def test_responses_delayed_two_seconds() -> None:
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        sent = len(h.sent)
+        h.sim.faults.response_delay_s = 2.0
+        await asyncio.sleep(4.0)
+        notes["sent_during"] = len(h.sent) - sent
+
+    res = run_scenario(inject, settle_s=4.0)
+    _assert_clean(res)
+    assert res.notes["sent_during"] > 0
+
+
+def test_responses_reordered() -> None:
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        h.sim.faults.reorder_responses = True
+        await asyncio.sleep(3.0)
+
+    res = run_scenario(inject)
+    _assert_clean(res)
+
+
+def test_twenty_percent_of_requests_fail() -> None:
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        rejects = h.core.status().rejects
+        h.sim.faults.error_share = 0.2
+        await asyncio.sleep(3.0)
+        # Hold the fault until a few requests did fail (20 % of a few requests a second).
+        notes["failed"] = await h.wait_for(lambda: h.core.status().rejects > rejects, 8.0)
+
+    res = run_scenario(inject)
+    _assert_clean(res)
+    assert res.notes["failed"] is True
+
+
+def test_throttling_storm() -> None:
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        h.sim.faults.throttle_everything = True
+        await asyncio.sleep(3.0)
+        notes["throttles"] = h.core.status().throttles
+
+    res = run_scenario(inject)
+    _assert_clean(res)
+    assert res.notes["throttles"] > 0
+
+
+def test_malformed_frames() -> None:
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        h.sim.faults.malformed_share = 0.3
+        await asyncio.sleep(3.0)
+
+    res = run_scenario(inject)
+    _assert_clean(res)
+
+
+def test_duplicated_notifications() -> None:
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        h.sim.faults.duplicate_notifications = True
+        # Force fills, so duplicated trade/order notifications would double-count them.
+        for _ in range(3):
+            cid = next((o.client_order_id for o in h.exchange_orders()), None)
+            notes["hit"] = notes.get("hit", 0.0) + hit_our_order(h, cid, 0.5)
+            await asyncio.sleep(0.8)
+
+    res = run_scenario(inject, sim_kwargs=WIDE_BOOK)
+    _assert_clean(res)
+    assert res.notes["hit"] > 0
+
+
+def test_stale_market_feed_pulls_quotes_then_resumes() -> None:
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        h.sim.faults.freeze_market = True
+        # stale_data_timeout_s = 1: quotes must be gone within ~2 s.
+        notes["pulled"] = await h.wait_for(lambda: not h.exchange_orders(), 2.5)
+        await asyncio.sleep(3.0)
+
+    res = run_scenario(inject)
+    _assert_clean(res)
+    assert res.notes["pulled"] is True
+
+
+def test_system_reconnect_event() -> None:
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        connects = h.quoter.stats.connects
+        await h.sim.announce_reconnect()
+        notes["reconnected"] = await h.wait_for(lambda: h.quoter.stats.connects > connects, 5.0)
+
+    res = run_scenario(inject)
+    _assert_clean(res)
+    assert res.notes["reconnected"] is True
+
+
+def test_exchange_side_cancellation() -> None:
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        notes["cancelled"] = h.sim.admin_cancel(h.account)
+        notes["gone"] = not h.exchange_orders()
+
+    res = run_scenario(inject)
+    _assert_clean(res)
+    assert res.notes["cancelled"] > 0 and res.notes["gone"]
+
+
+@pytest.mark.parametrize("fraction", [0.5, 1.0])
+def test_fill_while_amend_in_flight(fraction: float) -> None:
+    """Responses are slow; as the bot sends an amend, the market trades through the order."""
+
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        h.sim.faults.response_delay_s = 1.0
+        fired = asyncio.Event()
+
+        def action(cmd: Any) -> None:
+            notes["hit"] = hit_our_order(h, cmd.client_order_id, fraction)
+            fired.set()
+
+        for _ in range(5):
+            h.on_next(lambda c: isinstance(c, AmendOrder), action)
+            await asyncio.wait_for(fired.wait(), 5.0)
+            if notes["hit"] > 0:
+                break
+            fired.clear()
+        await asyncio.sleep(1.5)
+
+    res = run_scenario(inject, sim_kwargs=WIDE_BOOK)
+    _assert_clean(res)
+    assert res.notes["hit"] > 0
+    assert res.fills >= 1
+
+
+def test_market_maker_protection_trips_and_rearms() -> None:
+    cfg = chaos_config(order={"use_mass_quote": True, "mmp_trade_amount": 0.005, "mmp_quote_amount": 0.01})
+
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        arms = h.counts.get("SetMmp", 0)
+        # An outside trader takes 0.005 of our best bid: the MMP group trips, the exchange
+        # pulls every quote of it; the bot must re-arm and quote again.
+        bid = max((o for o in h.exchange_orders() if o.side is Side.BUY), key=lambda o: o.price, default=None)
+        assert bid is not None
+        sess = external_session(h)
+        out = h.sim.engine.insert(sess, h.instrument, Side.SELL, 0.005, bid.price, ts_ns=h.sim._clock_ns(),
+                                  order_type=OrderType.LIMIT, time_in_force=TimeInForce.IOC)
+        h.sim._fan_out(out)
+        notes["pulled"] = not h.exchange_orders()
+        notes["rearmed"] = await h.wait_for(lambda: h.counts.get("SetMmp", 0) > arms, 3.0)
+
+    res = run_scenario(inject, config=cfg, sim_kwargs=WIDE_BOOK)
+    _assert_clean(res)
+    assert res.notes["pulled"] is True
+    assert res.notes["rearmed"] is True
+    assert res.counts.get("MassQuote", 0) > 0 and res.counts.get("SetMmp", 0) >= 2
+    assert res.counts.get("InsertOrder", 0) == 0
+    _ = (SetMmp, MassQuote)
+
+
+def test_position_room_is_kept_under_one_sided_flow() -> None:
+    """Tight limits, two levels; an outside seller keeps hitting our bids. No command may ever
+    let position + same-side open size exceed the hard limit."""
+    cfg = chaos_config(
+        risk={"position_soft_limit": 0.02, "position_hard_limit": 0.03, "max_order_size": 0.01},
+        order={"levels": 2, "sizes": [0.01]},
+    )
+
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        hit = 0.0
+        for _ in range(15):
+            bids = [o for o in h.exchange_orders() if o.side is Side.BUY]
+            if bids:
+                hit += hit_our_order(h, max(bids, key=lambda o: o.price).client_order_id, 1.0)
+            await asyncio.sleep(0.2)
+        notes["hit"] = hit
+        notes["max_pos"] = h.exchange_position()
+
+    res = run_scenario(inject, config=cfg, sim_kwargs=WIDE_BOOK)
+    _assert_clean(res)
+    assert res.notes["hit"] >= 0.02
