@@ -24,6 +24,7 @@ rules; nothing fills on a price merely touching ours.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
 
@@ -65,6 +66,7 @@ _TRADE = 3
 _CLEAR = 1
 _IBIG = int(BIG)
 _CROSS_WINDOW = 4096  # ticks scanned for recorded levels crossing a new order
+_WINDOW_ROWS = 4096  # rows selected per vectorised pass in advance()
 
 FillSink = Callable[[int, object], None]
 
@@ -109,6 +111,8 @@ class SimExchange:
         self._cid_side: dict[int, Side] = {}  # client order id -> side
         self._bmin = self._amin = _IBIG
         self._bmax = self._amax = -_IBIG
+        # cached selection of _rows_that_matter: (first row, end row, bounds, hit rows)
+        self._win: tuple[int, int, tuple[int, int, int, int], list[int]] | None = None
         self.rows_to_engine = 0
         self.engine_ops = 0
 
@@ -129,17 +133,8 @@ class SimExchange:
         if not self.live:
             self.cursor = j
             return False
-        bmax, amin = self._bmax, self._amin
-        m = tape.low_threat[c:j] <= bmax
-        m |= tape.high_threat[c:j] >= amin
-        if bmax > -_IBIG:
-            bl = tape.bid_level_ticks[c:j]
-            m |= (bl >= self._bmin) & (bl <= bmax)
-        if amin < _IBIG:
-            al = tape.ask_level_ticks[c:j]
-            m |= (al >= amin) & (al <= self._amax)
-        idx = np.flatnonzero(m)
-        if idx.size == 0:
+        rows = self._rows_that_matter(c, j)
+        if not rows:
             self.cursor = j
             return False
         kind, side, qty, ts = tape.kind, tape.side, tape.qty, tape.exch_ts
@@ -147,7 +142,7 @@ class SimExchange:
         name = self.name
         tick = tape.tick_size
         ticks = tape.ticks
-        for i in (idx + c).tolist():
+        for i in rows:
             self.rows_to_engine += 1
             k = kind[i]
             t = int(ts[i])
@@ -166,6 +161,33 @@ class SimExchange:
                 return True
         self.cursor = j
         return False
+
+    def _rows_that_matter(self, c: int, j: int) -> list[int]:
+        """Rows in ``[c, j)`` that can touch our resting orders (see the module docstring).
+
+        The selection depends only on our order bounds, so it is computed for a window of at
+        least ``_WINDOW_ROWS`` rows ahead and reused (bisect) until the bounds change or the
+        cursor leaves the window: one vectorised pass per window instead of per call.
+        """
+        key = (self._bmin, self._bmax, self._amin, self._amax)
+        win = self._win
+        if win is None or win[2] != key or c < win[0] or j > win[1]:
+            tape = self.tape
+            hi = min(max(j, c + _WINDOW_ROWS), tape.kind.size)
+            bmin, bmax, amin, amax = key
+            m = tape.low_threat[c:hi] <= bmax
+            m |= tape.high_threat[c:hi] >= amin
+            if bmax > -_IBIG:
+                bl = tape.bid_level_ticks[c:hi]
+                m |= (bl >= bmin) & (bl <= bmax)
+            if amin < _IBIG:
+                al = tape.ask_level_ticks[c:hi]
+                m |= (al >= amin) & (al <= amax)
+            win = self._win = (c, hi, key, (np.flatnonzero(m) + c).tolist())
+        hits = win[3]
+        if not hits:
+            return hits
+        return hits[bisect_left(hits, c):bisect_left(hits, j)]
 
     def _sync_truth(self) -> None:
         """Bring the dense recorded book up to the engine cursor."""
