@@ -52,6 +52,7 @@ from thalex_mm.sim.engine import (
     QueueModel,
     RiskAverseQueue,
 )
+from thalex_mm.sim.engine.fast import fast_positional_constructor
 
 __all__ = [
     "QUEUE_MODELS",
@@ -63,6 +64,11 @@ __all__ = [
 ]
 
 _NS_PER_MS = 1_000_000
+_BUY = Side.BUY
+_SELL = Side.SELL
+# PublicTrade from all its fields, positionally (one per recorded print: ~0.4 us, not ~1 us)
+_public_trade = fast_positional_constructor(
+    PublicTrade, ("instrument", "price", "amount", "aggressor", "ts_ns"))
 _NS = 1_000_000_000
 _INF = 1 << 62
 
@@ -374,13 +380,11 @@ class _Loop:
         tr = lists["trade_start"]
         t0, t1 = tr[k], tr[k + 1]
         trades = ()
-        if t1 > t0:
-            rows = lists["trade_rows"][t0:t1]
+        if t1 > t0:  # the batch's prints (per-trade lists, indexed by trade number)
             px, qt, sd, ts = lists["px"], lists["qty"], lists["side"], lists["ets"]
             trades = tuple(
-                PublicTrade(instrument=name, price=px[i], amount=qt[i],
-                            aggressor=Side.BUY if sd[i] > 0 else Side.SELL, ts_ns=ts[i])
-                for i in rows
+                _public_trade(name, px[i], qt[i], _BUY if sd[i] > 0 else _SELL, ts[i])
+                for i in range(t0, t1)
             )
         if lists["snap"][k]:
             bids, asks = tape.snapshot_levels(k)
@@ -443,9 +447,11 @@ class _Loop:
             "snap": tape.batch_snapshot.tolist(), "lv0": lv0.tolist(),
             "lvs": lvs.tolist(), "lv1": lv1.tolist(),
             "lvp": lv_price.tolist(), "lvq": lv_qty.tolist(),
-            "trade_rows": trade_rows.tolist(), "trade_start": trade_start,
-            "px": np.round(tape.ticks * tape.tick_size, 10).tolist(),
-            "qty": tape.qty.tolist(), "side": tape.side.tolist(), "ets": tape.exch_ts.tolist(),
+            "trade_start": trade_start,
+            # trade rows only (the rest of the rows never reaches the core one by one)
+            "px": np.round(tape.ticks[trade_rows] * tape.tick_size, 10).tolist(),
+            "qty": tape.qty[trade_rows].tolist(), "side": tape.side[trade_rows].tolist(),
+            "ets": tape.exch_ts[trade_rows].tolist(),
         }
 
     def run(self) -> None:
