@@ -312,6 +312,9 @@ class SimExchange:
             client.send_nowait(held)
             return
         client.send_nowait(frame)
+        if client.held_response is not None:  # reordering was switched off: release the held one
+            client.send_nowait(client.held_response)
+            client.held_response = None
 
     # ------------------------------------------------------------------ dispatch
 
