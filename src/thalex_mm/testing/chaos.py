@@ -188,6 +188,7 @@ class ChaosHarness:
             config, sim.url, creds, self.core, on_command=self._on_command, rng=random.Random(seed)
         )
         self.sent: list[SentCommand] = []
+        self.sent_at_ns: dict[int, int] = {}  # request id -> send time, pruned by the checks
         self.risk_violations: list[SentCommand] = []
         self.counts: dict[str, int] = {}
         self._triggers: list[tuple[Callable[[Command], bool], Callable[[Command], None]]] = []
@@ -245,6 +246,7 @@ class ChaosHarness:
     def _on_command(self, request_id: int, cmd: Command, ts_ns: int) -> None:
         kind = type(cmd).__name__
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.sent_at_ns[request_id] = ts_ns
         position = self.sim.position(self.account, self.instrument)
         mark = self.sim.feed.ticker(self.instrument).mark_price
         violation = None
@@ -347,6 +349,18 @@ class ChaosHarness:
                 return f"order {key}: our remaining {o.remaining_amount} vs exchange {r.remaining_amount}"
         return None
 
+    def stuck_requests(self, older_than_s: float) -> list[str]:
+        """Order requests still unanswered after ``older_than_s`` (a lost response leaves the
+        order pending for ever: the bot would never touch it again)."""
+        pending = self.core.orders._requests
+        self.sent_at_ns = {rid: t for rid, t in self.sent_at_ns.items() if rid in pending}
+        now = time.time_ns()
+        return [
+            f"request {rid} ({type(pending[rid]).__name__}) unanswered for {(now - t) / 1e9:.1f} s"
+            for rid, t in self.sent_at_ns.items()
+            if now - t > older_than_s * 1e9
+        ]
+
     def position_mismatch(self) -> str | None:
         ours, theirs = self.core.position.position, self.exchange_position()
         if abs(ours - theirs) > 1e-6:
@@ -360,12 +374,14 @@ async def check_invariants(
     settle_s: float = 3.0,
     resume_within_s: float | None = 5.0,
     expect_quoting: bool = True,
+    stuck_after_s: float = 5.0,
 ) -> InvariantReport:
     """Check the invariants (module docstring) against the exchange's own state.
 
     Orders and position are compared repeatedly for up to ``settle_s`` (requests in flight
     settle); a mismatch that never clears is a violation. With ``expect_quoting``, the bot must
-    have an order on the exchange within ``resume_within_s``.
+    have an order on the exchange within ``resume_within_s``. No order request may stay
+    unanswered longer than ``stuck_after_s``.
     """
     rep = InvariantReport()
     if not h.running:
@@ -388,6 +404,14 @@ async def check_invariants(
         await asyncio.sleep(0.02)
     rep.settle_s = time.monotonic() - t0
     rep.violations.extend(v for v in (orders, position) if v is not None)
+    # Requests in flight now must be answered before they are ``stuck_after_s`` old.
+    h.stuck_requests(0.0)
+    waiting = set(h.sent_at_ns)
+    oldest = min(h.sent_at_ns.values(), default=time.time_ns())
+    deadline = oldest / 1e9 + stuck_after_s + 0.1
+    while waiting & set(h.core.orders._requests) and time.time() < deadline:
+        await asyncio.sleep(0.05)
+    rep.violations.extend(h.stuck_requests(stuck_after_s))
     rep.violations.extend(
         f"risk: request {s.request_id}: {s.violation}" for s in h.risk_violations
     )
