@@ -23,6 +23,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
     ("report", "thalex_mm.commands.report_cmd", "rebuild a run's summary.json + report.html from the journal"),
     ("sim", "thalex_mm.commands.sim_cmd", "run the simulated Thalex exchange"),
     ("record", "thalex_mm.commands.record_cmd", "record Thalex public feeds to replay files"),
+    ("soak", "thalex_mm.commands.soak_cmd", "soak the quoter against the simulator with random faults (invariants checked)"),
 )
 
 

@@ -11,12 +11,8 @@ from typing import Any
 
 from thalex_mm.config.models import BotConfig
 from thalex_mm.core.commands import InsertOrder
-from thalex_mm.core.types import OrderType, Side, TimeInForce
 from thalex_mm.sim.app import running_simulated_exchange
 from thalex_mm.testing import ChaosHarness, InvariantReport, chaos_config, check_invariants
-
-EXT_SESSION = "chaos-external"
-EXT_ACCOUNT = "A-EXTERNAL"
 
 
 @dataclass
@@ -75,29 +71,11 @@ def run_scenario(
 
 
 def external_session(h: ChaosHarness) -> str:
-    """A persistent session of another account on the exchange (an outside trader)."""
-    engine = h.sim.engine
-    if EXT_SESSION not in engine._sessions:
-        engine.open_session(EXT_SESSION, EXT_ACCOUNT, persistent=True)
-    return EXT_SESSION
+    return h.external_session()
 
 
 def hit_our_order(h: ChaosHarness, client_order_id: int | None, fraction: float = 1.0) -> float:
-    """An outside trader takes ``fraction`` of our order ``client_order_id`` at its price (IOC).
-    Returns the amount that traded against us (0 when the order is not on the exchange)."""
-    ours = [o for o in h.exchange_orders() if o.client_order_id == client_order_id]
-    if not ours:
-        return 0.0
-    o = ours[0]
-    session = external_session(h)
-    amount = round(max(0.001, o.remaining_amount * fraction), 3)
-    before = h.exchange_position()
-    out = h.sim.engine.insert(
-        session, h.instrument, Side.SELL if o.side is Side.BUY else Side.BUY, amount, o.price,
-        ts_ns=h.sim._clock_ns(), order_type=OrderType.LIMIT, time_in_force=TimeInForce.IOC,
-    )
-    h.sim._fan_out(out)
-    return abs(h.exchange_position() - before)
+    return h.hit_order(client_order_id, fraction)
 
 
 def is_insert(cmd: Any) -> bool:

@@ -32,7 +32,7 @@ from thalex_mm.config.models import BotConfig, RiskConfig
 from thalex_mm.config.secrets import Credentials, Secret
 from thalex_mm.core.commands import AmendOrder, Command, InsertOrder, MassQuote
 from thalex_mm.core.market_maker import MarketMakerCore
-from thalex_mm.core.types import Side, TimeInForce
+from thalex_mm.core.types import OrderType, Side, TimeInForce
 from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.sim.server import SimExchange
 
@@ -243,6 +243,9 @@ class ChaosHarness:
         The command has been handed to the core but not yet written to the socket."""
         self._triggers.append((predicate, action))
 
+    def clear_triggers(self) -> None:
+        self._triggers.clear()
+
     def _on_command(self, request_id: int, cmd: Command, ts_ns: int) -> None:
         kind = type(cmd).__name__
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -291,6 +294,48 @@ class ChaosHarness:
                 sizes[key] = max(sizes.get(key, 0.0), r.remaining_amount)
         sizes.pop(exclude, None)
         return sum(sizes.values())
+
+    # ------------------------------------------------------------------ outside trader
+
+    EXTERNAL_SESSION = "chaos-external"
+    EXTERNAL_ACCOUNT = "A-EXTERNAL"
+
+    def external_session(self) -> str:
+        """A persistent session of another account on the exchange (an outside trader)."""
+        engine = self.sim.engine
+        if self.EXTERNAL_SESSION not in engine._sessions:
+            engine.open_session(self.EXTERNAL_SESSION, self.EXTERNAL_ACCOUNT, persistent=True)
+        return self.EXTERNAL_SESSION
+
+    def hit_order(
+        self,
+        client_order_id: int | None,
+        fraction: float = 1.0,
+        *,
+        order_id: str | None = None,
+        amount: float | None = None,
+    ) -> float:
+        """An outside trader takes ``fraction`` (or ``amount`` contracts) of our order
+        ``client_order_id`` (or ``order_id``: mass quotes have no client id) at its price, IOC.
+        Returns the amount that traded against us (0 if the order is not on the exchange, or
+        better prices of others stood in front of it)."""
+        ours = [
+            o for o in self.exchange_orders()
+            if (o.client_order_id == client_order_id if client_order_id is not None else o.order_id == order_id)
+        ]
+        if not ours:
+            return 0.0
+        o = ours[0]
+        size = amount if amount is not None else o.remaining_amount * fraction
+        size = round(max(0.001, min(size, o.remaining_amount)), 3)
+        before = self.exchange_position()
+        out = self.sim.engine.insert(
+            self.external_session(), self.instrument, Side.SELL if o.side is Side.BUY else Side.BUY,
+            size, o.price, ts_ns=time.time_ns(), order_type=OrderType.LIMIT,
+            time_in_force=TimeInForce.IOC,
+        )
+        self.sim._fan_out(out)
+        return abs(self.exchange_position() - before)
 
     # ------------------------------------------------------------------ observations
 
