@@ -29,6 +29,7 @@ from thalex_mm.config.secrets import Credentials
 from thalex_mm.core.commands import Command, Halt
 from thalex_mm.core.events import (
     Connected,
+    DecodeFailed,
     Disconnected,
     Event,
     InstrumentsUpdated,
@@ -281,6 +282,13 @@ class AvellanedaQuoter:
         """Give one event to the core and queue what it wants sent (listen task; never blocks)."""
         if isinstance(event, ReconnectRequested):
             self._reconnect_now.set()
+        elif isinstance(event, DecodeFailed) and _may_hide_private_state(event):
+            # A lost order/fill/portfolio notification (or response) leaves the core believing
+            # in orders the exchange no longer has (it then stops quoting that level for good).
+            # Resynchronise the safe way: cancel the session, reconnect, take fresh snapshots.
+            log.warning("undecodable frame (%s): resynchronising", event.reason[:120])
+            self.stats.last_error = "undecodable frame"
+            self._reconnect_now.set()
         if self._on_event_observer is not None:
             self._on_event_observer(event)
         commands = self.core.handle(event)
@@ -357,3 +365,15 @@ class AvellanedaQuoter:
             log.warning("cancel_session failed: %s; falling back to cancel_all", exc)
             with contextlib.suppress(Exception):
                 await session.call(rq.cancel_all)
+
+
+_PUBLIC_CHANNEL_PREFIXES = ("ticker.", "book.", "lwt.", "price_index.", "recent_trades.", "index_components.", "instruments", "system")
+
+
+def _may_hide_private_state(event: DecodeFailed) -> bool:
+    """Could the undecodable frame have been a private notification or a response? Public
+    market data is refreshed by the next update; our orders and fills are not."""
+    text = event.excerpt
+    if '"channel_name"' in text:
+        return "session." in text or "account." in text or not any(p in text for p in _PUBLIC_CHANNEL_PREFIXES)
+    return True
