@@ -257,3 +257,20 @@ def test_position_room_is_kept_under_one_sided_flow() -> None:
     res = run_scenario(inject, config=cfg, sim_kwargs=WIDE_BOOK)
     _assert_clean(res)
     assert res.notes["hit"] >= 0.02
+
+
+def test_lost_private_notification_resynchronises() -> None:
+    """The exchange cancels our orders and every notification of it arrives malformed. With a
+    wide amend tolerance nothing else would tell the bot: it must resynchronise on the
+    undecodable private frame, or it keeps 'quoting' orders that no longer exist."""
+    cfg = chaos_config(order={"amend_tolerance_ticks": 200})
+
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        connects = h.quoter.stats.connects
+        h.sim.faults.malformed_share = 1.0
+        notes["cancelled"] = h.sim.admin_cancel(h.account)
+        notes["resynced"] = await h.wait_for(lambda: h.quoter.stats.connects > connects, 3.0)
+
+    res = run_scenario(inject, config=cfg, resume_within_s=4.0)
+    _assert_clean(res)
+    assert res.notes["cancelled"] > 0 and res.notes["resynced"] is True
