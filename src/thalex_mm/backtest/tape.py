@@ -328,16 +328,14 @@ def _best_prices(
             heapq.heapify(ah)
         else:
             s0, sp, s1 = starts[b], split[b], ends[b]
-            for i in range(s0, sp):
-                t, q = tk[i], qq[i]
+            for t, q in zip(tk[s0:sp], qq[s0:sp], strict=True):
                 if q > 0.0:
                     if t not in bids:
                         push(bh, -t)
                     bids[t] = q
                 else:
                     bids.pop(t, None)
-            for i in range(sp, s1):
-                t, q = tk[i], qq[i]
+            for t, q in zip(tk[sp:s1], qq[sp:s1], strict=True):
                 if q > 0.0:
                     if t not in asks:
                         push(ah, t)
