@@ -31,12 +31,14 @@ from thalex_mm.core.events import (
     Connected,
     DecodeFailed,
     Disconnected,
+    ErrorReceived,
     Event,
     InstrumentsUpdated,
     KillSwitchPressed,
     OrdersUpdated,
     PortfolioUpdated,
     ReconnectRequested,
+    ResponseReceived,
     ShutdownRequested,
     TimerFired,
 )
@@ -113,6 +115,7 @@ class AvellanedaQuoter:
         self._iat = IatSequencer()
         self._session: WsSession | None = None
         self._outbox: deque[tuple[int, Command]] = deque()  # (request id, command); 0 = unsent
+        self._unanswered: dict[int, int] = {}  # request id -> send time (ns) of order commands
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._reconnect_now = asyncio.Event()
@@ -187,6 +190,7 @@ class AvellanedaQuoter:
         self._session = session
         self._ready = False
         self._outbox.clear()
+        self._unanswered.clear()
         try:
             await session.open()
             self.stats.connects += 1
@@ -280,7 +284,9 @@ class AvellanedaQuoter:
 
     def _feed(self, event: Event) -> None:
         """Give one event to the core and queue what it wants sent (listen task; never blocks)."""
-        if isinstance(event, ReconnectRequested):
+        if isinstance(event, ResponseReceived | ErrorReceived):
+            self._unanswered.pop(event.request_id, None)  # type: ignore[arg-type]
+        elif isinstance(event, ReconnectRequested):
             self._reconnect_now.set()
         elif isinstance(event, DecodeFailed) and _may_hide_private_state(event):
             # A lost order/fill/portfolio notification (or response) leaves the core believing
@@ -320,6 +326,7 @@ class AvellanedaQuoter:
                     continue  # planned while no session was open: never sent
                 if self._on_command is not None:
                     self._on_command(rid, cmd, self._clock_ns())
+                self._unanswered[rid] = self._clock_ns()
                 await session.send(rq.command_to_request(cmd, rid))
                 self.stats.commands_sent += 1
             self._wake.clear()
@@ -343,6 +350,14 @@ class AvellanedaQuoter:
             if self.core.stale_for_s(now) > limit:
                 log.warning("market data stale for > %.1f s: reconnecting", limit)
                 self.stats.last_error = "stale market data"
+                self._reconnect_now.set()
+            oldest = min(self._unanswered.values(), default=now)
+            if (now - oldest) / 1e9 > self.config.connection.request_timeout_s:
+                # An order request the exchange never answered leaves its order (or the MMP
+                # arming) pending for ever, and the core will not touch it again: resync.
+                log.warning("an order request is unanswered after %.1f s: reconnecting", (now - oldest) / 1e9)
+                self.stats.last_error = "request unanswered"
+                self._unanswered.clear()
                 self._reconnect_now.set()
 
     # ------------------------------------------------------------------ shutdown
