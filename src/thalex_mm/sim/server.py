@@ -253,6 +253,9 @@ class SimExchange:
                 self.faults.drop_at_s = None
                 await self.drop_all_connections()
             for client in list(self._clients.values()):
+                if client.held_response is not None and not self.faults.reorder_responses:
+                    client.send_nowait(client.held_response)  # reordering is off: release it
+                    client.held_response = None
                 timeout = client.cod_timeout_s or self.config.default_timeout_s
                 if (now - client.last_pong_ns) / 1e9 > timeout:
                     # A silent peer cannot complete a close handshake: drop the TCP connection;
