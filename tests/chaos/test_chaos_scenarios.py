@@ -274,3 +274,22 @@ def test_lost_private_notification_resynchronises() -> None:
     res = run_scenario(inject, config=cfg, resume_within_s=4.0)
     _assert_clean(res)
     assert res.notes["cancelled"] > 0 and res.notes["resynced"] is True
+
+
+def test_unanswered_request_resynchronises() -> None:
+    """Mass quoting: MMP trips and the bot re-arms, but the exchange never answers that
+    SetMmp (responses are held back). The bot must not wait for ever: after the request
+    timeout it resynchronises, and quotes again once the exchange behaves."""
+    cfg = chaos_config(order={"use_mass_quote": True, "mmp_trade_amount": 0.005, "mmp_quote_amount": 0.01})
+
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        connects = h.quoter.stats.connects
+        h.sim.faults.reorder_responses = True
+        assert await h.wait_for(lambda: bool(h.exchange_orders()), 2.0)
+        quote = h.exchange_orders()[0]
+        notes["hit"] = h.hit_order(None, order_id=quote.order_id, amount=0.005)
+        notes["resynced"] = await h.wait_for(lambda: h.quoter.stats.connects > connects, 6.0)
+
+    res = run_scenario(inject, config=cfg, sim_kwargs=WIDE_BOOK)
+    _assert_clean(res)
+    assert res.notes["hit"] > 0 and res.notes["resynced"] is True

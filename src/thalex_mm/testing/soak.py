@@ -93,6 +93,7 @@ class SoakResult:
     reconnects: int = 0
     connects: int = 0
     state_changes: Counter[str] = field(default_factory=Counter)
+    max_abs_position: float = 0.0
     rss_start_kb: int = 0
     rss_end_kb: int = 0
     exit_reason: str = ""
@@ -111,7 +112,7 @@ class SoakResult:
             f"invariant violations {len(self.violations)}",
             *(f"  - {v}" for v in self.violations[:20]),
             f"orders sent          {orders} ({cmds})",
-            f"fills                {self.fills}",
+            f"fills                {self.fills} (max |position| at checks {self.max_abs_position:.3f} contracts)",
             f"rejects              {self.rejects}",
             f"reconnects           {self.connects - 1} (connections {self.connects}, backoff waits {self.reconnects})",
             f"memory (RSS)         {self.rss_start_kb} kB -> {self.rss_end_kb} kB ({self.rss_end_kb - self.rss_start_kb:+d} kB)",
@@ -236,6 +237,7 @@ async def run_soak(
                 sched.clear()
                 rep = await check_invariants(h, settle_s=settle_s, resume_within_s=resume_within_s)
                 res.checks += 1
+                res.max_abs_position = max(res.max_abs_position, abs(h.exchange_position()))
                 if rep.resume_s is not None:
                     res.recoveries += 1
                     res.recovery_total_s += rep.resume_s
