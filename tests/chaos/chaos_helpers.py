@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from thalex_mm.config.models import BotConfig
-from thalex_mm.core.commands import InsertOrder
 from thalex_mm.sim.app import running_simulated_exchange
 from thalex_mm.testing import ChaosHarness, InvariantReport, chaos_config, check_invariants
 
@@ -76,10 +75,6 @@ def external_session(h: ChaosHarness) -> str:
 
 def hit_our_order(h: ChaosHarness, client_order_id: int | None, fraction: float = 1.0) -> float:
     return h.hit_order(client_order_id, fraction)
-
-
-def is_insert(cmd: Any) -> bool:
-    return isinstance(cmd, InsertOrder)
 
 
 __all__ = ["ScenarioResult", "chaos_config", "external_session", "hit_our_order", "run_scenario"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from chaos_helpers import external_session, hit_our_order, run_scenario
 
-from thalex_mm.core.commands import AmendOrder, InsertOrder, MassQuote, SetMmp
+from thalex_mm.core.commands import AmendOrder, InsertOrder
 from thalex_mm.core.types import OrderType, Side, TimeInForce
 from thalex_mm.sim.app import default_synthetic_params
 from thalex_mm.testing import ChaosHarness, chaos_config
@@ -233,7 +233,6 @@ def test_market_maker_protection_trips_and_rearms() -> None:
     assert res.notes["rearmed"] is True
     assert res.counts.get("MassQuote", 0) > 0 and res.counts.get("SetMmp", 0) >= 2
     assert res.counts.get("InsertOrder", 0) == 0
-    _ = (SetMmp, MassQuote)
 
 
 def test_position_room_is_kept_under_one_sided_flow() -> None:
