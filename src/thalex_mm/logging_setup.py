@@ -52,6 +52,22 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(out)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (not the object seen at setup), so a
+    replaced or closed stderr (test capture, daemonisation) never breaks logging."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def configure_logging(monitoring: Any | None = None, *, level: str | None = None,
                       stream: TextIO | None = None) -> logging.Handler:
     """Configure the root logger once (calling again replaces our handler).
@@ -71,7 +87,7 @@ def configure_logging(monitoring: Any | None = None, *, level: str | None = None
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RedactingFilter())
     if getattr(monitoring, "log_format", "text") == "json":

@@ -336,12 +336,15 @@ class MarketMakerCore:
         size. Fair value and volatility must not follow our own quotes (a skewed quote would
         otherwise drag the mid, the fair value, and the next quote with it)."""
         book = self.market.book
+        bid, ask = book.best_bid, book.best_ask
         own: dict[tuple[Side, float], float] = {}
+        at_touch = False
         for o in self.orders.active_orders(self.instrument_name):
             key = (o.side, o.price)
             own[key] = own.get(key, 0.0) + o.remaining_amount
-        if not own:
-            return book.best_bid, book.best_ask
+            at_touch = at_touch or o.price == (bid if o.side is Side.BUY else ask)
+        if not at_touch:  # none of ours rests at the touch: the public touch is the market's
+            return bid, ask
         touch: list[float | None] = []
         for side in (Side.BUY, Side.SELL):
             best = None
