@@ -15,7 +15,7 @@ from thalex_mm.testing.soak import FAULT_KINDS, run_soak
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("mass_quote", "duration_s", "seed"), [(False, 15.0, 3), (True, 8.0, 4)])
+@pytest.mark.parametrize(("mass_quote", "duration_s", "seed"), [(False, 10.0, 3), (True, 6.0, 4)])
 def test_short_soak_has_no_violations(mass_quote: bool, duration_s: float, seed: int) -> None:
     logging.getLogger("thalex_mm").setLevel(logging.CRITICAL)
     res = asyncio.run(run_soak(duration_s, seed, mass_quote=mass_quote, hold_s=(0.3, 1.5), quiet_s=(0.2, 0.8)))
