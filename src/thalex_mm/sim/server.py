@@ -140,6 +140,7 @@ class SimExchange:
         self._tasks: list[asyncio.Task[None]] = []
         self._started_ns = 0
         self._trades_by_account: dict[str, list[Any]] = {}
+        self._frozen_clients: set[str] = set()  # sessions that missed market frames (freeze)
         self.url = ""
         feed.publish = self._publish_market
         feed.publish_private = self._fan_out
@@ -511,7 +512,18 @@ class SimExchange:
     def _publish_market(self, channel_frames: dict[str, bytes]) -> None:
         """Send market frames (channel → encoded frame) to their subscribers."""
         if self.faults.freeze_market:
+            self._frozen_clients.update(self._clients)
             return
+        if self._frozen_clients:
+            # The book deltas published while frozen never went out: a subscriber must get a
+            # fresh book snapshot first, or its local book silently keeps deleted levels.
+            for sid in list(self._frozen_clients):
+                client = self._clients.get(sid)
+                if client is not None:
+                    for channel in [c for c in client.subscriptions if c.startswith("book.")]:
+                        for frame in self.feed.snapshot_frames(channel):
+                            client.send_nowait(frame)
+            self._frozen_clients.clear()
         for client in list(self._clients.values()):
             for channel in [c for c in client.subscriptions if c in channel_frames]:
                 client.send_nowait(channel_frames[channel])
