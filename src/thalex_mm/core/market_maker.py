@@ -153,6 +153,7 @@ class MarketMakerCore:
         self._now_ns = 0
         self._last_quote_ns: int | None = None
         self._last_exchange_ts_ns = 0
+        self._crossed_since_ns: int | None = None
         self._fills = 0
         self._volume = 0.0
         self._rejects = 0
@@ -211,6 +212,7 @@ class MarketMakerCore:
             self._dirty = True
         elif isinstance(event, Disconnected):
             self._connected = False
+            self._crossed_since_ns = None  # the next connection starts from a snapshot
             self.orders.on_disconnected()
             self.records.extend(self.risk.on_disconnected(now))
             self.wanted = WantedQuotes(instrument=self.instrument_name)
@@ -247,6 +249,14 @@ class MarketMakerCore:
         """Seconds since the book (or ticker, whichever is fresher) last updated; inf if never."""
         return min(self.market.staleness_s(Stream.BOOK, now_ns), self.market.staleness_s(Stream.TICKER, now_ns))
 
+    def book_crossed_for_s(self, now_ns: int) -> float:
+        """Seconds the public book has stayed crossed or locked (best bid >= best ask) without a
+        break; 0 when it is not. A lasting cross means a broken local book (a lost delta): the
+        driver resynchronises."""
+        if self._crossed_since_ns is None:
+            return 0.0
+        return max(0.0, (now_ns - self._crossed_since_ns) / _NS)
+
     def drain_records(self) -> list[Any]:
         """Journal-worthy records since the last call (state changes, denials, fills ...)."""
         out = list(self.records)
@@ -271,6 +281,12 @@ class MarketMakerCore:
         if not self.market.apply(event):
             return
         if isinstance(event, BookSnapshotReceived | BookDeltaReceived):
+            bb, ba = self.market.book.best_bid, self.market.book.best_ask
+            if bb is not None and ba is not None and bb >= ba:
+                if self._crossed_since_ns is None:
+                    self._crossed_since_ns = now
+            else:
+                self._crossed_since_ns = None
             if event.trades and self.config.avellaneda.estimate_intensity:
                 self.intensity.start(now)
                 for t in event.trades:

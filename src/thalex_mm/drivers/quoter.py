@@ -62,6 +62,7 @@ class CoreLike(Protocol):
     def on_sent(self, request_id: int, command: Command) -> None: ...
     def next_deadline_ns(self) -> int | None: ...
     def stale_for_s(self, now_ns: int) -> float: ...
+    def book_crossed_for_s(self, now_ns: int) -> float: ...
 
 
 @dataclass
@@ -350,6 +351,11 @@ class AvellanedaQuoter:
             if self.core.stale_for_s(now) > limit:
                 log.warning("market data stale for > %.1f s: reconnecting", limit)
                 self.stats.last_error = "stale market data"
+                self._reconnect_now.set()
+            if self.core.book_crossed_for_s(now) > limit:
+                # No sequence numbers on the book feed: a lasting cross is a lost delta.
+                log.warning("order book crossed for > %.1f s: resynchronising", limit)
+                self.stats.last_error = "book crossed"
                 self._reconnect_now.set()
             oldest = min(self._unanswered.values(), default=now)
             if (now - oldest) / 1e9 > self.config.connection.request_timeout_s:
