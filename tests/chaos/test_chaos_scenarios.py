@@ -5,6 +5,7 @@ own state (``thalex_mm.testing.chaos.check_invariants`` + shutdown with zero ope
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from chaos_helpers import external_session, hit_our_order, run_scenario
 
 from thalex_mm.core.commands import AmendOrder, InsertOrder
 from thalex_mm.core.types import OrderType, Side, TimeInForce
+from thalex_mm.protocol import server_codec as sc
 from thalex_mm.sim.app import default_synthetic_params
 from thalex_mm.testing import ChaosHarness, chaos_config
 
@@ -320,3 +322,22 @@ def test_short_freeze_then_book_matches_the_exchange() -> None:
     _assert_clean(res)
     assert res.notes["reconnected"] is False
     assert res.notes["agreed"] >= 30, res.notes
+
+
+def test_corrupt_book_delta_resynchronises() -> None:
+    """The book feed delivers a bid level the exchange never had, above the best ask (what a
+    lost delta looks like; the feed has no sequence numbers to notice). Risk halts quoting on
+    the crossed book; the bot must resynchronise (fresh snapshot) and quote again."""
+
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        connects = h.quoter.stats.connects
+        _bid, ask = h.sim.engine.best_bid_ask(h.instrument)
+        channel = next(c for c in _client(h).subscriptions if c.startswith("book."))
+        payload = sc.book_to_wire([(ask + 50.0, 0.3)], [], (), 0.0, 0.0, time.time())
+        _client(h).send_nowait(sc.encode_notification(channel, payload))
+        notes["crossed"] = await h.wait_for(lambda: h.core.book_crossed_for_s(time.time_ns()) > 0, 2.0)
+        notes["resynced"] = await h.wait_for(lambda: h.quoter.stats.connects > connects, 6.0)
+
+    res = run_scenario(inject, resume_within_s=6.0)
+    _assert_clean(res)
+    assert res.notes["crossed"] is True and res.notes["resynced"] is True
