@@ -230,76 +230,39 @@ def insert(
     return _frame(Method.INSERT, request_id, direction=direction, **params)
 
 
-def buy(
-    instrument_name: str,
-    amount: float,
-    client_order_id: int | None = None,
-    price: float | None = None,
-    label: str | None = None,
-    order_type: str | None = None,
-    time_in_force: str | None = None,
-    post_only: bool | None = None,
-    reject_post_only: bool | None = None,
-    reduce_only: bool | None = None,
-    collar: str | None = None,
-    stp_level: str | None = None,
-    stp_action: str | None = None,
-    *,
-    request_id: int | None = None,
-) -> Frame:
-    """``private/buy`` (§5.2): ``private/insert`` without ``direction``."""
-    params = _order_params(
-        instrument_name,
-        amount,
-        client_order_id,
-        price,
-        label,
-        order_type,
-        time_in_force,
-        post_only,
-        reject_post_only,
-        reduce_only,
-        collar,
-        stp_level,
-        stp_action,
-    )
-    return _frame(Method.BUY, request_id, **params)
+def _side_order(method: Method, doc: str):
+    """Build ``private/buy`` or ``private/sell``: ``private/insert`` without ``direction``."""
+
+    def build(
+        instrument_name: str,
+        amount: float,
+        client_order_id: int | None = None,
+        price: float | None = None,
+        label: str | None = None,
+        order_type: str | None = None,
+        time_in_force: str | None = None,
+        post_only: bool | None = None,
+        reject_post_only: bool | None = None,
+        reduce_only: bool | None = None,
+        collar: str | None = None,
+        stp_level: str | None = None,
+        stp_action: str | None = None,
+        *,
+        request_id: int | None = None,
+    ) -> Frame:
+        params = _order_params(
+            instrument_name, amount, client_order_id, price, label, order_type, time_in_force,
+            post_only, reject_post_only, reduce_only, collar, stp_level, stp_action,
+        )
+        return _frame(method, request_id, **params)
+
+    build.__name__ = build.__qualname__ = method.value.rsplit("/", 1)[1]
+    build.__doc__ = doc
+    return build
 
 
-def sell(
-    instrument_name: str,
-    amount: float,
-    client_order_id: int | None = None,
-    price: float | None = None,
-    label: str | None = None,
-    order_type: str | None = None,
-    time_in_force: str | None = None,
-    post_only: bool | None = None,
-    reject_post_only: bool | None = None,
-    reduce_only: bool | None = None,
-    collar: str | None = None,
-    stp_level: str | None = None,
-    stp_action: str | None = None,
-    *,
-    request_id: int | None = None,
-) -> Frame:
-    """``private/sell`` (§5.2): ``private/insert`` without ``direction``."""
-    params = _order_params(
-        instrument_name,
-        amount,
-        client_order_id,
-        price,
-        label,
-        order_type,
-        time_in_force,
-        post_only,
-        reject_post_only,
-        reduce_only,
-        collar,
-        stp_level,
-        stp_action,
-    )
-    return _frame(Method.SELL, request_id, **params)
+buy = _side_order(Method.BUY, "``private/buy`` (§5.2): ``private/insert`` without ``direction``.")
+sell = _side_order(Method.SELL, "``private/sell`` (§5.2): ``private/insert`` without ``direction``.")
 
 
 def amend(
