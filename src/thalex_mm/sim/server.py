@@ -545,27 +545,20 @@ class SimExchange:
         subs, acct, sess = client.subscriptions, client.account, client.session_id
         if acct is None:
             return []
+        # (channel, records, owner attribute, owner value, payload builder) per private feed.
+        feeds = (
+            (Channel.SESSION_ORDERS, out.order_updates, "session", sess, lambda u: sc.order_report_to_wire(u.report)),
+            (Channel.ACCOUNT_ORDERS, out.order_updates, "account", acct, lambda u: sc.order_report_to_wire(u.report)),
+            (Channel.ACCOUNT_PORTFOLIO, out.portfolio_changes, "account", acct, lambda p: sc.portfolio_entry_to_wire(p.entry)),
+            (Channel.ACCOUNT_TRADE_HISTORY, out.account_trades, "account", acct, lambda t: sc.account_trade_to_wire(t.trade)),
+            (Channel.SESSION_MM_PROTECTION, out.mmp_updates, "session", sess, lambda m: sc.mmp_status_to_wire(m.status)),
+        )
         frames: list[bytes] = []
-        if Channel.SESSION_ORDERS in subs:
-            mine = [sc.order_report_to_wire(u.report) for u in out.order_updates if u.session == sess]
-            if mine:
-                frames.append(sc.encode_notification(Channel.SESSION_ORDERS.value, mine))
-        if Channel.ACCOUNT_ORDERS in subs:
-            mine = [sc.order_report_to_wire(u.report) for u in out.order_updates if u.account == acct]
-            if mine:
-                frames.append(sc.encode_notification(Channel.ACCOUNT_ORDERS.value, mine))
-        if Channel.ACCOUNT_PORTFOLIO in subs:
-            lines = [sc.portfolio_entry_to_wire(p.entry) for p in out.portfolio_changes if p.account == acct]
-            if lines:
-                frames.append(sc.encode_notification(Channel.ACCOUNT_PORTFOLIO.value, lines))
-        if Channel.ACCOUNT_TRADE_HISTORY in subs:
-            trades = [sc.account_trade_to_wire(t.trade) for t in out.account_trades if t.account == acct]
-            if trades:
-                frames.append(sc.encode_notification(Channel.ACCOUNT_TRADE_HISTORY.value, trades))
-        if Channel.SESSION_MM_PROTECTION in subs:
-            items = [sc.mmp_status_to_wire(m.status) for m in out.mmp_updates if m.session == sess]
-            if items:
-                frames.append(sc.encode_notification(Channel.SESSION_MM_PROTECTION.value, items))
+        for channel, records, owner, me, to_wire in feeds:
+            if records and channel in subs:
+                payload = [to_wire(r) for r in records if getattr(r, owner) == me]
+                if payload:
+                    frames.append(sc.encode_notification(channel.value, payload))
         faults = self.faults
         if faults.duplicate_notifications:
             frames = [f for f in frames for _ in (0, 1)]
