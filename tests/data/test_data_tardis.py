@@ -108,3 +108,34 @@ def test_tardis_when_header_unknown_raises(tmp_path: Path) -> None:
     path.write_text("a,b,c\n1,2,3\n")
     with pytest.raises(DataFileError, match="unknown Tardis CSV header"):
         convert_tardis_file(path)
+
+
+def test_tardis_when_quoted_field_spans_lines_names_physical_line_of_later_error(tmp_path: Path) -> None:
+    # line 2 holds a quoted field with a newline (two physical lines); the short row is line 4
+    path = tmp_path / "multi.csv"
+    path.write_text(HEADER + 'x,"S\nS",1000,1001,true,bid,10,1\nx,S,1000\n')
+    with pytest.raises(DataFileError) as info:
+        convert_tardis_file(path)
+    assert info.value.line == 4, info.value
+
+
+@pytest.mark.parametrize("bad", ["x,S,1000,1001,true,bid,1\r0,1\n", 'x,S,1000,1001,true,bid,"10,1\n'])
+def test_tardis_when_row_is_malformed_csv_raises_data_file_error_naming_line(tmp_path: Path, bad: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes((HEADER + "x,S,1000,1001,true,bid,10,1\n" + bad).encode())
+    with pytest.raises(DataFileError) as info:
+        convert_tardis_file(path)
+    assert info.value.line == 3, info.value
+
+
+def test_tardis_trades_when_side_unknown_drops_row_and_when_junk_names_line(tmp_path: Path) -> None:
+    ok = tmp_path / "trades.csv"
+    rows = ["x,S,1000,1001,t1,buy,10,1\n", "x,S,1000,1001,t2,unknown,10,1\n", "x,S,1002,1003,t3,sell,11,2\n"]
+    ok.write_text(HEADER.replace("is_snapshot,side,price,amount", "id,side,price,amount") + "".join(rows))
+    arr = convert_tardis_file(ok)
+    assert arr["side"].tolist() == [1, -1] and arr["price"].tolist() == [10.0, 11.0]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER.replace("is_snapshot,side,price,amount", "id,side,price,amount") + rows[0] + "x,S,1,1,t,\x00,1,1\n")
+    with pytest.raises(DataFileError, match="side") as info:
+        convert_tardis_file(bad)
+    assert info.value.line == 3

@@ -53,6 +53,7 @@ _TRADE_COLS = [
     "amount",
 ]
 _SIDES = {"bid": 1, "buy": 1, "ask": -1, "sell": -1}
+_TRADE_SIDES = {"buy": 1, "sell": -1}
 _US = 1000  # ns per µs
 
 
@@ -118,11 +119,23 @@ def _book_rows(rows: list[tuple[int, list[str]]], path: str) -> np.ndarray:
     return events_from_columns(kind, side, exch, local, price, qty)
 
 
-def _trade_rows(rows: list[tuple[int, list[str]]]) -> np.ndarray:
-    n = len(rows)
-    out = empty_events(n)
+def _trade_rows(rows: list[tuple[int, list[str]]], path: str) -> np.ndarray:
+    """Trades with a known aggressor. Tardis writes ``unknown`` where the venue did not say;
+    such a trade cannot feed the intensity estimate or a fill model, so it is left out."""
+    sides = []
+    kept = []
+    for line_no, r in rows:
+        s = _TRADE_SIDES.get(r[5])
+        if s is None:
+            if r[5] == "unknown":
+                continue
+            raise DataFileError(path, line_no, f"side: got {r[5]!r}, expected 'buy', 'sell' or 'unknown'")
+        sides.append(s)
+        kept.append((line_no, r))
+    rows = kept
+    out = empty_events(len(rows))
     out["kind"] = EventKind.TRADE
-    out["side"] = [_SIDES.get(r[5], 0) for _, r in rows]
+    out["side"] = sides
     out["exch_ts"] = [int(r[2]) * _US for _, r in rows]
     out["local_ts"] = [int(r[3]) * _US for _, r in rows]
     out["price"] = [float(r[6]) for _, r in rows]
@@ -185,19 +198,27 @@ def convert_tardis_file(path: str | PathLike[str]) -> np.ndarray:
             if kind is None:
                 raise DataFileError(p, 1, f"unknown Tardis CSV header: {','.join(header)[:120]}")
             width = len(header)
-            for line_no, row in enumerate(reader, start=2):
+            while True:
+                # physical line where this row starts: a quoted field may span lines
+                line_no = reader.line_num + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    raise DataFileError(p, line_no, f"malformed CSV ({exc})") from None
                 if not row:
                     continue
                 if len(row) != width:
                     raise DataFileError(p, line_no, f"expected {width} columns, got {len(row)}")
                 rows.append((line_no, row))
-    except (EOFError, OSError, zlib.error, UnicodeDecodeError) as exc:
-        raise DataFileError(p, line_no + 1, f"truncated or corrupt file ({exc})") from exc
+    except (EOFError, OSError, zlib.error, UnicodeDecodeError, csv.Error) as exc:
+        raise DataFileError(p, line_no, f"truncated or corrupt file ({exc})") from exc
     try:
         if kind == "incremental_book_L2":
             return _book_rows(rows, p)
         if kind == "trades":
-            return _trade_rows(rows)
+            return _trade_rows(rows, p)
         return _snapshot_rows([c.strip() for c in header], rows)
     except ValueError:
         # find the offending row for the message (rare path: re-parse row by row)
