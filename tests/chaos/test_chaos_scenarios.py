@@ -217,11 +217,16 @@ def test_market_maker_protection_trips_and_rearms() -> None:
     cfg = chaos_config(order={"use_mass_quote": True, "mmp_trade_amount": 0.005, "mmp_quote_amount": 0.01})
 
     async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        def best_bid() -> Any:
+            return max((o for o in h.exchange_orders() if o.side is Side.BUY), key=lambda o: o.price, default=None)
+
+        # The market itself may have tripped the group (or a slow machine made a feed stale)
+        # during warm-up: wait until a bid rests again before striking.
+        assert await h.wait_for(lambda: best_bid() is not None, 10.0), "no bid of ours rested within 10 s"
+        bid = best_bid()
         arms = h.counts.get("SetMmp", 0)
         # An outside trader takes 0.005 of our best bid: the MMP group trips, the exchange
         # pulls every quote of it; the bot must re-arm and quote again.
-        bid = max((o for o in h.exchange_orders() if o.side is Side.BUY), key=lambda o: o.price, default=None)
-        assert bid is not None
         sess = external_session(h)
         out = h.sim.engine.insert(sess, h.instrument, Side.SELL, 0.005, bid.price, ts_ns=h.sim._clock_ns(),
                                   order_type=OrderType.LIMIT, time_in_force=TimeInForce.IOC)
