@@ -90,6 +90,20 @@ def test_core_when_market_arrives_quotes_two_sided_around_fair_value():
     assert bid.post_only and ask.post_only and bid.label == "AS"
 
 
+def test_core_status_reports_matching_engine_messages_spent_in_the_last_second():
+    core = make_core()
+    cmds = start(core)
+    status = core.status()
+    sent = sum(isinstance(c, InsertOrder) for c in cmds)
+    assert sent == 2 and status.budget_used == sent
+    assert status.budget_limit == core.budget.me_limit_per_window > sent
+    send(core, cmds)
+    for rid, c in enumerate(cmds, start=1):
+        ack(core, rid, c, T0 + 3 * MS)
+    later = core.handle(TimerFired(local_ts_ns=T0 + 2 * 1_000_000_000))  # two quiet seconds later
+    assert core.status().budget_used == len(later) == 0
+
+
 def test_core_when_nothing_seen_does_not_quote():
     core = make_core()
     core.handle(InstrumentsUpdated(local_ts_ns=T0, added=(PERP,), snapshot=True))

@@ -40,6 +40,9 @@ def test_snapshot_from_core_maps_fields() -> None:
     assert (snap.sigma, snap.A, snap.k, snap.gamma) == (2.0, 140.0, 1.5, 0.1)
     flat = snapshot_from_core(core_status(position=0.0, average_price=0.0))
     assert flat.avg_price is None and flat.recent_errors is None and flat.reconnects is None
+    assert flat.budget_used is None and flat.budget_limit is None
+    from_status = snapshot_from_core(core_status(budget_used=3, budget_limit=40))
+    assert (from_status.budget_used, from_status.budget_limit) == (3, 40)
 
 
 def test_core_status_hub_accepts_both_call_shapes_and_syncs_metrics() -> None:

@@ -143,6 +143,10 @@ class MessageBudget:
     def cancel_limit_per_window(self) -> int:
         return self._cancels.limit
 
+    def me_used(self, now_ns: int) -> int:
+        """Matching-engine messages spent in the one-second window ending at ``now_ns``."""
+        return self._me.limit - self._me.available(now_ns)
+
     # ------------------------------------------------------------------ admission
 
     def in_cooldown(self, now_ns: int) -> bool:

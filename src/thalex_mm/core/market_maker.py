@@ -116,6 +116,10 @@ class CoreStatus:
     rejects: int
     denials: int
     throttles: int
+    budget_used: int = 0
+    """Matching-engine messages spent in the last second (after the safety margin, the
+    venue allows ``budget_limit``)."""
+    budget_limit: int = 0
 
 
 class MarketMakerCore:
@@ -553,6 +557,8 @@ class MarketMakerCore:
             rejects=self._rejects,
             denials=self._denials,
             throttles=self._throttles,
+            budget_used=self.budget.me_used(self._now_ns),
+            budget_limit=self.budget.me_limit_per_window,
         )
 
 

@@ -34,7 +34,8 @@ def render_status(s: CoreStatus, stats: Any, totals: Any) -> Table:
         ("σ (USD/√s)", f"{_f(s.sigma, 3)}{'' if s.sigma_warm else ' (prior)'}", "inserts/amends/cancels", f"{totals.inserts}/{totals.amends}/{totals.cancels}"),
         ("A (1/s) · k (1/USD)", f"{_f(s.A, 3)} · {_f(s.k, 4)} ({s.intensity_source})", "rejects / throttles", f"{s.rejects} / {s.throttles}"),
         ("γ", f"{s.gamma:g}", "reconnects", str(stats.reconnects)),
-        ("open orders", str(len(s.open_orders)), "last error", stats.last_error[-60:] or "-"),
+        ("open orders", str(len(s.open_orders)), "budget (msgs/s)", f"{s.budget_used} / {s.budget_limit}"),
+        ("", "", "last error", stats.last_error[-60:] or "-"),
     ]
     for r in rows:
         t.add_row(*r)

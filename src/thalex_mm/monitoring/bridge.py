@@ -66,8 +66,8 @@ def snapshot_from_core(
         avg_price=None if avg is None or (avg == 0 and not getattr(status, "position", 0))
         else float(avg),
         open_orders=tuple(tuple(o) for o in getattr(status, "open_orders", ())),
-        budget_used=budget_used,
-        budget_limit=budget_limit,
+        budget_used=budget_used if budget_used is not None else _opt_int(status, "budget_used"),
+        budget_limit=budget_limit if budget_limit is not None else _opt_int(status, "budget_limit") or None,
         reconnects=_opt_int(stats, "reconnects"),
         recent_errors=tuple(errors[-10:]) if (stats is not None or totals is not None) else None,
         fills_count=_opt_int(status, "fills"),
