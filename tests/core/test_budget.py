@@ -18,7 +18,7 @@ from thalex_mm.core.budget import (
     classify_error,
     is_cancel,
 )
-from thalex_mm.core.commands import CancelAll, CancelOrder, Halt, InsertOrder
+from thalex_mm.core.commands import AmendOrder, CancelAll, CancelOrder, Halt, InsertOrder
 from thalex_mm.core.types import Side
 
 S = 1_000_000_000
@@ -101,6 +101,30 @@ def test_cooldown_when_active_admits_only_cancels():
     assert admitted == (cxl(1), CancelAll()) and deferred == (ins(2),)
     assert b.next_deadline_ns(S // 4) == S // 2
     assert b.admit([(Priority.TOP, ins(2))], now_ns=S // 2)[0] == (ins(2),)
+
+
+def test_cooldown_when_retreat_cannot_be_sent_pulls_the_order_instead():
+    b = MessageBudget(CFG)
+    b.on_error(4, now_ns=0)
+    retreat = AmendOrder(client_order_id=7, order_id="o7", price=99.0, amount=0.1)
+    toward = AmendOrder(client_order_id=8, price=101.0, amount=0.1)
+    admitted, deferred = b.admit(
+        [(Priority.TOP, toward), (Priority.RETREAT, retreat), (Priority.TOP, ins(2))], now_ns=S // 4
+    )
+    # the stale aggressive quote is cancelled; the move toward the touch and the insert wait
+    assert admitted == (CancelOrder(client_order_id=7, order_id="o7"),)
+    assert deferred == (retreat, toward, ins(2))
+    assert b.next_deadline_ns(S // 4) == S // 2
+    # with budget to spare the retreat is an ordinary amend
+    assert b.admit([(Priority.RETREAT, retreat)], now_ns=S)[0] == (retreat,)
+
+
+def test_admit_when_me_window_full_retreat_becomes_cancel_but_only_within_cancel_budget():
+    b = MessageBudget(ConnectionConfig(me_rate_per_s=1.0, cancel_rate_per_s=1.0, rate_safety_margin=0.0))
+    a1 = AmendOrder(client_order_id=1, price=99.0, amount=0.1)
+    a2 = AmendOrder(client_order_id=2, price=98.0, amount=0.1)
+    admitted, deferred = b.admit([(Priority.RETREAT, a1), (Priority.RETREAT, a2), (Priority.RETREAT, a2)], 0)
+    assert admitted == (a1, CancelOrder(client_order_id=2)) and deferred == (a2, a2)
 
 
 def test_admit_when_halt_present_always_admits_it_at_no_cost():

@@ -14,6 +14,10 @@ priority) and the first one that does not fit defers itself and *every* command 
 quote step therefore never sends a move toward the opposite side while the retreat it depends
 on waits (see ``OrderManager.plan``). During a throttle cooldown only cancels are admitted:
 they have their own, much larger budget, and pulling a stale quote matters more than anything.
+So a retreat (an amend moving a quote away from the touch) that cannot be sent is replaced by a
+cancel of that order: a quote more aggressive than the model wants is not left to be picked
+off while the budget recovers, and re-inserting it later costs the same one message the amend
+would have.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from enum import Enum, IntEnum
 
 from thalex_mm.config.models import ConnectionConfig
 from thalex_mm.core.commands import (
+    AmendOrder,
     CancelAll,
     CancelMassQuote,
     CancelOrder,
@@ -165,7 +170,8 @@ class MessageBudget:
         Returns:
             ``(admitted, deferred)``: admitted ones in send order; the deferred ones should be
             dropped and re-planned at the next quote step (at ``next_deadline_ns()`` at the
-            latest). ``Halt`` costs nothing and is always admitted.
+            latest). ``Halt`` costs nothing and is always admitted. A deferred ``RETREAT``
+            amend is admitted as a ``CancelOrder`` of its order when the cancel budget allows.
         """
         self._last_now_ns = now_ns
         ordered = sorted(commands, key=lambda pc: pc[0])
@@ -174,22 +180,22 @@ class MessageBudget:
         blocked = False
         cooling = self.in_cooldown(now_ns)
         held = now_ns < self._hold_until_ns
-        for _, cmd in ordered:
+        for priority, cmd in ordered:
             if isinstance(cmd, Halt):
                 admitted.append(cmd)
                 continue
-            if blocked:
-                deferred.append(cmd)
-                continue
-            if is_cancel(cmd):
-                ok = self._cancels.try_take(now_ns)
-            else:
-                ok = not cooling and not held and self._me.try_take(now_ns)
-            if ok:
-                admitted.append(cmd)
-            else:
+            if not blocked:
+                if is_cancel(cmd):
+                    ok = self._cancels.try_take(now_ns)
+                else:
+                    ok = not cooling and not held and self._me.try_take(now_ns)
+                if ok:
+                    admitted.append(cmd)
+                    continue
                 blocked = True
-                deferred.append(cmd)
+            if priority == Priority.RETREAT and isinstance(cmd, AmendOrder) and self._cancels.try_take(now_ns):
+                admitted.append(CancelOrder(client_order_id=cmd.client_order_id, order_id=cmd.order_id))
+            deferred.append(cmd)
         self._has_deferred = bool(deferred)
         return tuple(admitted), tuple(deferred)
 
