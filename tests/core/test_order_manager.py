@@ -296,6 +296,23 @@ def test_fills_when_seen_in_response_and_notification_are_recorded_once():
     assert o.state is OrderState.PARTIALLY_FILLED and o.filled_amount == 0.05
 
 
+def test_fills_when_many_remembers_only_the_most_recent_trade_ids(monkeypatch):
+    import thalex_mm.core.order_manager as order_manager
+
+    monkeypatch.setattr(order_manager, "_SEEN_TRADES_RETAINED", 3)
+    om, h = make()
+    h.send(om.plan(wanted([(100, 1.0)]), INSTR))
+    fills = [OrderFill(trade_id=f"t{i}", price=100, amount=0.1, maker_taker="maker") for i in range(5)]
+    for i, f in enumerate(fills):
+        rep = report(100, Side.BUY, 100, 1.0, status=OrderStatus.PARTIALLY_FILLED,
+                     filled=0.1 * (i + 1), fills=(f,), reason=ChangeReason.FILL)
+        assert [type(r) for r in om.on_orders(OrdersUpdated(orders=(rep,)))] == [FillRecorded]
+    again = report(100, Side.BUY, 100, 1.0, status=OrderStatus.PARTIALLY_FILLED, filled=0.5,
+                   fills=(fills[4],), reason=ChangeReason.FILL)
+    assert om.on_orders(OrdersUpdated(orders=(again,))) == ()  # a recent duplicate: dropped
+    assert len(om._seen_trades) == 3  # memory stays flat however long the session runs
+
+
 def test_report_when_late_open_after_cancelled_does_not_resurrect():
     om, h = make()
     h.send(om.plan(wanted([(100, 0.1)]), INSTR))

@@ -8,8 +8,8 @@ Inputs (all from the driver, in any order, possibly duplicated):
 * ``reconcile(open_orders)`` after a reconnect: the exchange wins.
 
 Idempotence: ``filled_amount`` only grows; a fill is counted once per ``trade_id`` (a global
-set, so a fill seen in a response and again in a notification is one fill); terminal orders stay
-terminal (see ``order_state``). Anything we cannot match is reported as a record, never raised.
+set of the last ``_SEEN_TRADES_RETAINED`` ids, so a fill seen in a response and again in a
+notification is one fill); terminal orders stay terminal (see ``order_state``). Anything we cannot match is reported as a record, never raised.
 
 The diff (``plan``, implemented in ``order_diff``) emits the fewest commands and never lets
 our bid reach our ask, even while requests are in flight.
@@ -70,6 +70,7 @@ __all__ = [
 MAX_CLIENT_ORDER_ID = 2**32 - 1  # §5.1: stay within 32 bits
 _EPS = 1e-9
 _TERMINAL_RETAINED = 10_000  # closed orders kept to absorb late reports
+_SEEN_TRADES_RETAINED = 100_000  # trade ids kept to drop duplicated fills (memory stays flat)
 
 _STATUS_TRIGGER = {
     OrderStatus.OPEN: OrderTrigger.REPORT_OPEN,
@@ -114,6 +115,7 @@ class OrderManager:
         self._requests: dict[int, Command] = {}
         self._planned_levels: dict[int, int] = {}
         self._seen_trades: set[str] = set()
+        self._seen_order: deque[str] = deque()  # _seen_trades in arrival order, for eviction
         self._mmp_armed = False
         self._mmp_in_flight = False
         self._last_mq: dict[str, tuple[tuple[tuple[float, float], ...], ...]] = {}
@@ -370,12 +372,18 @@ class OrderManager:
             return self._by_order_id.get(order_id) or self._orders.get(order_id)
         return None
 
+    def _remember_trade(self, trade_id: str) -> None:
+        self._seen_trades.add(trade_id)
+        self._seen_order.append(trade_id)
+        if len(self._seen_order) > _SEEN_TRADES_RETAINED:
+            self._seen_trades.discard(self._seen_order.popleft())
+
     def _record_fills(self, order: TrackedOrder | None, rep: OrderReport, ts_ns: int) -> list:
         out = []
         for f in rep.fills:
             if f.trade_id in self._seen_trades:
                 continue
-            self._seen_trades.add(f.trade_id)
+            self._remember_trade(f.trade_id)
             if order is not None:
                 order.trade_ids.add(f.trade_id)
             out.append(

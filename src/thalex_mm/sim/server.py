@@ -23,6 +23,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,7 @@ __all__ = ["ClientConnection", "SimExchange", "SimServerConfig"]
 
 log = logging.getLogger("thalex_mm.sim")
 
+_TRADE_HISTORY_KEPT = 1000  # private/trade_history returns the most recent trades, newest last
 _ME_METHODS = frozenset({Method.INSERT, Method.BUY, Method.SELL, Method.AMEND, Method.MASS_QUOTE})
 _CANCEL_METHODS = frozenset({Method.CANCEL, Method.CANCEL_ALL, Method.CANCEL_SESSION, Method.CANCEL_MASS_QUOTE})
 _PRIVATE_CHANNELS = frozenset(
@@ -139,7 +141,7 @@ class SimExchange:
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started_ns = 0
-        self._trades_by_account: dict[str, list[Any]] = {}
+        self._trades_by_account: dict[str, deque[Any]] = {}
         self._frozen_clients: set[str] = set()  # sessions that missed market frames (freeze)
         self.url = ""
         feed.publish = self._publish_market
@@ -504,7 +506,7 @@ class SimExchange:
         return sc.account_summary_to_wire(self.engine.account_summary(client.account))
 
     def _trade_history(self, client: ClientConnection, params: dict, now: int) -> Any:
-        trades = self._trades_by_account.get(client.account or "", [])[-1000:]
+        trades = self._trades_by_account.get(client.account or "", ())
         return {"trades": [sc.account_trade_to_wire(t) for t in trades], "bookmark": None}
 
     # ------------------------------------------------------------------ fan-out
@@ -534,7 +536,10 @@ class SimExchange:
             return
         self.feed.note_book_changes(out.book_changes, out.public_trades)
         for t in out.account_trades:
-            self._trades_by_account.setdefault(t.account, []).append(t.trade)
+            trades = self._trades_by_account.get(t.account)
+            if trades is None:
+                trades = self._trades_by_account[t.account] = deque(maxlen=_TRADE_HISTORY_KEPT)
+            trades.append(t.trade)
         if not (out.order_updates or out.account_trades or out.portfolio_changes or out.mmp_updates):
             return
         for client in list(self._clients.values()):
