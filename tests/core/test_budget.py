@@ -18,7 +18,15 @@ from thalex_mm.core.budget import (
     classify_error,
     is_cancel,
 )
-from thalex_mm.core.commands import AmendOrder, CancelAll, CancelOrder, Halt, InsertOrder
+from thalex_mm.core.commands import (
+    AmendOrder,
+    CancelAll,
+    CancelMassQuote,
+    CancelOrder,
+    Halt,
+    InsertOrder,
+    MassQuote,
+)
 from thalex_mm.core.types import Side
 
 S = 1_000_000_000
@@ -117,6 +125,14 @@ def test_cooldown_when_retreat_cannot_be_sent_pulls_the_order_instead():
     assert b.next_deadline_ns(S // 4) == S // 2
     # with budget to spare the retreat is an ordinary amend
     assert b.admit([(Priority.RETREAT, retreat)], now_ns=S)[0] == (retreat,)
+
+
+def test_cooldown_when_mass_quote_retreats_pulls_all_quotes_but_a_move_toward_waits():
+    b = MessageBudget(CFG)
+    b.on_error(4, now_ns=0)
+    mq = MassQuote(quotes=())
+    assert b.admit([(Priority.RETREAT, mq)], now_ns=1) == ((CancelMassQuote(),), (mq,))
+    assert b.admit([(Priority.TOP, mq)], now_ns=2) == ((), (mq,))
 
 
 def test_admit_when_me_window_full_retreat_becomes_cancel_but_only_within_cancel_budget():

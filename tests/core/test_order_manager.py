@@ -8,6 +8,7 @@ from thalex_mm.config.models import OrderConfig
 from thalex_mm.core.budget import Drop, Priority, Reconcile
 from thalex_mm.core.commands import (
     AmendOrder,
+    CancelMassQuote,
     CancelOrder,
     InsertOrder,
     MassQuote,
@@ -404,6 +405,22 @@ def test_mass_quote_when_not_armed_sends_set_mmp_then_quotes_after_ack():
     assert om.plan_mass_quote(w, INSTR) == ()  # identical: nothing sent
     (mq2,) = om.plan_mass_quote(wanted([(100, 0.1), (99, 0.1)], [(103, 0.1)]), INSTR)
     assert mq2.quotes[0].bids is None and mq2.quotes[0].asks == ((103, 0.1),)
+
+
+def test_mass_quote_when_a_side_retreats_has_retreat_priority_and_a_pull_resends_both_sides():
+    om, h = make(use_mass_quote=True, amend_tolerance_ticks=0)
+    w = wanted([(100, 0.1)], [(102, 0.1)])
+    h.send(om.plan_mass_quote(w, INSTR))  # SetMmp
+    h.send(om.plan_mass_quote(w, INSTR))  # the first quotes
+    ((prio, _),) = om.plan_mass_quote_prioritised(wanted([(100, 0.1)], [(101, 0.1)]), INSTR)
+    assert prio is Priority.TOP  # the ask moves toward the touch
+    ((prio, _),) = om.plan_mass_quote_prioritised(wanted([(99, 0.1)], [(102, 0.1)]), INSTR)
+    assert prio is Priority.RETREAT  # the bid backs off: stale if left
+    ((prio, _),) = om.plan_mass_quote_prioritised(wanted([], [(102, 0.1)]), INSTR)
+    assert prio is Priority.RETREAT  # the bid side is pulled
+    h.send([CancelMassQuote()])
+    (mq,) = om.plan_mass_quote(w, INSTR)
+    assert mq.quotes[0].bids == ((100, 0.1),) and mq.quotes[0].asks == ((102, 0.1),)
 
 
 def test_mass_quote_when_mmp_trips_or_disconnects_rearms_first():

@@ -14,8 +14,8 @@ priority) and the first one that does not fit defers itself and *every* command 
 quote step therefore never sends a move toward the opposite side while the retreat it depends
 on waits (see ``OrderManager.plan``). During a throttle cooldown only cancels are admitted:
 they have their own, much larger budget, and pulling a stale quote matters more than anything.
-So a retreat (an amend moving a quote away from the touch) that cannot be sent is replaced by a
-cancel of that order: a quote more aggressive than the model wants is not left to be picked
+So a retreat (an amend moving a quote away from the touch, or such a mass quote) that cannot be
+sent is replaced by a cancel of that order (``CancelMassQuote``): a quote more aggressive than the model wants is not left to be picked
 off while the budget recovers, and re-inserting it later costs the same one message the amend
 would have.
 """
@@ -36,6 +36,7 @@ from thalex_mm.core.commands import (
     CancelSession,
     Command,
     Halt,
+    MassQuote,
 )
 from thalex_mm.protocol.error_codes import ErrorCode
 
@@ -106,6 +107,15 @@ class _Window:
         return self.stamps[0] + _WINDOW_NS
 
 
+def _pull_instead(cmd: Command) -> Command | None:
+    """The cancel that removes what a deferred retreat would have moved, if there is one."""
+    if isinstance(cmd, AmendOrder):
+        return CancelOrder(client_order_id=cmd.client_order_id, order_id=cmd.order_id)
+    if isinstance(cmd, MassQuote):
+        return CancelMassQuote()
+    return None
+
+
 def _limit(rate_per_s: float, margin: float) -> int:
     return max(1, int(rate_per_s * (1.0 - margin)))
 
@@ -171,7 +181,8 @@ class MessageBudget:
             ``(admitted, deferred)``: admitted ones in send order; the deferred ones should be
             dropped and re-planned at the next quote step (at ``next_deadline_ns()`` at the
             latest). ``Halt`` costs nothing and is always admitted. A deferred ``RETREAT``
-            amend is admitted as a ``CancelOrder`` of its order when the cancel budget allows.
+            amend is admitted as a ``CancelOrder`` of its order (a ``RETREAT`` mass quote as a
+            ``CancelMassQuote``) when the cancel budget allows.
         """
         self._last_now_ns = now_ns
         ordered = sorted(commands, key=lambda pc: pc[0])
@@ -193,8 +204,10 @@ class MessageBudget:
                     admitted.append(cmd)
                     continue
                 blocked = True
-            if priority == Priority.RETREAT and isinstance(cmd, AmendOrder) and self._cancels.try_take(now_ns):
-                admitted.append(CancelOrder(client_order_id=cmd.client_order_id, order_id=cmd.order_id))
+            if priority == Priority.RETREAT:
+                pull = _pull_instead(cmd)
+                if pull is not None and self._cancels.try_take(now_ns):
+                    admitted.append(pull)
             deferred.append(cmd)
         self._has_deferred = bool(deferred)
         return tuple(admitted), tuple(deferred)

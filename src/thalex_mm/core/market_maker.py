@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from thalex_mm.config.models import BotConfig
-from thalex_mm.core.budget import MessageBudget, Priority
+from thalex_mm.core.budget import MessageBudget
 from thalex_mm.core.commands import CancelSession, Command, Halt, InsertOrder
 from thalex_mm.core.events import (
     AccountTradesReceived,
@@ -447,7 +447,7 @@ class MarketMakerCore:
         if self.risk.state is TradingState.HALTED:
             return self._admit(self.orders.cancel_everything(self.instrument_name), now)
         if self._mass_quote:
-            planned = tuple((Priority.TOP, c) for c in self.orders.plan_mass_quote(wanted, self.instrument))
+            planned = self.orders.plan_mass_quote_prioritised(wanted, self.instrument)
         else:
             planned = self.orders.plan_prioritised(wanted, self.instrument)
         return self._admit(planned, now, position=pos.position)

@@ -30,6 +30,7 @@ from thalex_mm.config.models import OrderConfig
 from thalex_mm.core.budget import Priority, classify_error
 from thalex_mm.core.commands import (
     AmendOrder,
+    CancelMassQuote,
     CancelOrder,
     Command,
     InsertOrder,
@@ -187,6 +188,8 @@ class OrderManager:
                 self._move(order, OrderTrigger.SEND_CANCEL)
         elif isinstance(command, SetMmp):
             self._mmp_in_flight = True
+        elif isinstance(command, CancelMassQuote):
+            self._last_mq.clear()  # every mass quote is pulled: send both sides whole next time
         elif isinstance(command, MassQuote):
             for q in command.quotes:
                 prev = self._last_mq.get(q.instrument, ((), ()))
@@ -485,6 +488,27 @@ class OrderManager:
 
     def plan_mass_quote(self, wanted: WantedQuotes, instrument: Instrument) -> tuple[Command, ...]:
         """One step of the mass-quote path: ``SetMmp`` until armed, then at most one MassQuote."""
+        return tuple(cmd for _, cmd in self.plan_mass_quote_prioritised(wanted, instrument))
+
+    def plan_mass_quote_prioritised(
+        self, wanted: WantedQuotes, instrument: Instrument
+    ) -> tuple[tuple[Priority, Command], ...]:
+        """Like ``plan_mass_quote`` with a ``Priority``: ``RETREAT`` when a side's best level
+        moves away from the touch by more than the amend tolerance (or the side is pulled), so
+        that the budget pulls the quotes (``CancelMassQuote``) when it cannot send the move."""
+        cmds = self._plan_mass_quote(wanted, instrument)
+        if len(cmds) != 1 or not isinstance(cmds[0], MassQuote):
+            return tuple((Priority.TOP, c) for c in cmds)
+        last = self._last_mq.get(wanted.instrument)
+        q = cmds[0].quotes[0]
+        tol = self._cfg.amend_tolerance_ticks * instrument.tick_size + instrument.tick_size * 1e-6
+        retreat = last is not None and (
+            (q.bids is not None and bool(last[0]) and (not q.bids or q.bids[0][0] < last[0][0][0] - tol))
+            or (q.asks is not None and bool(last[1]) and (not q.asks or q.asks[0][0] > last[1][0][0] + tol))
+        )
+        return ((Priority.RETREAT if retreat else Priority.TOP, cmds[0]),)
+
+    def _plan_mass_quote(self, wanted: WantedQuotes, instrument: Instrument) -> tuple[Command, ...]:
         if not self._mmp_armed:
             if self._mmp_in_flight:
                 return ()
