@@ -314,6 +314,28 @@ def test_fills_when_many_remembers_only_the_most_recent_trade_ids(monkeypatch):
     assert len(om._seen_trades) == 3  # memory stays flat however long the session runs
 
 
+def test_amend_after_partial_fill_when_acked_is_not_repeated():
+    """An amend asks for filled + wanted; once acked the order rests at the wanted size, so
+    the same wanted quote must not be amended again (that would spend the budget forever)."""
+    om, h = make(amend_tolerance_ticks=0)
+    (ins,) = om.plan(wanted([(100.0, 0.01)]), INSTR)
+    h.send([ins])
+    cid = ins.client_order_id
+    fill = OrderFill(trade_id="t1", price=100.0, amount=0.004, maker_taker="maker")
+    om.on_orders(OrdersUpdated(orders=(report(cid, Side.BUY, 100.0, 0.01, status=OrderStatus.PARTIALLY_FILLED,
+                                              filled=0.004, fills=(fill,), reason=ChangeReason.FILL),)))
+    assert om.plan(wanted([(100.0, 0.01)]), INSTR) == ()  # a partial fill alone: left alone
+    (amend,) = om.plan(wanted([(99.0, 0.01)]), INSTR)
+    assert amend == AmendOrder(client_order_id=cid, price=99.0, amount=0.014)
+    h.rid += 1
+    om.on_sent(h.rid, amend)
+    om.on_response(h.rid, report(cid, Side.BUY, 99.0, 0.014, status=OrderStatus.PARTIALLY_FILLED,
+                                 filled=0.004, reason=ChangeReason.AMEND))
+    assert om.get(cid).remaining_amount == pytest.approx(0.01)
+    assert om.plan(wanted([(99.0, 0.01)]), INSTR) == ()
+    assert om.plan(wanted([(99.0, 0.02)]), INSTR) == (AmendOrder(client_order_id=cid, price=99.0, amount=0.024),)
+
+
 def test_report_when_late_open_after_cancelled_does_not_resurrect():
     om, h = make()
     h.send(om.plan(wanted([(100, 0.1)]), INSTR))

@@ -122,7 +122,7 @@ class QuoteDiffer:
                 st = o.state
                 if st is _PI or st is _PA or st is _PC:
                     continue
-                if abs(o.price - price) <= tol and abs(o.amount - amount) < vtick / 2:
+                if abs(o.price - price) <= tol and abs(o.amount - o.fill_offset - amount) < vtick / 2:
                     continue
                 away = price < o.price if side is Side.BUY else price > o.price
                 if away:
@@ -280,6 +280,6 @@ class QuoteDiffer:
             st = o.state
             if st is _PI or st is _PA or st is _PC:
                 continue
-            if abs(o.price - p) > tol or abs(o.amount - a) >= half_vtick:
+            if abs(o.price - p) > tol or abs(o.amount - o.fill_offset - a) >= half_vtick:
                 return False
         return mask_b == (1 << nb) - 1 and mask_a == (1 << na) - 1

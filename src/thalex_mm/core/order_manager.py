@@ -182,6 +182,7 @@ class OrderManager:
                 self._move(order, OrderTrigger.SEND_AMEND)
                 order.pending_price = command.price
                 order.pending_amount = command.amount
+                order.pending_fill_offset = order.filled_amount
         elif isinstance(command, CancelOrder):
             order = self._find(command.client_order_id, command.order_id)
             if order is not None and not order.state.is_terminal:
@@ -221,6 +222,7 @@ class OrderManager:
                 price = report.price if report is not None and report.price is not None else None
                 order.price = price if price is not None else cmd.price
                 order.amount = max(cmd.amount, order.filled_amount)
+                order.fill_offset = order.pending_fill_offset
                 order.amends_acked += 1
                 order.pending_price = order.pending_amount = None
                 self._move(order, OrderTrigger.AMEND_ACKED)
@@ -353,6 +355,8 @@ class OrderManager:
                 self._active[order.key] = order
             else:
                 self._move(order, OrderTrigger.RESYNC_LIVE)
+                if order.pending_amount is not None and abs(rep.amount - order.pending_amount) < _EPS:
+                    order.fill_offset = order.pending_fill_offset  # the amend did land
                 order.pending_price = order.pending_amount = None
                 order.price = rep.price if rep.price is not None else order.price
                 order.amount = rep.amount

@@ -28,7 +28,10 @@ class TrackedOrder:
 
     ``amount`` is the original amount (as on the exchange); ``level`` is the quote level it
     serves (-1 when unassigned, e.g. adopted at reconcile); ``pending_price`` /
-    ``pending_amount`` hold an amend in flight.
+    ``pending_amount`` hold an amend in flight. ``fill_offset`` is the filled amount when our
+    last acknowledged amend was sent (an amend asks for ``filled + wanted``), so
+    ``quoted_amount`` is the size we last asked to rest: the diff compares that with the
+    wanted size, and neither tops up a partly filled order nor repeats an amend after a fill.
     """
 
     client_order_id: int | None
@@ -42,6 +45,8 @@ class TrackedOrder:
     filled_amount: float = 0.0
     pending_price: float | None = None
     pending_amount: float | None = None
+    fill_offset: float = 0.0
+    pending_fill_offset: float = 0.0
     label: str | None = None
     reduce_only: bool = False
     amends_acked: int = 0
@@ -50,6 +55,11 @@ class TrackedOrder:
     @property
     def key(self) -> int | str:
         return self.client_order_id if self.client_order_id is not None else str(self.order_id)
+
+    @property
+    def quoted_amount(self) -> float:
+        """The size we last asked this order to rest (``amount`` less the fills before)."""
+        return self.amount - self.fill_offset
 
     @property
     def remaining_amount(self) -> float:
