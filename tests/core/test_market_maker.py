@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from thalex_mm.config import BotConfig
 from thalex_mm.config.models import AvellanedaConfig, OrderConfig, RiskConfig
-from thalex_mm.core.commands import AmendOrder, CancelOrder, CancelSession, Halt, InsertOrder
+from thalex_mm.core.commands import (
+    AmendOrder,
+    CancelMassQuote,
+    CancelOrder,
+    CancelSession,
+    Halt,
+    InsertOrder,
+    MassQuote,
+)
 from thalex_mm.core.events import (
     BookDeltaReceived,
     BookSnapshotReceived,
@@ -209,3 +217,27 @@ def _run_log() -> list[str]:
 def test_core_when_same_event_log_replayed_twice_commands_match_byte_for_byte():
     a, b = _run_log(), _run_log()
     assert a == b and len(a) > 2
+
+
+def test_core_when_halted_in_mass_quote_mode_pulls_the_mass_quotes_once():
+    cfg = BotConfig(
+        avellaneda=AvellanedaConfig(estimate_intensity=False, k=0.5, A=2.0, gamma=0.1),
+        order=OrderConfig(sizes=(0.01,), use_mass_quote=True),
+        risk=RiskConfig(position_soft_limit=0.05, position_hard_limit=0.1),
+    )
+    core = MarketMakerCore(cfg)
+    (arm,) = start(core)
+    send(core, (arm,))
+    quotes = core.handle(ResponseReceived(local_ts_ns=T0 + 3 * MS, request_id=1, result=None))
+    if not quotes:
+        quotes = core.handle(TimerFired(local_ts_ns=T0 + 200 * MS))
+    assert [type(c).__name__ for c in quotes] == ["MassQuote"]
+    send(core, quotes, first_id=2)
+    # the mark runs 1.5 % away from the mid: risk halts, and the resting quotes must go
+    halted = core.handle(TickerUpdated(local_ts_ns=T0 + 500 * MS, instrument=PERP.name,
+                                       mark_price=66_000.0, index_price=66_000.0))
+    assert core.status().trading_state == "halted"
+    assert CancelMassQuote() in halted
+    send(core, halted, first_id=3)
+    later = core.handle(TimerFired(local_ts_ns=T0 + 1500 * MS))
+    assert not any(isinstance(c, CancelMassQuote | MassQuote) for c in later)

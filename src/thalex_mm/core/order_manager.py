@@ -30,8 +30,10 @@ from thalex_mm.config.models import OrderConfig
 from thalex_mm.core.budget import Priority, classify_error
 from thalex_mm.core.commands import (
     AmendOrder,
+    CancelAll,
     CancelMassQuote,
     CancelOrder,
+    CancelSession,
     Command,
     InsertOrder,
     InstrumentQuote,
@@ -189,7 +191,7 @@ class OrderManager:
                 self._move(order, OrderTrigger.SEND_CANCEL)
         elif isinstance(command, SetMmp):
             self._mmp_in_flight = True
-        elif isinstance(command, CancelMassQuote):
+        elif isinstance(command, CancelMassQuote | CancelSession | CancelAll):
             self._last_mq.clear()  # every mass quote is pulled: send both sides whole next time
         elif isinstance(command, MassQuote):
             for q in command.quotes:
@@ -544,8 +546,9 @@ class OrderManager:
     def cancel_everything(
         self, instrument: str | None = None
     ) -> tuple[tuple[Priority, Command], ...]:
-        """Unsafe-priority cancels for every live order not already being cancelled."""
-        return tuple(
+        """Unsafe-priority cancels for every live order not already being cancelled, and a
+        ``CancelMassQuote`` while mass quotes we sent may rest (they are not tracked orders)."""
+        cmds: list[tuple[Priority, Command]] = [
             (
                 Priority.UNSAFE_CANCEL,
                 CancelOrder(
@@ -555,4 +558,8 @@ class OrderManager:
             )
             for o in self.active_orders(instrument)
             if o.state is not OrderState.PENDING_CANCEL
-        )
+        ]
+        sides = self._last_mq.values() if instrument is None else [self._last_mq.get(instrument, ((), ()))]
+        if any(bids or asks for bids, asks in sides):
+            cmds.append((Priority.UNSAFE_CANCEL, CancelMassQuote()))
+        return tuple(cmds)
