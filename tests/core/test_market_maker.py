@@ -18,6 +18,7 @@ from thalex_mm.core.events import (
     BookSnapshotReceived,
     Connected,
     Disconnected,
+    ErrorReceived,
     InstrumentsUpdated,
     KillSwitchPressed,
     OrderFill,
@@ -241,3 +242,32 @@ def test_core_when_halted_in_mass_quote_mode_pulls_the_mass_quotes_once():
     send(core, halted, first_id=3)
     later = core.handle(TimerFired(local_ts_ns=T0 + 1500 * MS))
     assert not any(isinstance(c, CancelMassQuote | MassQuote) for c in later)
+
+
+def test_core_when_venue_refuses_a_bid_holds_the_bid_side_with_backoff_not_blind_retry():
+    """Error 24 (insufficient margin) on our bid: the same bid must not be re-sent at every
+    step. The bid side waits the initial backoff (0.5 s by default), then is tried again; a
+    second refusal in a row doubles the wait. The ask side keeps quoting throughout."""
+    core = make_core()
+    sent = send(core, start(core))
+    t = T0 + 3 * MS
+    bid_sends: list[int] = []
+    for rid, c in sent.items():
+        if isinstance(c, InsertOrder) and c.side is Side.BUY:
+            core.handle(ErrorReceived(local_ts_ns=t, request_id=rid, code=24, message="insufficient margin"))
+        else:
+            ack(core, rid, c, t)
+    next_id = 100
+    for step in range(1, 30):  # 2.9 s of 100 ms steps
+        now = t + step * 100 * MS
+        out = core.handle(TimerFired(local_ts_ns=now))
+        sent = send(core, out, first_id=next_id)
+        next_id += len(out) + 1
+        for rid, c in sent.items():
+            if isinstance(c, InsertOrder) and c.side is Side.BUY:
+                bid_sends.append(step)
+                core.handle(ErrorReceived(local_ts_ns=now + MS, request_id=rid, code=24, message="insufficient margin"))
+    # refused at 0 -> held 0.5 s -> retried at step 5, refused 1 ms later -> held 1 s -> step 16
+    # -> held 2 s -> beyond step 29
+    assert bid_sends == [5, 16], bid_sends
+    assert core.status().our_ask is not None

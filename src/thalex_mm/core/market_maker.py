@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from thalex_mm.config.models import BotConfig
-from thalex_mm.core.budget import MessageBudget
+from thalex_mm.core.budget import Drop, MessageBudget
 from thalex_mm.core.commands import CancelSession, Command, Halt, InsertOrder
 from thalex_mm.core.events import (
     AccountTradesReceived,
@@ -55,6 +55,7 @@ from thalex_mm.core.position import PositionSnapshot, PositionTracker
 from thalex_mm.core.quote_builder import QuoteBuilder, QuoteFigures
 from thalex_mm.core.reasons import Reason, TradingState
 from thalex_mm.core.risk import MarketSnapshot, RiskManager
+from thalex_mm.core.side_hold import SideHold
 from thalex_mm.core.technical import TechnicalAnalysis
 from thalex_mm.core.types import Instrument, Side, WantedQuotes
 
@@ -141,6 +142,8 @@ class MarketMakerCore:
         self.fair = FairValueModel(config.quoting)
         self.orders = OrderManager(config.order, first_client_order_id=first_client_order_id)
         self.budget = MessageBudget(config.connection)
+        cc = config.connection
+        self.side_hold = SideHold(cc.throttle_cooldown_initial_s, cc.throttle_cooldown_cap_s, cc.throttle_quiet_reset_s)
         self.risk = RiskManager(config.risk, label=config.order.label)
         self.position = PositionTracker(m.instrument)
         self.instrument: Instrument | None = None
@@ -244,6 +247,7 @@ class MarketMakerCore:
             times.append(self._last_quote_ns + self._min_interval_ns)
         times.append(self.budget.next_deadline_ns() or 0)
         times.append(self.risk.next_deadline_ns() or 0)
+        times.append(self.side_hold.next_deadline_ns(self._now_ns) or 0)
         if self.config.avellaneda.estimate_intensity:
             times.append(self.intensity.next_calibration_ns() or 0)
         future = [t for t in times if t > self._now_ns]
@@ -317,7 +321,17 @@ class MarketMakerCore:
                     self._on_fill_applied(applied, now)
             elif isinstance(rec, OrderRejected):
                 self._rejects += 1
+                self._hold_refused_side(rec, now)
             self.records.append(rec)
+
+    def _hold_refused_side(self, rec: OrderRejected, now: int) -> None:
+        """A refused insert/amend/mass quote is not re-sent blindly: its side waits a backoff."""
+        if not isinstance(rec.action, Drop) or rec.command not in ("InsertOrder", "AmendOrder", "MassQuote"):
+            return
+        tracked = self.orders.get(rec.client_order_id) if rec.client_order_id is not None else None
+        sides = (tracked.side,) if tracked is not None else (Side.BUY, Side.SELL)
+        for side in sides:
+            self.side_hold.on_refused(side, now)
 
     def _on_fill_applied(self, applied: Any, now: int) -> None:
         self.records.extend(self.risk.on_fill(now))
@@ -426,6 +440,8 @@ class MarketMakerCore:
             est = self.intensity.current
             A, k = (est.A, est.k) if cfg.avellaneda.estimate_intensity else (cfg.avellaneda.A, cfg.avellaneda.k)
             allow_bid, allow_ask = self.risk.allowed_sides(pos.position)
+            allow_bid = allow_bid and not self.side_hold.held(Side.BUY, now)
+            allow_ask = allow_ask and not self.side_hold.held(Side.SELL, now)
             wanted, self.figures = self.builder.build(
                 ts_ns=now,
                 fair_value=fv.price,
