@@ -271,3 +271,20 @@ def test_core_when_venue_refuses_a_bid_holds_the_bid_side_with_backoff_not_blind
     # -> held 2 s -> beyond step 29
     assert bid_sends == [5, 16], bid_sends
     assert core.status().our_ask is not None
+
+
+def test_core_when_book_freezes_while_ticker_ticks_pulls_quotes_as_stale():
+    core = make_core()
+    sent = send(core, start(core))
+    for rid, c in sent.items():
+        ack(core, rid, c, T0 + 3 * MS)
+    second = 1_000_000_000
+    pulled = []
+    for s in range(1, 9):  # the ticker keeps coming every second; the book never changes again
+        out = core.handle(TickerUpdated(local_ts_ns=T0 + s * second, instrument=PERP.name,
+                                        mark_price=65_000.0 + s, index_price=65_000.0 + s))
+        pulled += [c for c in out if isinstance(c, CancelOrder | CancelSession)]
+        send(core, out, first_id=1000 + 10 * s)
+    assert core.status().trading_state != "active" and "stale" in core.status().state_reason
+    assert pulled, "quotes were left resting on a frozen book"
+    assert core.stale_for_s(T0 + 8 * second) >= 7.9  # the driver's reconnect check sees it too

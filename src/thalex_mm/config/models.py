@@ -145,7 +145,7 @@ class RiskConfig(_Section):
     max_consecutive_losses: int = _f(10, "Max consecutive losing round trips before a pause, >= 1. Default 10.", ge=1)
     price_band_bps: float = _f(100.0, "No quote farther than this from mark/index, basis points, > 0. Default 100.", gt=0)
     mark_mid_divergence_bps: float = _f(50.0, "No quoting while mid and mark disagree by more than this, bps, > 0. Default 50.", gt=0)
-    stale_data_timeout_s: float = _f(5.0, "No book/ticker update for this long pulls quotes, seconds, > 0. Default 5.", gt=0)
+    stale_data_timeout_s: float = _f(5.0, "No book (or no ticker) update for this long pulls quotes, seconds, > 0; raise it for an instrument whose book can stay unchanged longer. Default 5.", gt=0)
     fill_rate_max_fills: int = _f(60, "Fill-rate pause: this many fills ... (>= 1). Default 60.", ge=1)
     fill_rate_window_s: float = _f(10.0, "... within this window, seconds, > 0, pause quoting. Default 10.", gt=0)
     pause_cooldown_s: float = _f(30.0, "Time before a paused state may resume, seconds, > 0. Default 30.", gt=0)

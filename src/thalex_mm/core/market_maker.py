@@ -254,8 +254,11 @@ class MarketMakerCore:
         return min(future) if future else None
 
     def stale_for_s(self, now_ns: int) -> float:
-        """Seconds since the book (or ticker, whichever is fresher) last updated; inf if never."""
-        return min(self.market.staleness_s(Stream.BOOK, now_ns), self.market.staleness_s(Stream.TICKER, now_ns))
+        """Seconds since the staler of book and ticker last updated (a stream never seen yet
+        does not count while the other one flows); inf if neither was ever seen."""
+        ages = [self.market.staleness_s(stream, now_ns) for stream in (Stream.BOOK, Stream.TICKER)]
+        seen = [a for a in ages if math.isfinite(a)]
+        return max(seen) if seen else math.inf
 
     def book_crossed_for_s(self, now_ns: int) -> float:
         """Seconds the public book has stayed crossed or locked (best bid >= best ask) without a
@@ -397,7 +400,10 @@ class MarketMakerCore:
 
     def _market_snapshot(self, touch: tuple[float | None, float | None]) -> MarketSnapshot:
         t = self.market.ticker
-        last = max(self.market.last_update_ns(Stream.BOOK) or 0, self.market.last_update_ns(Stream.TICKER) or 0)
+        # the older of the two streams: a book frozen while the ticker ticks is stale data
+        book_ns = self.market.last_update_ns(Stream.BOOK) or 0
+        ticker_ns = self.market.last_update_ns(Stream.TICKER) or 0
+        last = min(book_ns, ticker_ns) if book_ns and ticker_ns else max(book_ns, ticker_ns)
         return MarketSnapshot(
             mark_price=t.mark_price,
             index_price=self.market.index_price or t.index_price,
