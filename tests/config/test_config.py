@@ -155,3 +155,47 @@ def test_cli_help_when_run_lists_subcommands(capsys):
         main(["--help"])
     assert exc.value.code == 0
     assert "config" in capsys.readouterr().out
+
+
+def test_config_check_when_dashboard_host_public_without_token_names_key_and_exits_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("THALEX_MM_DASHBOARD_TOKEN", raising=False)
+    path = write(tmp_path, '[monitoring]\ndashboard_host = "0.0.0.0"\n')
+    assert main(["config", "check", str(path)]) == 2
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("monitoring.dashboard_host: got '0.0.0.0', expected a loopback address")
+    assert "THALEX_MM_DASHBOARD_TOKEN" in lines[0]
+
+
+def test_config_when_dashboard_host_public_is_ok_with_token_or_nothing_served():
+    host = {"THALEX_MM__MONITORING__DASHBOARD_HOST": "0.0.0.0"}
+    with pytest.raises(ConfigError) as err:
+        load_config(None, env=host)
+    assert [p[:2] for p in err.value.problems] == [("monitoring.dashboard_host", "0.0.0.0")]
+    with pytest.raises(ConfigError):  # a blank token is no token
+        load_config(None, env={**host, "THALEX_MM_DASHBOARD_TOKEN": "  "})
+    assert load_config(None, env={**host, "THALEX_MM_DASHBOARD_TOKEN": "s3cret"}).monitoring.dashboard_host == "0.0.0.0"
+    off = {**host, "THALEX_MM__MONITORING__DASHBOARD_ENABLED": "false"}
+    assert load_config(None, env=off).monitoring.dashboard_enabled is False
+    with pytest.raises(ConfigError):  # a metrics port binds the same host
+        load_config(None, env={**off, "THALEX_MM__MONITORING__METRICS_PORT": "9100"})
+    for loopback in ("127.0.0.2", "::1", "localhost"):
+        load_config(None, env={"THALEX_MM__MONITORING__DASHBOARD_HOST": loopback})
+
+
+def test_config_when_public_host_and_other_field_error_reports_both(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, env={"THALEX_MM__MONITORING__DASHBOARD_HOST": "0.0.0.0",
+                               "THALEX_MM__ORDER__LEVELS": "0"})
+    assert {p[0] for p in err.value.problems} == {"order.levels", "monitoring.dashboard_host"}
+
+
+def test_paper_when_dashboard_host_public_without_token_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("THALEX_MM_DASHBOARD_TOKEN", raising=False)
+    monkeypatch.setenv("THALEX_MM__MONITORING__DASHBOARD_HOST", "0.0.0.0")
+    db = tmp_path / "p.sqlite"
+    assert main(["paper", "--duration", "1", "--db", str(db)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [captured.err.strip()]
+    assert captured.err.startswith("monitoring.dashboard_host: got '0.0.0.0'")
+    assert "Traceback" not in captured.err and not db.exists()

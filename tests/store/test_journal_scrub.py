@@ -93,3 +93,40 @@ def test_journal_when_secrets_in_config_and_records_writes_none_to_file(location
         assert reader.orders(run_id)[0].detail == f"auth {REDACTED_JWT}"
         assert reader.errors(run_id)[0].message == f"bad key {REDACTED_PEM}"
         assert reader.risk_events(run_id)[0].detail == REDACTED_JWT
+
+
+def test_scrub_text_when_url_has_password_masks_only_the_password():
+    cases = {
+        "postgresql://mm:hunter2@127.0.0.1:5432/db": "postgresql://mm:***@127.0.0.1:5432/db",
+        "connect to postgresql://mm:p@ss#w?d@db.example:5432/x failed":
+            "connect to postgresql://mm:***@db.example:5432/x failed",
+        "a ws://u:one@h1/p and http://v:two@h2": "a ws://u:***@h1/p and http://v:***@h2",
+        "postgresql://:only@h/db": "postgresql://:***@h/db",
+    }
+    for text, want in cases.items():
+        assert scrub_text(text) == want
+        assert scrub_text(want) == want  # idempotent
+
+
+def test_scrub_text_when_url_has_no_password_returns_same_text():
+    for text in ("postgresql://mm@h:5432/db", "http://host:8080/path@x", "wss://thalex.com/ws/api/v2",
+                 "mail me at a@b.c"):
+        assert scrub_text(text) is text
+
+
+def test_journal_when_config_journal_path_has_password_stores_it_masked(tmp_path):
+    from thalex_mm.config import load_config
+    from thalex_mm.store import canonical_config_json
+
+    url = "postgresql://mm:hunter2@127.0.0.1:5432/db"
+    config = load_config(None, env={"THALEX_MM__MONITORING__JOURNAL_PATH": url})
+    assert config.monitoring.journal_path == url  # the bot itself still gets the real URL
+    snapshot = json.loads(canonical_config_json(config))
+    assert snapshot["monitoring"]["journal_path"] == "postgresql://mm:***@127.0.0.1:5432/db"
+    with Journal(tmp_path / "j.sqlite") as journal:
+        run_id = journal.start_run("paper", config)
+        journal.error(run_id, ts_ns=1, source="store", message=f"cannot reach {url}")
+        journal.finish_run(run_id, "done")
+    raw = _raw_contents(str(tmp_path / "j.sqlite"), tmp_path)
+    assert b"mm:***@127.0.0.1" in raw
+    assert b"hunter2" not in raw

@@ -43,20 +43,35 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([(f"{p}", "TOML syntax", f"valid TOML: {exc}")]) from None
-    data = _apply_env(data, os.environ if env is None else env)
-    return parse_config(data)
+    env = os.environ if env is None else env
+    data = _apply_env(data, env)
+    return parse_config(data, env=env)
 
 
-def parse_config(data: Mapping[str, Any]) -> BotConfig:
-    """Validate an already-parsed mapping into a ``BotConfig``."""
+def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> BotConfig:
+    """Validate an already-parsed mapping into a ``BotConfig``.
+
+    Args:
+        data: section -> {key: value}.
+        env: the environment, for the rules that depend on it (a non-loopback dashboard host
+            needs ``$THALEX_MM_DASHBOARD_TOKEN``); None skips them.
+
+    Raises:
+        ConfigError: one problem per bad key.
+    """
     try:
-        return BotConfig.model_validate(dict(data))
+        config = BotConfig.model_validate(dict(data))
     except ValidationError as exc:
         problems = _problems(exc, data)
+    else:
+        env_problems = [] if env is None else cross_field_problems(config.model_dump(mode="python"), env)
+        if env_problems:
+            raise ConfigError(env_problems)
+        return config
     # Field errors stop pydantic before the cross-field rules: run those on the raw values too,
     # so one pass reports every mistake.
     seen = {p[0] for p in problems}
-    problems += [p for p in cross_field_problems(dict(data)) if p[0] not in seen]
+    problems += [p for p in cross_field_problems(dict(data), env) if p[0] not in seen]
     raise ConfigError(problems)
 
 
@@ -156,7 +171,12 @@ def _expected(err: Mapping[str, Any]) -> str:
 
 
 def config_to_toml(config: BotConfig) -> str:
-    """Render the effective config as TOML (no secrets live in BotConfig)."""
+    """Render the effective config as TOML, secrets redacted.
+
+    BotConfig holds no credentials, but a value may embed one (the password of a
+    ``postgresql://user:password@host/db`` journal URL): every string is passed through the
+    journal's scrubber (``user:***@host``).
+    """
     lines: list[str] = []
     dumped = config.model_dump(mode="json")
     for section, values in dumped.items():
@@ -177,5 +197,7 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    from thalex_mm.store.scrub import scrub_text
+
+    text = scrub_text(str(value)).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'

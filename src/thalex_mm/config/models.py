@@ -7,6 +7,8 @@ they come from the environment or a key file (see ``thalex_mm.config.secrets``).
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "CROSS_FIELD_RULES",
+    "DASHBOARD_TOKEN_ENV",
     "AvellanedaConfig",
     "BotConfig",
     "ConnectionConfig",
@@ -230,6 +233,20 @@ CROSS_FIELD_RULES: tuple[tuple[str, str, str], ...] = (
 )
 _RELATIONS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
 
+#: Environment variable holding the dashboard/metrics access token (the same name the dashboard
+#: server reads; it is a secret, so it lives in the environment, not in BOT_CONFIG).
+DASHBOARD_TOKEN_ENV = "THALEX_MM_DASHBOARD_TOKEN"
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1, ``[::1]``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
 
 def _get(values: dict, path: str):
     section, key = path.split(".")
@@ -240,13 +257,20 @@ def _get(values: dict, path: str):
     return model.model_fields[key].default
 
 
-def cross_field_problems(values: dict) -> list[tuple[str, object, str]]:
+def cross_field_problems(
+    values: dict, env: Mapping[str, str] | None = None
+) -> list[tuple[str, object, str]]:
     """Violations of ``CROSS_FIELD_RULES`` plus the size rules, as (key, value, expected).
 
     ``values`` maps section -> {key: value}; missing keys take their defaults. Values that are not
-    numbers are skipped (their own field check reports them).
+    numbers are skipped (their own field check reports them). With ``env`` (the process
+    environment) the rules that need it are checked too: a non-loopback
+    ``monitoring.dashboard_host`` with the dashboard or a metrics port on needs
+    ``$THALEX_MM_DASHBOARD_TOKEN``.
     """
     problems: list[tuple[str, object, str]] = []
+    if env is not None:
+        problems += _token_problems(values, env)
     for key, rel, other in CROSS_FIELD_RULES:
         a, b = _get(values, key), _get(values, other)
         if _numeric(a) and _numeric(b) and not _RELATIONS[rel](a, b):
@@ -260,6 +284,20 @@ def cross_field_problems(values: dict) -> list[tuple[str, object, str]]:
     elif isinstance(sizes, list | tuple) and not sizes:
         problems.append(("order.sizes", [], "at least one size"))
     return problems
+
+
+def _token_problems(values: dict, env: Mapping[str, str]) -> list[tuple[str, object, str]]:
+    host = _get(values, "monitoring.dashboard_host")
+    enabled = _get(values, "monitoring.dashboard_enabled")
+    metrics_port = _get(values, "monitoring.metrics_port")
+    serving = enabled is not False or metrics_port is not None
+    if not isinstance(host, str) or not serving or is_loopback_host(host):
+        return []
+    if (env.get(DASHBOARD_TOKEN_ENV) or "").strip():
+        return []
+    return [("monitoring.dashboard_host", host,
+             f"a loopback address (127.0.0.1, ::1, localhost), or set {DASHBOARD_TOKEN_ENV} to "
+             "serve the dashboard/metrics on a non-loopback address")]
 
 
 def _numeric(x) -> bool:
