@@ -76,7 +76,13 @@ class TrackedOrder:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FillRecorded:
-    """A fill seen for the first time (dedup by ``trade_id``). Feed it to position/PnL."""
+    """A fill seen for the first time (dedup by ``trade_id``). Feed it to position/PnL.
+
+    ``maker_taker`` is the exchange's ``"maker"`` / ``"taker"`` flag of the fill (None when the
+    report did not say). ``fee`` is the fee paid in quote currency (negative = rebate), None
+    when not known yet: an order report's fills carry no fee (thalex_protocol.md §5.3); it
+    arrives with the ``account.trade_history`` Trade of the same ``trade_id`` (§5.4).
+    """
 
     client_order_id: int | None
     order_id: str | None
@@ -86,6 +92,8 @@ class FillRecorded:
     price: float
     amount: float
     ts_ns: int
+    maker_taker: str | None = None
+    fee: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

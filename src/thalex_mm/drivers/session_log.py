@@ -1,16 +1,30 @@
 """Turns what the core and the quoter report into journal rows and summary figures.
 
 Kept apart from the quoter so the same bookkeeping serves paper and live runs: the quoter calls
-``on_command`` / ``on_event``; the status loop calls ``sample(status)`` and ``drain(core)``.
+``on_command`` / ``on_event``; the status loop calls ``sample(status)`` and ``drain(core)``;
+the run's end calls ``finish(now_ns)``.
+
+Fills: an order report's fill has no fee (thalex_protocol.md §5.3); the fee comes with the
+``account.trade_history`` Trade of the same ``trade_id`` (§5.4), as the position tracker sees
+it. A fill is therefore journaled once, with the Trade's fee and maker/taker flag: at once when
+the Trade came first, else when it arrives. A fill whose Trade has not come ``fee_grace_s``
+after it was drained (or by ``finish``) is journaled with fee 0 (fee unknown).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from thalex_mm.core.commands import AmendOrder, CancelOrder, Command, InsertOrder, MassQuote
-from thalex_mm.core.events import ErrorReceived, Event, OrdersUpdated
+from thalex_mm.core.events import (
+    AccountTrade,
+    AccountTradesReceived,
+    ErrorReceived,
+    Event,
+    OrdersUpdated,
+)
 from thalex_mm.core.market_maker import CoreStatus
 from thalex_mm.core.order_records import FillRecorded, OrderRejected, UnknownOrderReported
 from thalex_mm.core.position import PositionDiscrepancy
@@ -18,10 +32,19 @@ from thalex_mm.core.reasons import OrderDenied, TradingStateChanged
 
 __all__ = ["SessionLog", "SessionTotals"]
 
+#: Error texts kept in ``SessionTotals.errors`` (the dashboard shows the latest ones).
+_ERRORS_KEPT = 50
+#: Journaled trade ids remembered (dedup of late Trades); bounded for long sessions.
+_TRADE_IDS_KEPT = 100_000
+
 
 @dataclass
 class SessionTotals:
-    """Counters for the end-of-run summary. Amounts in contracts, PnL in quote currency."""
+    """Counters for the end-of-run summary. Amounts in contracts, PnL in quote currency.
+
+    ``errors`` holds the latest exchange errors and rejections (newest last, at most 50); the
+    dashboard bridge shows them as its recent errors.
+    """
 
     inserts: int = 0
     amends: int = 0
@@ -39,18 +62,37 @@ class SessionLog:
 
     Args:
         journal: a ``thalex_mm.store`` journal (or None).
-        hub: the dashboard's status hub (fills are marked on its price chart), or None.
         run_id: the journal's run id.
         quote_sample_interval_s: journal a quote sample at most this often.
+        hub: the dashboard's status hub (fills are marked on its price chart, exchange errors
+            and rejections go to its recent errors via ``on_error``), or None.
+        instrument: the traded instrument; fills and Trades of others are not journaled (None =
+            learnt from the first ``sample``; until then all are).
+        fee_grace_s: how long a drained fill waits for its Trade (and fee) before it is
+            journaled with fee 0, seconds of the core's clock.
     """
 
-    def __init__(self, journal: Any | None, run_id: str | None, *, quote_sample_interval_s: float = 1.0, hub: Any | None = None) -> None:
+    def __init__(
+        self,
+        journal: Any | None,
+        run_id: str | None,
+        *,
+        quote_sample_interval_s: float = 1.0,
+        hub: Any | None = None,
+        instrument: str | None = None,
+        fee_grace_s: float = 5.0,
+    ) -> None:
         self.journal = journal
         self.hub = hub
         self.run_id = run_id
+        self.instrument = instrument
         self.totals = SessionTotals()
         self._sample_ns = int(quote_sample_interval_s * 1e9)
         self._last_sample_ns = 0
+        self._grace_ns = int(fee_grace_s * 1e9)
+        self._pending: dict[str, tuple[FillRecorded, int]] = {}
+        self._journaled: set[str] = set()
+        self._journaled_order: deque[str] = deque()
 
     def on_command(self, request_id: int, cmd: Command, ts_ns: int) -> None:
         t = self.totals
@@ -69,6 +111,8 @@ class SessionLog:
         else:
             kind = type(cmd).__name__
         if self.journal is not None:
+            if isinstance(cmd, MassQuote) and self._journal_mass_quote(request_id, cmd, ts_ns):
+                return
             self.journal.order(
                 self.run_id, ts_ns=ts_ns, event=f"sent:{kind}",
                 client_order_id=getattr(cmd, "client_order_id", None),
@@ -78,6 +122,8 @@ class SessionLog:
             )
 
     def on_event(self, event: Event) -> None:
+        if isinstance(event, ErrorReceived):
+            self._note_error(f"exchange error {event.code}: {event.message}")
         if self.journal is None:
             return
         if isinstance(event, OrdersUpdated):
@@ -88,6 +134,9 @@ class SessionLog:
                     filled_amount=r.filled_amount, status=r.status.value, change_reason=r.change_reason.value,
                     delete_reason=r.delete_reason.value if r.delete_reason else None,
                 )
+        elif isinstance(event, AccountTradesReceived):
+            for trade in event.trades:
+                self._on_trade(trade, event.local_ts_ns)
         elif isinstance(event, ErrorReceived):
             self.journal.error(self.run_id, ts_ns=event.local_ts_ns, source="exchange", code=event.code, message=event.message)
 
@@ -101,11 +150,14 @@ class SessionLog:
                 t.volume += rec.amount
                 if self.hub is not None:
                     self.hub.on_fill(rec.ts_ns or now_ns, rec.side.value, rec.price, rec.amount)
-                if j is not None:
-                    j.fill(self.run_id, ts_ns=rec.ts_ns or now_ns, trade_id=rec.trade_id, side=rec.side.value,
-                           price=rec.price, amount=rec.amount, client_order_id=rec.client_order_id, order_id=rec.order_id)
+                if j is not None and self._ours(rec.instrument) and rec.trade_id not in self._journaled:
+                    if rec.fee is not None:
+                        self._journal_fill(rec, rec.fee, rec.maker_taker, None, now_ns)
+                    else:
+                        self._pending[rec.trade_id] = (rec, now_ns)
             elif isinstance(rec, OrderRejected):
                 t.rejects += 1
+                self._note_error(f"rejected {rec.command} (code {rec.code}): {rec.message}")
                 if j is not None:
                     j.error(self.run_id, ts_ns=now_ns, source="rejected", code=rec.code, message=f"{rec.command}: {rec.message}")
             elif isinstance(rec, TradingStateChanged):
@@ -114,11 +166,91 @@ class SessionLog:
                                  previous=rec.previous.value, reason=rec.reason.value, detail=rec.detail)
             elif isinstance(rec, OrderDenied | UnknownOrderReported | PositionDiscrepancy) and j is not None:
                 j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
+        self._flush_pending(now_ns - self._grace_ns, now_ns)
+
+    def finish(self, now_ns: int) -> None:
+        """End of the run: journal the fills still waiting for their fee (with fee 0)."""
+        self._flush_pending(None, now_ns)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _ours(self, instrument: str) -> bool:
+        return self.instrument is None or instrument == self.instrument
+
+    def _note_error(self, text: str) -> None:
+        errors = self.totals.errors
+        errors.append(text)
+        if len(errors) > _ERRORS_KEPT:
+            del errors[: len(errors) - _ERRORS_KEPT]
+        if self.hub is not None:
+            self.hub.on_error(text)
+
+    def _remember(self, trade_id: str) -> None:
+        self._journaled.add(trade_id)
+        self._journaled_order.append(trade_id)
+        if len(self._journaled_order) > _TRADE_IDS_KEPT:
+            self._journaled.discard(self._journaled_order.popleft())
+
+    def _journal_fill(
+        self, rec: FillRecorded, fee: float, maker_taker: str | None, position_after: float | None, now_ns: int
+    ) -> None:
+        self._remember(rec.trade_id)
+        assert self.journal is not None
+        self.journal.fill(
+            self.run_id, ts_ns=rec.ts_ns or now_ns, trade_id=rec.trade_id, side=rec.side.value,
+            price=rec.price, amount=rec.amount, fee=fee, maker_taker=maker_taker,
+            client_order_id=rec.client_order_id, order_id=rec.order_id, position_after=position_after,
+        )
+
+    def _on_trade(self, trade: AccountTrade, local_ts_ns: int) -> None:
+        """A Trade (with its fee): journal its fill now, with the fee (once per trade id)."""
+        if not self._ours(trade.instrument) or trade.trade_id in self._journaled:
+            return
+        waiting = self._pending.pop(trade.trade_id, None)
+        rec = waiting[0] if waiting is not None else FillRecorded(
+            client_order_id=trade.client_order_id, order_id=trade.order_id, instrument=trade.instrument,
+            side=trade.side, trade_id=trade.trade_id, price=trade.price, amount=trade.amount,
+            ts_ns=trade.ts_ns, maker_taker=trade.maker_taker,
+        )
+        self._journal_fill(rec, trade.fee, trade.maker_taker or rec.maker_taker, trade.position_after, local_ts_ns)
+
+    def _flush_pending(self, seen_before_ns: int | None, now_ns: int) -> None:
+        """Journal (fee 0) the waiting fills drained at or before ``seen_before_ns`` (None: all)."""
+        if self.journal is None or not self._pending:
+            return
+        for trade_id, (rec, seen_ns) in list(self._pending.items()):
+            if seen_before_ns is None or seen_ns <= seen_before_ns:
+                del self._pending[trade_id]
+                self._journal_fill(rec, 0.0, rec.maker_taker, None, now_ns)
+
+    def _journal_mass_quote(self, request_id: int, cmd: MassQuote, ts_ns: int) -> bool:
+        """One ``sent:mass_quote`` row per quote level (a cleared side: one row, no price).
+
+        All rows of one request share ``ts_ns`` and the detail prefix ``request N``. Returns
+        False when the mass quote has no side at all (the caller writes one bare row).
+        """
+        assert self.journal is not None
+        wrote = False
+        for q in cmd.quotes:
+            for side, levels in (("buy", q.bids), ("sell", q.asks)):
+                if levels is None:
+                    continue
+                wrote = True
+                if not levels:
+                    self.journal.order(self.run_id, ts_ns=ts_ns, event="sent:mass_quote", side=side,
+                                       detail=f"request {request_id} {q.instrument} {side} side cleared")
+                for i, (price, amount) in enumerate(levels):
+                    self.journal.order(self.run_id, ts_ns=ts_ns, event="sent:mass_quote", side=side,
+                                       price=price, amount=amount,
+                                       detail=f"request {request_id} {q.instrument} level {i}")
+        return wrote
 
     def sample(self, s: CoreStatus) -> None:
         """Periodic status: max |position|, journal quote and PnL samples."""
         t = self.totals
         t.max_abs_position = max(t.max_abs_position, abs(s.position))
+        if self.instrument is None and s.instrument:
+            self.instrument = s.instrument
         if self.journal is None or s.ts_ns - self._last_sample_ns < self._sample_ns:
             return
         self._last_sample_ns = s.ts_ns
