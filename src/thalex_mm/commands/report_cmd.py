@@ -3,7 +3,9 @@
 The report is the same one the backtester writes (:func:`thalex_mm.reports.write_report`); its
 input :class:`~thalex_mm.reports.RunRecord` is rebuilt from the journal's sampled quotes (mid,
 fair value, reservation price, our bid/ask), fills (side, price, amount, fee, maker/taker) and
-PnL snapshots (funding).
+PnL snapshots (funding). ``rejects`` counts the errors journaled with source ``rejected`` (the
+session log writes rejections there) plus any order rows with event ``rejected``;
+``requotes`` counts the insert / amend / mass-quote requests in the orders table.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ __all__ = ["add_arguments", "record_from_journal", "run"]
 _DEFAULT_DB = "runs/journal.sqlite"
 _DEFAULT_OUT = "runs/reports"
 _SIDES = {"buy": 1, "sell": -1, "bid": 1, "ask": -1, "1": 1, "-1": -1}
+#: ``errors.source`` of an exchange rejection of one of our requests (the session log's).
+_REJECTED_SOURCE = "rejected"
+#: Order events of a quote update sent (the backtester counts the same commands as requotes).
+_REQUOTE_EVENTS = frozenset({"sent:insert", "sent:amend", "sent:mass_quote"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +48,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _f(x: float | None) -> float:
     return math.nan if x is None else float(x)
+
+
+def _requotes(orders: list[Any]) -> int:
+    """Quote updates sent: insert, amend and mass-quote requests (as the backtester counts).
+
+    A mass quote is journaled as one row per level; its rows share ``ts_ns`` and the detail
+    prefix ``request N``, so they count once.
+    """
+    seen: set[tuple[int, str]] = set()
+    n = 0
+    for o in orders:
+        if o.event not in _REQUOTE_EVENTS:
+            continue
+        if o.event == "sent:mass_quote":
+            words = (o.detail or "").split()
+            if len(words) >= 2 and words[0] == "request":
+                key = (o.ts_ns, words[1])
+                if key in seen:
+                    continue
+                seen.add(key)
+        n += 1
+    return n
 
 
 def record_from_journal(reader: JournalReader, run_id: str) -> RunRecord:
@@ -106,7 +134,8 @@ def record_from_journal(reader: JournalReader, run_id: str) -> RunRecord:
         config = {}
     counters = {f"orders_{k}": v for k, v in sorted(events.items())}
     counters["risk_events"] = len(reader.risk_events(run_id))
-    counters["errors"] = len(reader.errors(run_id))
+    errors = reader.errors(run_id)
+    counters["errors"] = len(errors)
     return RunRecord(
         mid_ts_ns=np.array([t for t, _ in mids], dtype=np.int64),
         mid_price=np.array([m for _, m in mids], dtype=np.float64),
@@ -128,7 +157,8 @@ def record_from_journal(reader: JournalReader, run_id: str) -> RunRecord:
         instrument=info.instrument or "",
         start_ts_ns=start,
         end_ts_ns=end,
-        rejects=events.get("rejected", 0) if orders else None,
+        requotes=_requotes(orders) if orders else None,
+        rejects=sum(1 for e in errors if e.source == _REJECTED_SOURCE) + events.get("rejected", 0),
         counters=counters,
         config=config if isinstance(config, dict) else {"config": config},
     )
