@@ -65,3 +65,41 @@ def test_runs_when_postgres_url_unusable_exits_2_naming_it_without_password(caps
 def test_format_duration_units():
     assert [format_duration(s) for s in (None, 0.04, 59.94, 60.0, 3_599.4, 7_200.0)] == [
         "-", "0.0s", "59.9s", "1m00s", "59m59s", "2h00m00s"]
+
+
+def test_runs_without_db_reads_the_journal_named_by_the_environment(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "env.sqlite"
+    with Journal(path) as journal:
+        run_id = journal.start_run("paper", {})
+    monkeypatch.chdir(tmp_path)  # no runs/journal.sqlite here: only the env var can find it
+    monkeypatch.setenv("THALEX_MM__MONITORING__JOURNAL_PATH", str(path))
+    assert main(["runs"]) == 0
+    assert run_id in capsys.readouterr().out
+
+
+def test_default_journal_path_follows_config_then_env_then_default(tmp_path, monkeypatch):
+    from thalex_mm.commands.journal_path import default_journal_path
+
+    monkeypatch.delenv("THALEX_MM__MONITORING__JOURNAL_PATH", raising=False)
+    assert default_journal_path() == "runs/journal.sqlite"
+    cfg = tmp_path / "bot.toml"
+    cfg.write_text('[monitoring]\njournal_path = "from/file.sqlite"\n')
+    assert default_journal_path(cfg) == "from/file.sqlite"
+    monkeypatch.setenv("THALEX_MM__MONITORING__JOURNAL_PATH", "from/env.sqlite")
+    assert default_journal_path(cfg) == "from/env.sqlite"
+    assert default_journal_path() == "from/env.sqlite"
+
+
+def test_runs_when_default_journal_missing_suggests_a_command_that_writes_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("THALEX_MM__MONITORING__JOURNAL_PATH", str(tmp_path / "none.sqlite"))
+    assert main(["runs"]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "none.sqlite") in err
+    assert "`thalex-mm paper`" in err and "backtest" not in err
+
+
+def test_runs_when_env_journal_path_invalid_config_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("THALEX_MM__MONITORING__JOURNAL_PATH", '""')
+    assert main(["runs"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("monitoring.journal_path: got ''")

@@ -6,12 +6,13 @@ import argparse
 import sys
 import time
 
+from thalex_mm.commands.journal_path import NO_JOURNAL_HINT, default_journal_path
 from thalex_mm.errors import ConfigError, DataFileError, TransportError
 from thalex_mm.store import RunInfo, open_reader
+from thalex_mm.store.scrub import scrub_text
 
 __all__ = ["add_arguments", "format_duration", "format_runs", "run"]
 
-_DEFAULT_DB = "runs/journal.sqlite"
 _HEADERS = ("RUN ID", "MODE", "STARTED (UTC)", "DURATION", "FILLS", "EXIT REASON")
 
 
@@ -19,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--db", metavar="PATH|URL",
                      help="journal file or postgresql:// URL "
-                          f"(default: monitoring.journal_path, {_DEFAULT_DB})")
+                          "(default: monitoring.journal_path of the config and environment, "
+                          "THALEX_MM__MONITORING__JOURNAL_PATH)")
     src.add_argument("--config", metavar="FILE",
                      help="take the journal path from this config file's monitoring.journal_path")
 
@@ -58,34 +60,26 @@ def format_runs(runs: list[RunInfo]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        if args.db is not None:
-            location = args.db
-        elif args.config is not None:
-            from thalex_mm.config import load_config
-
-            location = load_config(args.config).monitoring.journal_path
-        else:
-            location = _DEFAULT_DB
+        location = args.db if args.db is not None else default_journal_path(args.config)
         reader = open_reader(location)
     except ConfigError as exc:
         for line in exc.lines():
-            print(line, file=sys.stderr)
+            print(scrub_text(line), file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
-        print(f"{exc} (run `thalex-mm paper` or `thalex-mm backtest` first, "
-              "or pass --db PATH)", file=sys.stderr)
+        print(f"{scrub_text(str(exc))} ({NO_JOURNAL_HINT})", file=sys.stderr)
         return 2
     except (DataFileError, TransportError) as exc:
-        print(str(exc), file=sys.stderr)
+        print(scrub_text(str(exc)), file=sys.stderr)
         return 2
     try:
         with reader:
             runs = reader.list_runs()
     except DataFileError as exc:
-        print(str(exc), file=sys.stderr)
+        print(scrub_text(str(exc)), file=sys.stderr)
         return 2
     if not runs:
-        print(f"no runs in {reader.path}")
+        print(f"no runs in {scrub_text(str(reader.path))}")
         return 0
     sys.stdout.write(format_runs(runs))
     return 0
