@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from thalex_mm.config import BotConfig
 from thalex_mm.config.models import AvellanedaConfig, OrderConfig, RiskConfig
 from thalex_mm.core.commands import (
@@ -288,3 +290,27 @@ def test_core_when_book_freezes_while_ticker_ticks_pulls_quotes_as_stale():
     assert core.status().trading_state != "active" and "stale" in core.status().state_reason
     assert pulled, "quotes were left resting on a frozen book"
     assert core.stale_for_s(T0 + 8 * second) >= 7.9  # the driver's reconnect check sees it too
+
+
+def test_core_in_mass_quote_mode_fair_value_ignores_our_own_resting_quotes():
+    cfg = BotConfig(
+        avellaneda=AvellanedaConfig(estimate_intensity=False, k=0.5, A=2.0, gamma=0.1),
+        order=OrderConfig(sizes=(0.01,), use_mass_quote=True),
+        risk=RiskConfig(position_soft_limit=0.05, position_hard_limit=0.1),
+    )
+    core = MarketMakerCore(cfg)
+    send(core, start(core))
+    quotes = core.handle(ResponseReceived(local_ts_ns=T0 + 3 * MS, request_id=1, result=None))
+    if not quotes:
+        quotes = core.handle(TimerFired(local_ts_ns=T0 + 200 * MS))
+    (mq,) = quotes
+    send(core, quotes, first_id=2)
+    fair_before = core.status().fair_value
+    (our_bid, size), = mq.quotes[0].bids[:1]
+    assert 64_995.0 < our_bid < 65_005.0  # inside the public spread: it becomes the best bid
+    # the feed shows our bid (and not yet our ask): the public mid jumps, the market's does not
+    core.handle(BookDeltaReceived(local_ts_ns=T0 + 300 * MS, instrument=PERP.name,
+                                  bids=((our_bid, size),), asks=()))
+    core.handle(TimerFired(local_ts_ns=T0 + 600 * MS))
+    assert core.market.book.best_bid == our_bid
+    assert core.status().fair_value == pytest.approx(fair_before, abs=1e-6)

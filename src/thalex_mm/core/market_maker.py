@@ -376,10 +376,10 @@ class MarketMakerCore:
         bid, ask = book.best_bid, book.best_ask
         own: dict[tuple[Side, float], float] = {}
         at_touch = False
-        for o in self.orders.active_orders(self.instrument_name):
-            key = (o.side, o.price)
-            own[key] = own.get(key, 0.0) + o.remaining_amount
-            at_touch = at_touch or o.price == (bid if o.side is Side.BUY else ask)
+        for side, price, amount in self.orders.own_levels(self.instrument_name):
+            key = (side, price)
+            own[key] = own.get(key, 0.0) + amount
+            at_touch = at_touch or price == (bid if side is Side.BUY else ask)
         if not at_touch:  # none of ours rests at the touch: the public touch is the market's
             return bid, ask
         touch: list[float | None] = []

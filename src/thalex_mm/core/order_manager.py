@@ -132,6 +132,16 @@ class OrderManager:
     def get(self, key: int | str) -> TrackedOrder | None:
         return self._orders.get(key)
 
+    def own_levels(self, instrument: str) -> list[tuple[Side, float, float]]:
+        """``(side, price, amount)`` of what we may have resting on ``instrument``: tracked
+        orders (remaining amount) and the last mass quote sent (as sent: mass-quote fills are
+        not tracked per level, so this may overstate a partly filled level)."""
+        out = [(o.side, o.price, o.remaining_amount) for o in self.active_orders(instrument)]
+        bids, asks = self._last_mq.get(instrument, ((), ()))
+        out += [(Side.BUY, price, amount) for price, amount in bids]
+        out += [(Side.SELL, price, amount) for price, amount in asks]
+        return out
+
     def active_orders(self, instrument: str | None = None) -> list[TrackedOrder]:
         """Non-terminal orders (live or in flight)."""
         return [
