@@ -2,7 +2,9 @@
 
 Returns a hub that the driver's status loop feeds (``hub.publish(status, stats, totals)``) and
 an async ``stop`` to call at the end. The kill button of the page triggers the quoter's kill
-switch. With ``monitoring.dashboard_enabled = false`` nothing is started and the hub is None.
+switch. With ``monitoring.dashboard_enabled = false`` the dashboard is not started; a set
+``monitoring.metrics_port`` still serves ``/metrics`` (fed through the hub); with neither, nothing
+is started and the hub is None.
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ log = logging.getLogger("thalex_mm.monitoring")
 async def start_monitoring(
     cfg: MonitoringConfig, *, port: int | None = None
 ) -> tuple[Any | None, Callable[[], Awaitable[None]], str | None]:
-    """Start the dashboard server.
+    """Start the dashboard server and/or the separate metrics server.
 
     Args:
         cfg: the ``[monitoring]`` section.
         port: override of ``dashboard_port`` (0 = ephemeral).
 
     Returns:
-        ``(hub, stop, url)``; hub and url are None when the dashboard is disabled.
+        ``(hub, stop, url)``: url is the dashboard's, None when it is disabled; hub is None
+        when neither the dashboard nor a metrics port is on.
     """
-    if not cfg.dashboard_enabled:
+    if not cfg.dashboard_enabled and cfg.metrics_port is None:
         async def _noop() -> None:
             return None
 
@@ -41,6 +44,11 @@ async def start_monitoring(
 
     metrics = Metrics()
     hub = CoreStatusHub(metrics=metrics)
+    if not cfg.dashboard_enabled:
+        only = MetricsServer(metrics, cfg.dashboard_host, cfg.metrics_port)
+        metrics_url = await only.start()
+        log.info("metrics at %smetrics (dashboard disabled)", metrics_url)
+        return hub, only.stop, None
     wanted = cfg.dashboard_port if port is None else port
     server = DashboardServer(hub, cfg.dashboard_host, wanted, metrics=metrics)
     try:
