@@ -146,7 +146,7 @@ async def _run(
         if journal is not None:
             run_id = journal.start_run("paper", config)
         log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub)
-        quoter = AvellanedaQuoter(config, sim.url, creds, core, on_command=log.on_command, on_event=log.on_event)
+        quoter = AvellanedaQuoter(config, sim.url, creds, core, on_command=log.on_command, on_event=log.on_event, latency=getattr(hub, "metrics", None))
         if hub is not None and hasattr(hub, "set_kill_switch"):
             hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
         loop = asyncio.get_running_loop()

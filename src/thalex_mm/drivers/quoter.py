@@ -10,6 +10,14 @@ and only then lets the core quote. Three tasks share one ``asyncio.TaskGroup``:
 
 WebSocket pings are the heartbeat towards the exchange (they also keep cancel-on-disconnect
 alive). Reconnects use exponential backoff with jitter, reset after a stable period.
+
+Latencies (``time.perf_counter``, driver side only) go to an optional ``latency`` observer
+(``thalex_mm.monitoring.metrics.Metrics`` fits): the round trip of every request with an id
+(request sent -> its answer arrived) and tick-to-order: from the arrival of the first
+market-data frame since the previous quote step (the one that made the core want to requote)
+to the sending of the first order request of the quote step that followed. A step the core
+deferred to its ``min_requote_interval_ms`` deadline includes that wait; steps with no market
+frame since the previous step (fills, order updates only) are not counted.
 """
 
 from __future__ import annotations
@@ -28,18 +36,24 @@ from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials
 from thalex_mm.core.commands import Command, Halt
 from thalex_mm.core.events import (
+    BookDeltaReceived,
+    BookSnapshotReceived,
     Connected,
     DecodeFailed,
     Disconnected,
     ErrorReceived,
     Event,
+    IndexUpdated,
     InstrumentsUpdated,
     KillSwitchPressed,
+    LightTickerUpdated,
     OrdersUpdated,
     PortfolioUpdated,
+    PublicTradesReceived,
     ReconnectRequested,
     ResponseReceived,
     ShutdownRequested,
+    TickerUpdated,
     TimerFired,
 )
 from thalex_mm.drivers.backoff import FatalConnectionError, backoff_from_config, classify_error
@@ -50,7 +64,7 @@ from thalex_mm.protocol.auth import IatSequencer, make_login_token
 from thalex_mm.protocol.decoder import parse_instrument, parse_order_status, parse_portfolio_entry
 from thalex_mm.protocol.rejections import RequestRejected
 
-__all__ = ["AvellanedaQuoter", "CoreLike", "QuoterStats"]
+__all__ = ["AvellanedaQuoter", "CoreLike", "LatencyObserver", "QuoterStats"]
 
 log = logging.getLogger("thalex_mm.quoter")
 
@@ -65,12 +79,33 @@ class CoreLike(Protocol):
     def book_crossed_for_s(self, now_ns: int) -> float: ...
 
 
+#: Events decoded from a market-data frame (they start a tick-to-order measurement).
+_MARKET_EVENTS = (
+    BookDeltaReceived, BookSnapshotReceived, TickerUpdated, LightTickerUpdated, IndexUpdated,
+    PublicTradesReceived,
+)
+
+
+class LatencyObserver(Protocol):
+    """Receives the driver's latency measurements, in seconds (``Metrics`` satisfies it)."""
+
+    def observe_tick_to_order(self, seconds: float) -> None: ...
+    def observe_round_trip(self, seconds: float) -> None: ...
+
+
 @dataclass
 class QuoterStats:
-    """Connection-level counters for the status line and the summary."""
+    """Connection-level counters for the status line and the summary.
+
+    ``connects`` counts connections opened; ``reconnects`` every connection after the first,
+    whatever caused it (lost socket, or a forced resync: stale feed, ``system`` reconnect event,
+    crossed book, undecodable frame, unanswered request); ``backoff_waits`` the reconnects that
+    first waited out a backoff delay (the forced resyncs reconnect at once).
+    """
 
     connects: int = 0
     reconnects: int = 0
+    backoff_waits: int = 0
     commands_sent: int = 0
     task_failures: int = 0
     last_error: str = ""
@@ -90,6 +125,8 @@ class AvellanedaQuoter:
         on_event: observer of every event fed to the core; must not block.
         rng: jitter source for reconnect backoff.
         clock_ns: wall clock.
+        latency: observer of request round trips and tick-to-order latencies (s), e.g. the
+            dashboard's ``Metrics``; must not block. Also settable later as ``quoter.latency``.
     """
 
     def __init__(
@@ -103,8 +140,10 @@ class AvellanedaQuoter:
         on_event: Callable[[Event], None] | None = None,
         rng: random.Random | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
+        latency: LatencyObserver | None = None,
     ) -> None:
         self.config = config
+        self.latency = latency
         self.url = url
         self.credentials = credentials
         self.core = core
@@ -115,8 +154,12 @@ class AvellanedaQuoter:
         self._clock_ns = clock_ns
         self._iat = IatSequencer()
         self._session: WsSession | None = None
-        self._outbox: deque[tuple[int, Command]] = deque()  # (request id, command); 0 = unsent
+        # (request id, command, perf_counter stamp of the market frame that caused it or None);
+        # request id 0 = planned while no session was open, never sent.
+        self._outbox: deque[tuple[int, Command, float | None]] = deque()
         self._unanswered: dict[int, int] = {}  # request id -> send time (ns) of order commands
+        # perf_counter (s) at the arrival of the first market frame since the last quote step.
+        self._tick_perf_s: float | None = None
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._reconnect_now = asyncio.Event()
@@ -172,7 +215,7 @@ class AvellanedaQuoter:
             if self._reconnect_now.is_set():
                 self._reconnect_now.clear()
                 continue
-            self.stats.reconnects += 1
+            self.stats.backoff_waits += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), next(delays))
         return self._stop_reason or "stopped"
@@ -187,14 +230,18 @@ class AvellanedaQuoter:
             request_timeout_s=cfg.connection.request_timeout_s,
             ping_interval_s=cfg.connection.ping_interval_s,
             clock_ns=self._clock_ns,
+            on_round_trip=self._observe_round_trip,
         )
         self._session = session
         self._ready = False
         self._outbox.clear()
         self._unanswered.clear()
+        self._tick_perf_s = None
         try:
             await session.open()
             self.stats.connects += 1
+            if self.stats.connects > 1:
+                self.stats.reconnects += 1
             self.stats.connected = True
             async with asyncio.TaskGroup() as tg:
                 listener = tg.create_task(session.listen(), name="listen")
@@ -298,12 +345,21 @@ class AvellanedaQuoter:
             self._reconnect_now.set()
         if self._on_event_observer is not None:
             self._on_event_observer(event)
+        session = self._session
+        if self._tick_perf_s is None and session is not None and isinstance(event, _MARKET_EVENTS):
+            self._tick_perf_s = session.last_frame_perf_s or None
+        steps_before = getattr(self.core, "quote_steps", None)
         commands = self.core.handle(event)
+        # Did a quote step run (a core without the counter: did it produce commands)? It acted
+        # on the market frames seen so far: its orders carry the first one's arrival stamp.
+        ran = bool(commands) if steps_before is None else self.core.quote_steps != steps_before  # type: ignore[attr-defined]
+        stamp = None
+        if ran:
+            stamp, self._tick_perf_s = self._tick_perf_s, None
         if commands:
-            session = self._session
             for cmd in commands:
                 if isinstance(cmd, Halt) or session is None:
-                    self._outbox.append((0, cmd))
+                    self._outbox.append((0, cmd, None))
                     continue
                 # Tell the core now, not when the quote task gets to send: the next event may
                 # run another quote step first, and it must see these orders as in flight
@@ -311,15 +367,16 @@ class AvellanedaQuoter:
                 # order whose amend is still queued).
                 rid = session.next_request_id()
                 self.core.on_sent(rid, cmd)
-                self._outbox.append((rid, cmd))
+                self._outbox.append((rid, cmd, stamp))
         self._wake.set()
 
     async def _quote_task(self, session: WsSession) -> None:
         """Send queued commands; deliver ``TimerFired`` at the core's deadline (coalesces bursts:
         the core decides when to requote, subject to its minimum requote interval)."""
+        last_stamp: float | None = None
         while True:
             while self._outbox:
-                rid, cmd = self._outbox.popleft()
+                rid, cmd, stamp = self._outbox.popleft()
                 if isinstance(cmd, Halt):
                     log.warning("trading halted: %s %s", cmd.reason, cmd.detail)
                     continue
@@ -330,6 +387,10 @@ class AvellanedaQuoter:
                 self._unanswered[rid] = self._clock_ns()
                 await session.send(rq.command_to_request(cmd, rid))
                 self.stats.commands_sent += 1
+                if stamp is not None and stamp != last_stamp:
+                    # First order request of the quote step this market frame caused.
+                    last_stamp = stamp
+                    self._observe_tick_to_order(time.perf_counter() - stamp)
             self._wake.clear()
             deadline = self.core.next_deadline_ns()
             timeout = None if deadline is None else max(0.0, (deadline - self._clock_ns()) / 1e9)
@@ -365,6 +426,18 @@ class AvellanedaQuoter:
                 self.stats.last_error = "request unanswered"
                 self._unanswered.clear()
                 self._reconnect_now.set()
+
+    # ------------------------------------------------------------------ latency
+
+    def _observe_round_trip(self, seconds: float) -> None:
+        observer = self.latency
+        if observer is not None:
+            observer.observe_round_trip(seconds)
+
+    def _observe_tick_to_order(self, seconds: float) -> None:
+        observer = self.latency
+        if observer is not None:
+            observer.observe_tick_to_order(seconds)
 
     # ------------------------------------------------------------------ shutdown
 

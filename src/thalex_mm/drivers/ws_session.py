@@ -25,6 +25,10 @@ __all__ = ["WsSession"]
 
 Frame = dict[str, Any]
 
+#: Requests awaiting an answer whose send time is kept (round trips); beyond this the table is
+#: reset (answers that never came), so a long session cannot grow it without bound.
+_MAX_TRACKED = 10_000
+
 
 class WsSession:
     """A connected WebSocket with request/response correlation.
@@ -35,6 +39,14 @@ class WsSession:
         request_timeout_s: how long :meth:`call` waits for its answer, seconds.
         ping_interval_s: WebSocket ping period, seconds (the heartbeat; also keeps COD alive).
         clock_ns: wall clock in ns (injected for tests).
+        on_round_trip: called with the round trip (s, ``time.perf_counter``) of every request
+            sent with an integer ``id`` when its answer (result or error) arrives; must not
+            block. ``None``: round trips are not measured.
+
+    Attributes:
+        last_frame_perf_s: ``time.perf_counter()`` when the frame being (or last) dispatched
+            arrived, seconds; 0.0 before the first frame. The quoter stamps tick-to-order
+            latencies with it.
     """
 
     def __init__(
@@ -46,6 +58,7 @@ class WsSession:
         ping_interval_s: float = 5.0,
         ping_timeout_s: float | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
+        on_round_trip: Callable[[float], None] | None = None,
     ) -> None:
         self.url = url
         self._on_event = on_event
@@ -56,8 +69,11 @@ class WsSession:
         self._ws: ClientConnection | None = None
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 1
+        self._on_round_trip = on_round_trip
+        self._sent_perf_s: dict[int, float] = {}  # request id -> perf_counter at send (s)
         self.frames_received = 0
         self.last_frame_ns = 0
+        self.last_frame_perf_s = 0.0
 
     @property
     def connected(self) -> bool:
@@ -82,6 +98,7 @@ class WsSession:
     async def close(self) -> None:
         ws, self._ws = self._ws, None
         self._fail_pending(TransportError("connection closed"))
+        self._sent_perf_s.clear()
         if ws is not None:
             await ws.close()
 
@@ -89,7 +106,14 @@ class WsSession:
         """Send one frame (fire and forget; its answer goes to ``on_event``)."""
         if self._ws is None:
             raise TransportError("not connected")
-        await self._ws.send(orjson.dumps(frame).decode())
+        text = orjson.dumps(frame).decode()
+        if self._on_round_trip is not None:
+            rid = frame.get("id")
+            if isinstance(rid, int):
+                if len(self._sent_perf_s) >= _MAX_TRACKED:
+                    self._sent_perf_s.clear()  # answers lost for good: never grow without bound
+                self._sent_perf_s[rid] = time.perf_counter()
+        await self._ws.send(text)
 
     async def call(self, build: Callable[..., Frame], *args: Any, **kwargs: Any) -> Any:
         """Send ``build(*args, request_id=..., **kwargs)`` and wait for its result.
@@ -114,15 +138,26 @@ class WsSession:
             raise TransportError("not connected")
         try:
             async for data in ws:
+                arrived_s = time.perf_counter()
                 now = self._clock_ns()
                 self.frames_received += 1
                 self.last_frame_ns = now
+                self.last_frame_perf_s = arrived_s
                 for event in decode_frame(data, now):
-                    if isinstance(event, ResponseReceived | ErrorReceived) and self._resolve(event):
-                        continue
+                    if isinstance(event, ResponseReceived | ErrorReceived):
+                        self._round_trip_done(event.request_id, arrived_s)
+                        if self._resolve(event):
+                            continue
                     self._on_event(event)
         finally:
             self._fail_pending(TransportError("connection closed"))
+
+    def _round_trip_done(self, rid: Any, arrived_s: float) -> None:
+        if self._on_round_trip is None or not isinstance(rid, int):
+            return
+        sent_s = self._sent_perf_s.pop(rid, None)
+        if sent_s is not None:
+            self._on_round_trip(arrived_s - sent_s)
 
     def _resolve(self, event: ResponseReceived | ErrorReceived) -> bool:
         rid = event.request_id

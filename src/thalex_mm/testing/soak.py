@@ -92,6 +92,7 @@ class SoakResult:
     rejects: int = 0
     reconnects: int = 0
     connects: int = 0
+    backoff_waits: int = 0
     state_changes: Counter[str] = field(default_factory=Counter)
     max_abs_position: float = 0.0
     rss_start_kb: int = 0
@@ -114,7 +115,7 @@ class SoakResult:
             f"orders sent          {orders} ({cmds})",
             f"fills                {self.fills} (max |position| at checks {self.max_abs_position:.3f} contracts)",
             f"rejects              {self.rejects}",
-            f"reconnects           {self.connects - 1} (connections {self.connects}, backoff waits {self.reconnects})",
+            f"reconnects           {self.reconnects} (connections {self.connects}, backoff waits {self.backoff_waits})",
             f"memory (RSS)         {self.rss_start_kb} kB -> {self.rss_end_kb} kB ({self.rss_end_kb - self.rss_start_kb:+d} kB)",
             f"exit reason          {self.exit_reason}",
         ]
@@ -262,6 +263,7 @@ async def run_soak(
             res.commands = Counter(h.counts)
             res.connects = h.quoter.stats.connects
             res.reconnects = h.quoter.stats.reconnects
+            res.backoff_waits = h.quoter.stats.backoff_waits
     return res
 
 
