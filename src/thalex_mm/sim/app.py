@@ -56,7 +56,7 @@ class SimKeys:
     Attributes:
         kid: API key name to put in the login token header.
         account: account number the key logs into.
-        private_key_path: PEM file (mode 0600) holding the RSA private key.
+        private_key_path: PEM file (mode 0600) holding the RSA private key; an absolute path.
         public_key_pem: the registered public key.
     """
 
@@ -91,7 +91,9 @@ def default_synthetic_params(**overrides: object) -> SyntheticParams:
 
 
 def _write_private_key(key_dir: str | PathLike[str] | None, private_pem: str) -> Path:
-    directory = Path(key_dir) if key_dir is not None else Path(tempfile.mkdtemp(prefix="thalex-sim-"))
+    # Absolute: the path is printed for other processes (started elsewhere) to read.
+    chosen = key_dir if key_dir is not None else tempfile.mkdtemp(prefix="thalex-sim-")
+    directory = Path(chosen).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / PRIVATE_KEY_FILE_NAME
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
