@@ -1,7 +1,9 @@
 """Secret hygiene end to end: a paper session and a live session against ``thalex-mm sim``, with
 logging at DEBUG, every login token recorded as it is built; then every output is searched for
 the tokens and the private key lines: stdout/stderr, the journal (db, -wal, -shm), ``runs`` and
-``report`` output and files, and the dashboard's ``/``, ``/api/status`` and ``/metrics``."""
+``report`` output and files, and the dashboard's ``/``, ``/api/status`` and ``/metrics``. The
+config also names a PostgreSQL journal URL with a password (``--db`` overrides it): the password
+must appear nowhere either, the URL only as ``user:***@host``."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).parent
 DASHBOARD = re.compile(r"dashboard:?\s+(http://\S+)")
+DB_PASSWORD = "hunter2-db-pass"
+DB_URL_ENV = {"THALEX_MM__MONITORING__JOURNAL_PATH": f"postgresql://mm:{DB_PASSWORD}@127.0.0.1:5432/db"}
 
 
 def _run_capturing(args: list[str], record: Path, env: dict[str, str], tmp_path: Path, name: str) -> tuple[str, str, list[bytes]]:
@@ -74,7 +78,7 @@ def test_no_token_or_key_material_in_any_output(tmp_path):
     db = tmp_path / "journal.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("THALEX_MM__", "THALEX_KEY", "THALEX_PRIVATE"))}
     env.update(PYTHONUNBUFFERED="1", THALEX_MM__MONITORING__DASHBOARD_PORT="0",
-               THALEX_MM__MONITORING__LOG_LEVEL="DEBUG")
+               THALEX_MM__MONITORING__LOG_LEVEL="DEBUG", **DB_URL_ENV)
     texts: list[str] = []
     pages: list[bytes] = []
 
@@ -87,7 +91,7 @@ def test_no_token_or_key_material_in_any_output(tmp_path):
 
     sim = start_sim(tmp_path)
     try:
-        live_env = {**bot_env(sim), "THALEX_MM__MONITORING__LOG_LEVEL": "DEBUG"}
+        live_env = {**bot_env(sim), "THALEX_MM__MONITORING__LOG_LEVEL": "DEBUG", **DB_URL_ENV}
         out, err, got = _run_capturing(["live", "--network", "test", "--url", sim.url, "--db", str(db),
                                         "--duration", "8"], record, live_env, tmp_path, "live")
         texts += [out, err]
@@ -116,7 +120,9 @@ def test_no_token_or_key_material_in_any_output(tmp_path):
     hay = _haystack(tmp_path, texts, pages)
     assert any(name.endswith("journal.db") for name, _ in hay)
     assert sum(len(b) for _, b in hay) > 10_000
+    assert any(b"postgresql://mm:***@127.0.0.1:5432/db" in b for _, b in hay)  # the snapshot
     for name, blob in hay:
+        assert DB_PASSWORD.encode() not in blob, f"the journal URL's password appears in {name}"
         for token in tokens:
             for part in (token, token.split(".")[2]):  # the whole JWT and its signature alone
                 assert part.encode() not in blob, f"a login token appears in {name}"
