@@ -8,6 +8,14 @@ to the row's price for the synthetic world, a printed trade for replays), ``MARK
 trades go out on ``book.*`` and ``recent_trades.*``, with ``ticker.*``, ``lwt.*`` and
 ``price_index.*``. All delays (``raw``, ``100ms``...) are served at that one cadence (a documented
 simplification).
+
+Perpetual funding is charged on the simulated clock, as the backtester does: at each mark update
+(a ``MARK`` row, or the mid-derived mark of a source without them), once at least
+:data:`FUNDING_ACCRUAL_MIN_S` of simulated time has passed since the last accrual, every open
+position pays ``position · mark · rate · dt / 86,400 s`` (the ticker's ``funding_rate`` is a
+fraction of notional per 24 h, > 0: longs pay shorts) for the elapsed ``dt``, at the rate in
+force during it. The changed portfolio lines go out like any other portfolio change
+(``account.portfolio``); ``account_summary`` includes the funding.
 """
 
 from __future__ import annotations
@@ -25,9 +33,14 @@ from thalex_mm.data.events import EventKind
 from thalex_mm.protocol import server_codec as sc
 from thalex_mm.protocol.constants import Channel
 
-__all__ = ["BTC_PERPETUAL", "MarketFeed", "MarketSource"]
+__all__ = ["BTC_PERPETUAL", "FUNDING_ACCRUAL_MIN_S", "MarketFeed", "MarketSource"]
 
 _LEVEL, _TRADE, _CLEAR = int(EventKind.BOOK_LEVEL), int(EventKind.TRADE), int(EventKind.BOOK_CLEAR)
+
+#: Shortest simulated interval between two funding accruals, seconds (Thalex accrues about
+#: every second).
+FUNDING_ACCRUAL_MIN_S = 1.0
+_NS_PER_S = 1_000_000_000
 
 BTC_PERPETUAL = Instrument(
     name="BTC-PERPETUAL",
@@ -95,6 +108,7 @@ class MarketFeed:
         self._external: dict[tuple[int, float], float] = {}
         self.last_publish_ns = 0
         self._mark_seen = False
+        self._funding_ts_ns: int | None = None  # simulated time of the last funding accrual
 
     # ------------------------------------------------------------------ state for requests
 
@@ -241,6 +255,7 @@ class MarketFeed:
                 self._tick.mark = price
                 self._tick.ts_ns = ts
                 eng.set_mark(name, price)
+                self._accrue_funding(ts)
                 continue
             elif kind == EventKind.INDEX:
                 self._tick.index = price
@@ -294,6 +309,26 @@ class MarketFeed:
         t.index = mid
         t.ts_ns = now_ns
         self.engine.set_mark(self.instrument.name, mid)
+        self._accrue_funding(now_ns)
+
+    def _accrue_funding(self, ts_ns: int) -> None:
+        """Charge funding for the simulated time since the last accrual (at a mark update)."""
+        last = self._funding_ts_ns
+        if last is None or ts_ns < last:  # first mark, or a clock that went back (a new replay)
+            self._funding_ts_ns = ts_ns
+            return
+        dt_ns = ts_ns - last
+        if dt_ns < FUNDING_ACCRUAL_MIN_S * _NS_PER_S:
+            return
+        self._funding_ts_ns = ts_ns
+        t = self._tick
+        if not t.funding_rate or not t.mark or self.instrument.type != "perpetual":
+            return
+        accrue = getattr(self.engine, "accrue_funding", None)
+        if accrue is None:
+            return
+        out = accrue(self.instrument.name, t.funding_rate, t.mark, dt_ns / _NS_PER_S, ts_ns=ts_ns)
+        self.publish_private(out)
 
     def _alias(self, frames: dict[str, bytes]) -> dict[str, bytes]:
         """Serve every delay/depth variant of a family with the canonical frame (renamed)."""
