@@ -177,7 +177,11 @@ def test_core_when_disconnected_stops_and_resumes_after_reconnect():
     assert core.handle(Disconnected(local_ts_ns=T0 + 5 * MS)) == ()
     assert core.handle(TimerFired(local_ts_ns=T0 + 900 * MS)) == ()
     core.handle(OrdersUpdated(local_ts_ns=T0 + 950 * MS, orders=(), snapshot=True, scope="account"))
-    cmds = core.handle(Connected(local_ts_ns=T0 + 1000 * MS, cancel_on_disconnect=True))
+    # the book from before the disconnect is gone: no quote until a fresh snapshot arrives
+    assert core.handle(Connected(local_ts_ns=T0 + 1000 * MS, cancel_on_disconnect=True)) == ()
+    assert core.status().best_bid is None
+    cmds = core.handle(BookSnapshotReceived(local_ts_ns=T0 + 1100 * MS, instrument=PERP.name,
+                                            bids=((64_990.0, 1.0),), asks=((65_010.0, 1.0),)))
     assert {c.side for c in cmds if isinstance(c, InsertOrder)} == {Side.BUY, Side.SELL}
     assert not any(isinstance(c, CancelOrder) for c in cmds)
 
@@ -314,3 +318,19 @@ def test_core_in_mass_quote_mode_fair_value_ignores_our_own_resting_quotes():
     core.handle(TimerFired(local_ts_ns=T0 + 600 * MS))
     assert core.market.book.best_bid == our_bid
     assert core.status().fair_value == pytest.approx(fair_before, abs=1e-6)
+
+
+def test_core_when_book_gets_an_invalid_level_pulls_quotes_until_a_fresh_snapshot():
+    core = make_core()
+    sent = send(core, start(core))
+    for rid, c in sent.items():
+        ack(core, rid, c, T0 + 3 * MS)
+    core.handle(BookDeltaReceived(local_ts_ns=T0 + 200 * MS, instrument=PERP.name,
+                                  bids=((float("nan"), 1.0),), asks=()))
+    out = core.handle(TimerFired(local_ts_ns=T0 + 400 * MS))
+    assert sorted(type(c).__name__ for c in out) == ["CancelOrder", "CancelOrder"]
+    for rid in send(core, out, first_id=50):
+        core.handle(ResponseReceived(local_ts_ns=T0 + 450 * MS, request_id=rid, result=None))
+    again = core.handle(BookSnapshotReceived(local_ts_ns=T0 + 600 * MS, instrument=PERP.name,
+                                             bids=((64_995.0, 1.0),), asks=((65_005.0, 1.0),)))
+    assert any(isinstance(c, InsertOrder) for c in again)

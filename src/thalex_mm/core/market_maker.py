@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from thalex_mm.config.models import BotConfig
+from thalex_mm.core.book import BookHealth
 from thalex_mm.core.budget import Drop, MessageBudget
 from thalex_mm.core.commands import CancelSession, Command, Halt, InsertOrder
 from thalex_mm.core.events import (
@@ -70,6 +71,9 @@ _MARKET_EVENTS = (
     IndexUpdated,
     PublicTradesReceived,
 )
+
+
+_UNUSABLE_BOOK = frozenset({BookHealth.NO_SNAPSHOT, BookHealth.INCONSISTENT})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,6 +223,7 @@ class MarketMakerCore:
             self._dirty = True
         elif isinstance(event, Disconnected):
             self._connected = False
+            self.market.book.clear()  # the next connection starts from a fresh snapshot
             self._crossed_since_ns = None  # the next connection starts from a snapshot
             self.orders.on_disconnected()
             self.records.extend(self.risk.on_disconnected(now))
@@ -441,7 +446,10 @@ class MarketMakerCore:
             horizon_s=cfg.avellaneda.horizon_s if cfg.quoting.funding_adjust else 0.0,
         )
         wanted = WantedQuotes(instrument=self.instrument_name)
-        if fv is not None and math.isfinite(fv.price) and fv.price > 0:
+        # no snapshot since (re)connecting, or an invalid level seen: nothing here is a price
+        # to quote around, so nothing is wanted (resting orders are pulled)
+        unusable_book = book.health() in _UNUSABLE_BOOK
+        if fv is not None and math.isfinite(fv.price) and fv.price > 0 and not unusable_book:
             vol = self.ta.volatility()
             est = self.intensity.current
             A, k = (est.A, est.k) if cfg.avellaneda.estimate_intensity else (cfg.avellaneda.A, cfg.avellaneda.k)
