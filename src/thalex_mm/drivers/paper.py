@@ -193,6 +193,7 @@ async def _run(
                 runner.cancel()
         status = core.status()
         log.drain(core.drain_records(), status.ts_ns)
+        log.finish(status.ts_ns)  # journal the fills still waiting for their fee
         log.sample(status)
         # Shutdown runs cancel_session; give the exchange a moment to finish fanning it out.
         left = len(sim.open_orders(keys.account))
