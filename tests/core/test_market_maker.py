@@ -334,3 +334,22 @@ def test_core_when_book_gets_an_invalid_level_pulls_quotes_until_a_fresh_snapsho
     again = core.handle(BookSnapshotReceived(local_ts_ns=T0 + 600 * MS, instrument=PERP.name,
                                              bids=((64_995.0, 1.0),), asks=((65_005.0, 1.0),)))
     assert any(isinstance(c, InsertOrder) for c in again)
+
+
+def test_core_when_snapshot_repeats_trades_feeds_intensity_only_the_new_ones():
+    from thalex_mm.core.events import PublicTrade
+
+    cfg = BotConfig(avellaneda=AvellanedaConfig(estimate_intensity=True), order=OrderConfig(sizes=(0.01,)))
+    core = MarketMakerCore(cfg)
+    start(core)
+
+    def trade(i: int) -> PublicTrade:
+        return PublicTrade(instrument=PERP.name, price=65_006.0, amount=0.1, aggressor=Side.BUY, ts_ns=T0 + i * MS)
+
+    core.handle(BookDeltaReceived(local_ts_ns=T0 + 10 * MS, instrument=PERP.name, bids=(), asks=(),
+                                  trades=(trade(1), trade(2))))
+    assert len(core.intensity._orders) == 2
+    core.handle(BookSnapshotReceived(local_ts_ns=T0 + 20 * MS, instrument=PERP.name,
+                                     bids=((64_995.0, 1.0),), asks=((65_005.0, 1.0),),
+                                     trades=(trade(1), trade(2), trade(3))))
+    assert len(core.intensity._orders) == 3  # trade 3 only: 1 and 2 were counted already

@@ -165,6 +165,7 @@ class MarketMakerCore:
         self._last_quote_ns: int | None = None
         self._last_exchange_ts_ns = 0
         self._crossed_since_ns: int | None = None
+        self._last_trade_ts_ns = 0  # newest public trade fed to the intensity estimator
         self._fills = 0
         self._volume = 0.0
         self._rejects = 0
@@ -305,8 +306,14 @@ class MarketMakerCore:
                 self._crossed_since_ns = None
             if event.trades and self.config.avellaneda.estimate_intensity:
                 self.intensity.start(now)
+                # a snapshot (on subscribe, after a resync) repeats trades already counted:
+                # only trades newer than every earlier message's are new arrivals
+                seen_until = self._last_trade_ts_ns
                 for t in event.trades:
-                    self.intensity.add_trade(t.ts_ns or now, t.price, t.aggressor, mid_before)
+                    ts = t.ts_ns or now
+                    if ts > seen_until:
+                        self.intensity.add_trade(ts, t.price, t.aggressor, mid_before)
+                        self._last_trade_ts_ns = max(self._last_trade_ts_ns, ts)
             mid = self._external_mid()
             if mid is not None:
                 self.ta.update(now, mid)
