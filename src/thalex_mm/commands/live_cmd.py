@@ -140,7 +140,8 @@ async def _run(config, url, creds, args) -> int:
         print(f"dashboard   {dash_url}")
     log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub)
     core = MarketMakerCore(config)
-    quoter = AvellanedaQuoter(config, url, creds, core, on_command=log.on_command, on_event=log.on_event)
+    quoter = AvellanedaQuoter(config, url, creds, core, on_command=log.on_command, on_event=log.on_event,
+                               latency=getattr(hub, "metrics", None))
     if hub is not None:
         hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
     loop = asyncio.get_running_loop()
