@@ -98,7 +98,7 @@ def test_journal_network_names_the_real_venue(network, url, want):
 class _FakeQuoter:
     """Stands in for AvellanedaQuoter: stops at once, never connects."""
 
-    def __init__(self, config, url, creds, core, *, on_command, on_event) -> None:
+    def __init__(self, config, url, creds, core, *, on_command, on_event, latency=None) -> None:
         from thalex_mm.drivers.quoter import QuoterStats
 
         self.stats = QuoterStats()

@@ -138,7 +138,8 @@ async def _run(config, url, creds, args) -> int:
     hub, stop_dashboard, dash_url = await start_monitoring(config.monitoring, port=args.dashboard_port)
     if dash_url:
         print(f"dashboard   {dash_url}")
-    log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub)
+    log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub,
+                     instrument=config.market.instrument)
     core = MarketMakerCore(config)
     quoter = AvellanedaQuoter(config, url, creds, core, on_command=log.on_command, on_event=log.on_event,
                                latency=getattr(hub, "metrics", None))
@@ -162,7 +163,12 @@ async def _run(config, url, creds, args) -> int:
                 quoter.request_stop("duration reached")
         reason = await runner
     finally:
-        journal.finish_run(run_id, "stopped" if not runner.done() else runner.result())
+        try:  # the last records, and fills still waiting for their trade's fee
+            last = core.status()
+            log.drain(core.drain_records(), last.ts_ns)
+            log.finish(last.ts_ns)
+        finally:
+            journal.finish_run(run_id, "stopped" if not runner.done() else runner.result())
         journal.close()
         await stop_dashboard()
     s = core.status()

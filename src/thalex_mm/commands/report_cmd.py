@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from thalex_mm.commands.journal_path import default_journal_path
 from thalex_mm.errors import ConfigError, DataFileError, TransportError
 from thalex_mm.reports import RunRecord, format_summary_table, write_report
 from thalex_mm.store import JournalReader, RunInfo, open_reader
 
 __all__ = ["add_arguments", "record_from_journal", "run"]
 
-_DEFAULT_DB = "runs/journal.sqlite"
 _DEFAULT_OUT = "runs/reports"
 _SIDES = {"buy": 1, "sell": -1, "bid": 1, "ask": -1, "1": 1, "-1": -1}
 #: ``errors.source`` of an exchange rejection of one of our requests (the session log's).
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--db", metavar="PATH|URL",
                      help="journal file or postgresql:// URL "
-                          f"(default: monitoring.journal_path, {_DEFAULT_DB})")
+                          "(default: monitoring.journal_path, from --config or the environment)")
     src.add_argument("--config", metavar="FILE",
                      help="take the journal path from this config file's monitoring.journal_path")
     parser.add_argument("--out", metavar="DIR",
@@ -167,11 +167,7 @@ def record_from_journal(reader: JournalReader, run_id: str) -> RunRecord:
 def _journal_location(args: argparse.Namespace) -> str:
     if args.db is not None:
         return args.db
-    if args.config is not None:
-        from thalex_mm.config import load_config
-
-        return load_config(args.config).monitoring.journal_path
-    return _DEFAULT_DB
+    return default_journal_path(args.config)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -415,6 +415,7 @@ class OrderManager:
                     price=f.price,
                     amount=f.amount,
                     ts_ns=f.ts_ns or ts_ns,
+                    maker_taker=f.maker_taker,
                 )
             )
         return out
