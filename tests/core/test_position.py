@@ -89,6 +89,19 @@ def test_position_when_exchange_disagrees_adopts_exchange_and_reports_both():
     assert t.reconcile(PortfolioEntry(instrument=INSTR, position=0.25)) is None
 
 
+def test_position_when_portfolio_reports_unsettled_funding_adds_it_to_settled_funding():
+    t = PositionTracker(INSTR)
+    t.add_funding(0.5, key="trade:t1")  # settled into an earlier trade
+    t.reconcile(PortfolioEntry(instrument=INSTR, position=0.1, average_price=100.0,
+                               unrealised_perpetual_funding=-0.2))
+    snap = t.snapshot(100.0)
+    assert snap.funding_usd == pytest.approx(0.3)
+    assert snap.total_pnl_usd == pytest.approx(0.3)
+    t.reconcile(PortfolioEntry(instrument=INSTR, position=0.1, average_price=100.0,
+                               unrealised_perpetual_funding=-0.25))  # absolute, not a delta
+    assert t.snapshot(100.0).funding_usd == pytest.approx(0.25)
+
+
 def test_position_when_fill_has_bad_amount_raises_naming_value():
     t = PositionTracker(INSTR)
     with pytest.raises(ValueError, match="amount=0"):

@@ -113,6 +113,9 @@ class PositionTracker:
         self.realised_pnl_usd = 0.0
         self.fees_usd = 0.0
         self.funding_usd = 0.0
+        # funding accrued on the open position and not yet settled into a trade (the
+        # portfolio's unrealised_perpetual_funding; positive = received)
+        self.unrealised_funding_usd = 0.0
         self._fees_by_trade: dict[str, float] = {}
         self._funding_keys: set[str] = set()
         self._trip_start_realised = 0.0
@@ -242,6 +245,7 @@ class PositionTracker:
             self.realised_pnl_usd,
             self.fees_usd,
             self.funding_usd,
+            self.unrealised_funding_usd,
         )
         if key == self._snapshot_key and self._snapshot is not None:
             return self._snapshot
@@ -254,20 +258,22 @@ class PositionTracker:
             realised_pnl_usd=self.realised_pnl_usd,
             unrealised_pnl_usd=self.unrealised_pnl_usd(mark_price),
             fees_usd=self.fees_usd,
-            funding_usd=self.funding_usd,
+            funding_usd=self.funding_usd + self.unrealised_funding_usd,
         )
         return snap
 
     # ------------------------------------------------------------------ reconcile
 
     def reconcile(self, entry: PortfolioEntry, ts_ns: int = 0) -> PositionDiscrepancy | None:
-        """Adopt the exchange's position (the exchange wins).
+        """Adopt the exchange's position (the exchange wins), and its unsettled funding.
 
         Returns:
             A ``PositionDiscrepancy`` when |local - exchange| > ``tolerance``, else None.
         """
         if entry.instrument != self.instrument:
             return None
+        if entry.unrealised_perpetual_funding is not None:
+            self.unrealised_funding_usd = entry.unrealised_perpetual_funding
         local_pos, local_avg = self.position, self.average_entry_price
         out = None
         if abs(entry.position - local_pos) > self.tolerance:
