@@ -42,6 +42,7 @@ class PaperResult:
     pnl_unrealised: float
     fees: float
     pnl_total: float
+    funding: float = 0.0
     position: float
     max_abs_position: float
     quote_steps: int
@@ -62,6 +63,7 @@ class PaperResult:
             f"PnL realised       {self.pnl_realised:+.2f} USD",
             f"PnL unrealised     {self.pnl_unrealised:+.2f} USD",
             f"fees               {self.fees:.2f} USD",
+            f"funding            {self.funding:+.2f} USD",
             f"PnL total          {self.pnl_total:+.2f} USD",
             f"final position     {self.position:+.3f} contracts",
             f"max |position|     {self.max_abs_position:.3f} contracts",
@@ -207,7 +209,7 @@ def _result(exit_reason: str, seconds: float, s: CoreStatus, quoter: AvellanedaQ
     t = log.totals
     return PaperResult(
         exit_reason=exit_reason, seconds=seconds, fills=s.fills, volume=s.volume,
-        pnl_realised=s.pnl_realised, pnl_unrealised=s.pnl_unrealised, fees=s.fees, pnl_total=s.pnl_total,
+        pnl_realised=s.pnl_realised, pnl_unrealised=s.pnl_unrealised, fees=s.fees, pnl_total=s.pnl_total, funding=s.funding,
         position=s.position, max_abs_position=max(t.max_abs_position, abs(s.position)),
         quote_steps=s.quote_steps, inserts=t.inserts, amends=t.amends, cancels=t.cancels,
         rejects=s.rejects, reconnects=quoter.stats.reconnects, open_orders_after=left, run_id=run_id,
