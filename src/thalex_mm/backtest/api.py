@@ -18,11 +18,22 @@ import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from thalex_mm.backtest.runner import BacktestSettings, SessionResult, run_session
-from thalex_mm.backtest.sessions import group_sessions, load_session, window_events
+from thalex_mm.backtest.runner import (
+    BacktestSettings,
+    SessionResult,
+    effective_batch_ms,
+    run_session,
+)
+from thalex_mm.backtest.sessions import (
+    SYNTHETIC_PREFIX,
+    group_sessions,
+    load_session,
+    window_events,
+)
 from thalex_mm.config.models import BotConfig
 from thalex_mm.reports import (
     HTML_NAME,
@@ -34,7 +45,13 @@ from thalex_mm.reports import (
     write_report,
 )
 
-__all__ = ["TIMING_KEYS", "BacktestOutcome", "aggregate_summaries", "run_backtest"]
+__all__ = [
+    "TIMING_KEYS",
+    "BacktestOutcome",
+    "aggregate_summaries",
+    "run_backtest",
+    "settings_block",
+]
 
 TIMING_KEYS: tuple[str, ...] = ("wall_seconds", "events_per_second")
 _SUM = ("events", "seconds_simulated", "wall_seconds", "fills", "fills_buy", "fills_sell",
@@ -94,6 +111,69 @@ def aggregate_summaries(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _data_name(path: str) -> str:
+    return path if path.startswith(SYNTHETIC_PREFIX) else Path(path).name
+
+
+def settings_block(
+    config: BotConfig,
+    settings: BacktestSettings,
+    data: Sequence[str],
+    *,
+    tick_size: float | list[float] | None = None,
+) -> dict[str, Any]:
+    """How the world was simulated, for the ``settings`` key of ``summary.json``.
+
+    Everything needed (with the ``config`` snapshot and the data) to reproduce the run, and
+    to tell two reports apart: latencies (ms), jitter, feed latency (``null`` = from the
+    recorded timestamps, plus ``feed_base_latency_ms``), the market-data batch length
+    actually used (ms), queue model, the fee rates actually charged (fractions of notional),
+    funding (``funding_source`` ``"fixed"`` with ``funding_rate_24h``, or ``"data"``:
+    recorded rates per ``funding_interval_h``), tick size (quote currency; the inferred one
+    when not configured; a list when sessions differ), seed and the data file names
+    (base names; synthetic specs as given).
+    """
+    av = config.avellaneda
+    return {
+        "order_latency_ms": settings.order_latency_ms,
+        "response_latency_ms": settings.response_latency_ms,
+        "latency_jitter": settings.latency_jitter,
+        "feed_latency_ms": settings.feed_latency_ms,
+        "feed_base_latency_ms": settings.feed_base_latency_ms,
+        "batch_ms": effective_batch_ms(config, settings),
+        "queue_model": settings.queue_model,
+        "maker_fee_rate": (av.maker_fee_rate if settings.maker_fee_rate is None
+                           else settings.maker_fee_rate),
+        "taker_fee_rate": (av.taker_fee_rate if settings.taker_fee_rate is None
+                           else settings.taker_fee_rate),
+        "funding_source": "data" if settings.funding_rate_24h is None else "fixed",
+        "funding_rate_24h": settings.funding_rate_24h,
+        "funding_interval_h": settings.funding_interval_h,
+        "tick_size": settings.tick_size if tick_size is None else tick_size,
+        "volume_tick_size": settings.volume_tick_size,
+        "core_band_bps": settings.core_band_bps,
+        "seed": settings.seed,
+        "data": [_data_name(p) for p in data],
+    }
+
+
+def _iso(ts_ns: int) -> str:
+    dt = datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _empty_window_message(start_ns: int | None, end_ns: int | None,
+                          data_range: list[int]) -> str:
+    if not data_range:
+        return "backtest: the data holds no market events"
+    window = ", ".join(
+        f"{flag} {_iso(v)}" for flag, v in (("--from", start_ns), ("--to", end_ns))
+        if v is not None
+    )
+    return (f"backtest: the time window ({window or 'all'}) selects no market events; the data "
+            f"covers {_iso(min(data_range))} to {_iso(max(data_range))}")
+
+
 def _index_html(summary: dict[str, Any], labels: list[str]) -> str:
     links = "".join(
         f'<li><a href="{html.escape(lb)}/{HTML_NAME}">{html.escape(lb)}</a></li>' for lb in labels
@@ -139,26 +219,39 @@ def run_backtest(
     results: list[tuple[str, dict[str, Any], SessionResult]] = []
     out = Path(out_dir) if out_dir is not None else None
     multi = len(sessions) > 1
+    used: list[str] = []
+    data_range: list[int] = []
     for sess in sessions:
-        events = window_events(load_session(sess, settings.seed), start_ns, end_ns)
+        all_events = load_session(sess, settings.seed)
+        if all_events.size:
+            data_range += [int(all_events["exch_ts"][0]), int(all_events["exch_ts"][-1])]
+        events = window_events(all_events, start_ns, end_ns)
         if events.size == 0:
             continue
+        used += sess.paths
         rec = RunRecorder(instrument=config.market.instrument, config=cfg_json)
         res = run_session(events, config, settings, rec, core_factory=core_factory)
         for name in ("rows_to_engine", "engine_ops", "core_events", "commands", "batches"):
             rec.count(name, int(getattr(res, name)))
+        rec.count_reject(res.rejects)
+        block = settings_block(config, settings, sess.paths, tick_size=res.tick_size)
         record = rec.finish(events=res.rows, wall_seconds=res.tape_seconds + res.loop_seconds,
                             start_ts_ns=res.start_ts_ns, end_ts_ns=res.end_ts_ns)
         if out is not None:
             target = out / sess.label if multi else out
             summary = write_report(record, target, strip_timing=strip_timing,
-                                   title=f"Backtest {sess.label}")
+                                   title=f"Backtest {sess.label}", extra={"settings": block})
         else:
             summary = compute_summary(record)
+            summary["settings"] = block
         results.append((sess.label, summary, res))
     if not results:
-        raise ValueError("backtest: no market events in the selected data and time window")
+        raise ValueError(_empty_window_message(start_ns, end_ns, data_range))
     agg = aggregate_summaries([s for _, s, _ in results])
+    if len(results) > 1:
+        ticks = sorted({r.tick_size for _, _, r in results})
+        agg["settings"] = settings_block(config, settings, used,
+                                         tick_size=ticks[0] if len(ticks) == 1 else ticks)
     if out is not None and multi:
         agg_out = dict(agg)
         if strip_timing:

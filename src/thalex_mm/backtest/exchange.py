@@ -51,7 +51,7 @@ from thalex_mm.core.events import (
     ResponseReceived,
 )
 from thalex_mm.core.types import Instrument, OrderStatus, Side
-from thalex_mm.sim.engine import EngineConfig, EngineOutput, MatchingEngine
+from thalex_mm.sim.engine import EngineConfig, EngineOutput, MassQuoteResult, MatchingEngine
 
 __all__ = ["ACCOUNT", "SESSION", "SimExchange"]
 
@@ -115,6 +115,9 @@ class SimExchange:
         self._win: tuple[int, int, tuple[int, int, int, int], list[int]] | None = None
         self.rows_to_engine = 0
         self.engine_ops = 0
+        # our commands the engine refused (an error reply; for a mass quote, each failed
+        # level counts): the core sees these as ErrorReceived / n_fail
+        self.rejects = 0
 
     # ------------------------------------------------------------ market rows
 
@@ -316,10 +319,13 @@ class SimExchange:
     def _respond(self, request_id: int, t_ns: int, out: EngineOutput) -> None:
         d = self._due(t_ns)
         if out.error is not None:
+            self.rejects += 1
             self.outbox.append((d, ErrorReceived(exchange_ts_ns=t_ns, local_ts_ns=d,
                                                  request_id=request_id, code=int(out.error.code),
                                                  message=out.error.message)))
         else:
+            if type(out.response) is MassQuoteResult and out.response.n_fail:
+                self.rejects += out.response.n_fail
             self.outbox.append((d, ResponseReceived(exchange_ts_ns=t_ns, local_ts_ns=d,
                                                     request_id=request_id,
                                                     result=out.response)))

@@ -55,10 +55,12 @@ from thalex_mm.sim.engine import (
 from thalex_mm.sim.engine.fast import fast_positional_constructor
 
 __all__ = [
+    "DEFAULT_BATCH_MS",
     "QUEUE_MODELS",
     "BacktestSettings",
     "LatencyModel",
     "SessionResult",
+    "effective_batch_ms",
     "make_queue_model",
     "run_session",
 ]
@@ -71,6 +73,9 @@ _public_trade = fast_positional_constructor(
     PublicTrade, ("instrument", "price", "amount", "aggressor", "ts_ns"))
 _NS = 1_000_000_000
 _INF = 1 << 62
+
+DEFAULT_BATCH_MS: float = 1.0
+"""Default market-data batch length, ms (see :class:`BacktestSettings` for the measurements)."""
 
 QUEUE_MODELS: tuple[str, ...] = ("risk_averse", "power2", "power3", "log")
 """Names accepted by ``--queue-model``: risk-averse (cancels come from behind us) and the
@@ -127,7 +132,7 @@ class BacktestSettings:
     latency_jitter: float = 0.0
     feed_latency_ms: float | None = None
     feed_base_latency_ms: float = 1.0
-    batch_ms: float | None = None
+    batch_ms: float | None = DEFAULT_BATCH_MS
     queue_model: str = "risk_averse"
     maker_fee_rate: float | None = None
     taker_fee_rate: float | None = None
@@ -150,6 +155,14 @@ class BacktestSettings:
         if self.batch_ms is not None and not self.batch_ms > 0:
             raise ValueError(f"backtest batch_ms: got {self.batch_ms!r}, expected > 0")
         make_queue_model(self.queue_model)
+
+
+def effective_batch_ms(config: BotConfig, settings: BacktestSettings) -> float:
+    """The batch length a run uses, ms: ``settings.batch_ms``, or (None) the quoter's minimum
+    requote interval (at least 1 ms)."""
+    if settings.batch_ms is not None:
+        return float(settings.batch_ms)
+    return max(1.0, float(config.quoting.min_requote_interval_ms))
 
 
 class LatencyModel:
@@ -193,6 +206,9 @@ class SessionResult:
         engine_ops: commands executed by the engine.
         core_events: events handled by the core.
         commands: commands sent.
+        rejects: our commands the engine refused (error replies + failed mass-quote levels).
+        batch_ms: the market-data batch length used, ms.
+        tick_size: the price grid used (configured or inferred), quote currency.
         start_ts_ns / end_ts_ns: first and last exchange timestamp, ns.
         tape_seconds: wall time spent building the tape, s.
         loop_seconds: wall time of the event loop, s.
@@ -205,6 +221,9 @@ class SessionResult:
     engine_ops: int
     core_events: int
     commands: int
+    rejects: int
+    batch_ms: float
+    tick_size: float
     start_ts_ns: int
     end_ts_ns: int
     tape_seconds: float
@@ -249,7 +268,7 @@ def run_session(
         core_factory = MarketMakerCore
     t_tape = time.perf_counter()
     tick = settings.tick_size or infer_tick_size(events)
-    interval_ms = settings.batch_ms or max(1.0, float(config.quoting.min_requote_interval_ms))
+    interval_ms = effective_batch_ms(config, settings)
     feed = None if settings.feed_latency_ms is None else int(settings.feed_latency_ms * 1e6)
     tape = build_tape(events, tick_size=tick, batch_ns=int(interval_ms * _NS_PER_MS),
                       feed_latency_ns=feed,
@@ -263,6 +282,7 @@ def run_session(
     return SessionResult(
         rows=tape.rows, batches=tape.batches, rows_to_engine=ex.rows_to_engine,
         engine_ops=ex.engine_ops, core_events=loop.core_events, commands=loop.commands,
+        rejects=ex.rejects, batch_ms=interval_ms, tick_size=tape.tick_size,
         start_ts_ns=int(tape.exch_ts[0]), end_ts_ns=int(tape.exch_ts[-1]),
         tape_seconds=tape_s, loop_seconds=loop_s,
         final_position=ex.engine.ledger.position(ACCOUNT, ex.name),

@@ -145,14 +145,14 @@ def window_events(events: np.ndarray, start_ns: int | None, end_ns: int | None) 
 
     When rows before ``start_ns`` are cut, the book they built is prepended as a snapshot
     (``BOOK_CLEAR`` + one ``BOOK_LEVEL`` per level) stamped with ``start_ns``, so the window
-    starts with the true book.
+    starts with the true book. A window that selects no rows returns an empty array.
     """
     ts = events["exch_ts"]
     i0 = 0 if start_ns is None else int(np.searchsorted(ts, start_ns, "left"))
     i1 = ts.size if end_ns is None else int(np.searchsorted(ts, end_ns, "right"))
     body = events[i0:i1]
-    if i0 == 0 or start_ns is None:
-        return body
+    if i0 == 0 or start_ns is None or body.size == 0:
+        return body  # an empty window stays empty (no snapshot-only phantom session)
     before = events[:i0]
     kinds = before["kind"]
     clears = np.flatnonzero(kinds == EventKind.BOOK_CLEAR)

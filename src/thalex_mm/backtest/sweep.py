@@ -4,19 +4,136 @@
 :func:`grid_points` is the cartesian product in a fixed order. :func:`run_sweep` runs the
 points with ``multiprocessing`` (spawn context: safe on every platform) or, given an address,
 on a Ray cluster (``ray`` is an optional dependency: a clear error when it is missing).
+
+Ranking: :data:`SWEEP_METRICS` maps each summary metric to its natural direction (PnL, Sharpe,
+markouts, fills, uptime: higher is better; drawdown, fees, positions, rejects: lower is better;
+``final_position``: smaller magnitude is better); :func:`sort_results` sorts by it (missing
+values last). :func:`write_sweep` writes the ranked table as ``sweep.json`` and ``sweep.csv``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
+import json
+import math
 import multiprocessing
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from thalex_mm.backtest.runner import BacktestSettings
 from thalex_mm.config.models import BotConfig
+from thalex_mm.reports import DEFAULT_MARKOUT_HORIZONS_S, markout_key, stable_json
 
-__all__ = ["apply_overrides", "grid_points", "parse_grid", "run_point", "run_sweep"]
+__all__ = [
+    "SWEEP_CSV",
+    "SWEEP_JSON",
+    "SWEEP_METRICS",
+    "apply_overrides",
+    "check_metric",
+    "grid_points",
+    "parse_grid",
+    "run_point",
+    "run_sweep",
+    "sort_results",
+    "write_sweep",
+]
+
+Direction = Literal["higher", "lower", "abs_lower"]
+
+SWEEP_JSON = "sweep.json"
+SWEEP_CSV = "sweep.csv"
+
+SWEEP_METRICS: dict[str, Direction] = {
+    "pnl_total": "higher", "pnl_realised": "higher", "pnl_unrealised": "higher",
+    "funding": "higher", "sharpe": "higher", "fills": "higher", "fills_buy": "higher",
+    "fills_sell": "higher", "fills_maker": "higher", "volume": "higher",
+    "notional_volume": "higher", "quote_uptime": "higher", "quote_uptime_bid": "higher",
+    "quote_uptime_ask": "higher", "events_per_second": "higher",
+    "max_drawdown": "lower", "fees": "lower", "max_abs_position": "lower",
+    "time_weighted_abs_position": "lower", "rejects": "lower", "requotes": "lower",
+    "wall_seconds": "lower",
+    "final_position": "abs_lower",
+    **{markout_key(h): "higher" for h in DEFAULT_MARKOUT_HORIZONS_S},
+}  # fmt: skip
+"""Metrics ``--metric`` accepts, each with its natural direction (which value is better)."""
+
+
+def check_metric(metric: str) -> Direction:
+    """The natural direction of ``metric``.
+
+    Raises:
+        ValueError: an unknown metric (the message lists the valid ones).
+    """
+    try:
+        return SWEEP_METRICS[metric]
+    except KeyError:
+        raise ValueError(f"--metric: got {metric!r}, expected one of "
+                         f"{', '.join(sorted(SWEEP_METRICS))}") from None
+
+
+def sort_results(results: Sequence[dict[str, Any]], metric: str,
+                 ascending: bool | None = None) -> list[dict[str, Any]]:
+    """Results best first by ``metric`` (stable: ties keep grid order; missing values last).
+
+    Args:
+        results: ``{"params", "summary"}`` per grid point.
+        metric: one of :data:`SWEEP_METRICS`.
+        ascending: force the order (None: the metric's natural direction, best first;
+            ``final_position`` then sorts by magnitude).
+
+    Raises:
+        ValueError: unknown metric.
+    """
+    direction = check_metric(metric)
+
+    def key(r: dict[str, Any]) -> tuple[int, float]:
+        v = r["summary"].get(metric)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return (1, 0.0)
+        x = float(v)
+        if ascending is None:
+            if direction == "abs_lower":
+                return (0, abs(x))
+            return (0, -x if direction == "higher" else x)
+        return (0, x if ascending else -x)
+
+    return sorted(results, key=key)
+
+
+def write_sweep(results: Sequence[dict[str, Any]], out_dir: str | Path, metric: str,
+                ascending: bool | None = None) -> tuple[Path, Path]:
+    """Write the ranked sweep as ``sweep.json`` (params + full summaries) and ``sweep.csv``.
+
+    The CSV has one row per grid point, best first: ``rank``, the parameters, then every
+    numeric summary metric of :data:`SWEEP_METRICS` present (empty = n/a).
+
+    Returns:
+        The two paths written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ranked = sort_results(results, metric, ascending)
+    direction = SWEEP_METRICS[metric]
+    order = direction if ascending is None else ("lower" if ascending else "higher")
+    doc = {"metric": metric, "best_first": order,
+           "results": [{"rank": i + 1, **r} for i, r in enumerate(ranked)]}
+    jpath = out / SWEEP_JSON
+    jpath.write_text(stable_json(doc), encoding="utf-8")
+    pkeys = list(ranked[0]["params"]) if ranked else []
+    mkeys = [k for k in SWEEP_METRICS if any(k in r["summary"] for r in ranked)]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["rank", *pkeys, *mkeys])
+    for i, r in enumerate(ranked):
+        w.writerow([i + 1, *(json.dumps(r["params"][k]) if not isinstance(r["params"][k], str)
+                             else r["params"][k] for k in pkeys),
+                    *("" if r["summary"].get(k) is None else r["summary"][k] for k in mkeys)])
+    cpath = out / SWEEP_CSV
+    cpath.write_text(buf.getvalue(), encoding="utf-8")
+    return jpath, cpath
 
 
 def _value(text: str) -> object:

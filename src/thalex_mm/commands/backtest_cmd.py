@@ -14,7 +14,7 @@ __all__ = ["add_arguments", "build_settings", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from thalex_mm.backtest.runner import QUEUE_MODELS
+    from thalex_mm.backtest.runner import DEFAULT_BATCH_MS, QUEUE_MODELS
 
     parser.add_argument("--data", nargs="+", required=True, metavar="PATH",
                         help="data files (Binance raw, Tardis CSV, recordings; files of "
@@ -28,11 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for latency jitter and "
                         "synthetic data (default 0)")
     parser.add_argument("--latency-ms", type=float, default=5.0,
-                        help="order-entry and response latency, ms (default 5)")
+                        help="order-entry latency (core -> engine), ms (default 5)")
+    parser.add_argument("--response-latency-ms", type=float, default=None,
+                        help="response/notification latency (engine -> core), ms "
+                        "(default: same as --latency-ms)")
     parser.add_argument("--latency-jitter", type=float, default=0.0,
                         help="lognormal sigma of the latency (default 0: constant)")
     parser.add_argument("--feed-latency-ms", type=float, default=None,
                         help="constant feed latency, ms (default: from recorded timestamps)")
+    parser.add_argument("--batch-ms", type=float, default=DEFAULT_BATCH_MS,
+                        help="market-data batch length, ms (default "
+                        f"{DEFAULT_BATCH_MS:g}; see BacktestSettings)")
     parser.add_argument("--queue-model", choices=QUEUE_MODELS, default="risk_averse",
                         help="queue-position model (default risk_averse)")
     parser.add_argument("--core-band-bps", type=float, default=None,
@@ -46,7 +52,10 @@ def build_settings(args: argparse.Namespace):
     from thalex_mm.backtest.runner import BacktestSettings
 
     return BacktestSettings(
-        order_latency_ms=args.latency_ms, response_latency_ms=args.latency_ms,
+        order_latency_ms=args.latency_ms,
+        response_latency_ms=(args.latency_ms if args.response_latency_ms is None
+                             else args.response_latency_ms),
+        batch_ms=args.batch_ms,
         latency_jitter=args.latency_jitter, feed_latency_ms=args.feed_latency_ms,
         queue_model=args.queue_model, seed=args.seed, core_band_bps=args.core_band_bps,
     )

@@ -1,6 +1,8 @@
 """``thalex-mm sweep``: a backtest parameter grid on all cores (or a Ray cluster).
 
-Exit codes: 0 done; 2 bad input (grid, config, data, missing ray for --ray-address).
+Exit codes: 0 done; 2 bad input (grid, metric, config, data, missing ray for --ray-address).
+``--out DIR`` writes the ranked table as ``sweep.json`` and ``sweep.csv`` there (no per-point
+reports).
 """
 
 from __future__ import annotations
@@ -19,19 +21,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="config key and values, e.g. avellaneda.gamma=0.01,0.1,1 "
                         "(repeatable: the cartesian product runs)")
     parser.add_argument("--metric", default="pnl_total",
-                        help="summary key to sort by, descending (default pnl_total)")
+                        help="summary key to rank by, best first in its natural direction "
+                        "(higher PnL/Sharpe/markouts; lower drawdown/fees/positions; "
+                        "default pnl_total)")
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--ascending", dest="ascending", action="store_const", const=True,
+                       default=None, help="sort ascending instead of the natural direction")
+    order.add_argument("--descending", dest="ascending", action="store_const", const=False,
+                       help="sort descending instead of the natural direction")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     parser.add_argument("--ray-address", default=None,
                         help="run on this Ray cluster (needs the optional ray package)")
 
 
-def format_sweep_table(results: list[dict], metric: str) -> str:
-    """Results sorted by ``metric`` (descending; missing values last) as a text table."""
-    def key(r: dict) -> tuple[int, float]:
-        v = r["summary"].get(metric)
-        return (1, 0.0) if v is None else (0, -float(v))
+def format_sweep_table(results: list[dict], metric: str, ascending: bool | None = None) -> str:
+    """Results ranked by ``metric`` (best first, see ``sort_results``) as a text table.
 
-    rows = sorted(results, key=key)
+    Raises:
+        ValueError: unknown metric (the message lists the valid ones).
+    """
+    from thalex_mm.backtest.sweep import sort_results
+
+    rows = sort_results(results, metric, ascending)
     cols = ["pnl_total", "fills", "volume", "max_drawdown", "sharpe", "max_abs_position"]
     if metric not in cols:
         cols.insert(0, metric)
@@ -55,11 +66,12 @@ def _fmt(v: object) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from thalex_mm.backtest.sessions import parse_time_ns
-    from thalex_mm.backtest.sweep import parse_grid, run_sweep
+    from thalex_mm.backtest.sweep import check_metric, parse_grid, run_sweep, write_sweep
     from thalex_mm.commands.backtest_cmd import build_settings, load_bot_config
     from thalex_mm.errors import ConfigError, DataFileError
 
     try:
+        check_metric(args.metric)  # before any work
         grids = [parse_grid(g) for g in args.grid]
         start = parse_time_ns(args.start) if args.start else None
         end = parse_time_ns(args.end) if args.end else None
@@ -69,5 +81,8 @@ def run(args: argparse.Namespace) -> int:
     except (DataFileError, ConfigError, ValueError, RuntimeError) as exc:
         sys.stderr.write(f"thalex-mm sweep: {exc}\n")
         return 2
-    sys.stdout.write(format_sweep_table(results, args.metric) + "\n")
+    sys.stdout.write(format_sweep_table(results, args.metric, args.ascending) + "\n")
+    if args.out:
+        jpath, cpath = write_sweep(results, args.out, args.metric, args.ascending)
+        sys.stdout.write(f"sweep: {jpath}  {cpath}\n")
     return 0

@@ -325,6 +325,7 @@ def write_report(
     markout_horizons_s: Sequence[float] = DEFAULT_MARKOUT_HORIZONS_S,
     sharpe_grid_s: float = 1.0,
     title: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compute the summary and write ``summary.json`` and ``report.html`` into ``out_dir``.
 
@@ -337,6 +338,8 @@ def write_report(
         markout_horizons_s: markout horizons (s).
         sharpe_grid_s: Sharpe sampling step (s).
         title: HTML heading; default names the instrument.
+        extra: more top-level keys for the summary (e.g. the backtest's ``settings`` block:
+            how the world was simulated); they must not clash with computed keys.
 
     Returns:
         The summary exactly as written to ``summary.json`` (rounded floats, None for
@@ -351,6 +354,10 @@ def write_report(
         for key in timing_keys:
             if key in raw:
                 raw[key] = None
+    for key, value in (extra or {}).items():
+        if key in raw:
+            raise ValueError(f"write_report extra: key {key!r} clashes with a summary key")
+        raw[key] = value
     raw["config"] = dict(record.config)
     text = stable_json(raw)
     summary: dict[str, Any] = json.loads(text)
