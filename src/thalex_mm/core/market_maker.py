@@ -24,7 +24,7 @@ from typing import Any
 from thalex_mm.config.models import BotConfig
 from thalex_mm.core.book import BookHealth
 from thalex_mm.core.budget import Drop, MessageBudget
-from thalex_mm.core.commands import CancelSession, Command, Halt, InsertOrder
+from thalex_mm.core.commands import AmendOrder, CancelSession, Command, Halt, InsertOrder
 from thalex_mm.core.events import (
     AccountTradesReceived,
     BookDeltaReceived,
@@ -497,16 +497,43 @@ class MarketMakerCore:
             self._dirty = True
         out: list[Command] = []
         pos = self.position.position if position is None else position
+        # worst-case resting size per side: every live or in-flight order (a pending cancel may
+        # lose to a fill; an amend in flight may leave either size resting)
+        resting = {Side.BUY: 0.0, Side.SELL: 0.0}
+        share: dict[int | str, float] = {}
+        for o in self.orders.active_orders(self.instrument_name):
+            rem = o.remaining_amount
+            if o.pending_amount is not None:
+                rem = max(rem, o.pending_amount - o.filled_amount)
+            resting[o.side] += rem
+            share[o.key] = rem
+        blocked = False
         for cmd in admitted:
             side = None
-            if not isinstance(cmd, InsertOrder) and hasattr(cmd, "client_order_id"):
+            after = None
+            tracked = None
+            if isinstance(cmd, InsertOrder):
+                side = cmd.side
+                after = resting[side] + cmd.amount
+            elif hasattr(cmd, "client_order_id"):
                 tracked = self.orders.get(cmd.client_order_id) if cmd.client_order_id is not None else None
                 side = tracked.side if tracked is not None else None
-            denied = self.risk.check_command(cmd, now, position=pos, side=side)
+                if isinstance(cmd, AmendOrder) and tracked is not None:
+                    old = share.get(tracked.key, 0.0)
+                    new_share = max(old, cmd.amount - tracked.filled_amount)
+                    after = resting[tracked.side] - old + new_share
+            if blocked and isinstance(cmd, InsertOrder | AmendOrder):
+                continue  # a later move may rely on the denied one (self-cross): re-plan
+            denied = self.risk.check_command(cmd, now, position=pos, side=side, resting_after=after)
             if denied is not None:
                 self._denials += 1
                 self.records.append(denied)
+                blocked = self._dirty = True
                 continue
+            if after is not None and side is not None:
+                resting[side] = after
+                if tracked is not None:
+                    share[tracked.key] = new_share
             out.append(cmd)
         return tuple(out)
 

@@ -491,13 +491,23 @@ class RiskManager:
         return out
 
     def check_command(
-        self, cmd: Command, now_ns: int, *, position: float | None = None, side: Side | None = None
+        self,
+        cmd: Command,
+        now_ns: int,
+        *,
+        position: float | None = None,
+        side: Side | None = None,
+        resting_after: float | None = None,
     ) -> OrderDenied | None:
         """Last line of defence before the wire; None = allowed.
 
         Cancels, ``Halt`` and ``SetMmp`` always pass. HALTED allows only a reduce-only IOC
         insert that reduces the position (the flatten order, exempt from max order size).
-        ``side`` tells the side of an ``AmendOrder`` (amends carry none).
+        ``side`` tells the side of an ``AmendOrder`` (amends carry none). ``resting_after`` is
+        our worst-case resting size on the command's side once it is sent (every live or
+        in-flight order, pending cancels included: a cancel may lose the race to a fill),
+        contracts; with it, an insert or amend is denied when a fill of all of it would take
+        the position past the hard limit.
         """
         pos = self._position if position is None else position
         name = type(cmd).__name__
@@ -525,6 +535,8 @@ class RiskManager:
                 and not reduces
             ):
                 return denied(Reason.POSITION_HARD_LIMIT, f"position {pos} + {cmd.amount}")
+            if not cmd.reduce_only and self._over_hard_limit(cmd.side, pos, resting_after):
+                return denied(Reason.POSITION_HARD_LIMIT, f"position {pos} + resting {resting_after}")
             return None
         if isinstance(cmd, AmendOrder):
             if halted:
@@ -533,6 +545,8 @@ class RiskManager:
                 return denied(Reason.MAX_ORDER_SIZE, f"{cmd.amount} > {max_size}")
             if reducing and (side is None or side.sign * pos >= 0):
                 return denied(Reason.REDUCE_ONLY, "amend while reducing")
+            if side is not None and self._over_hard_limit(side, pos, resting_after):
+                return denied(Reason.POSITION_HARD_LIMIT, f"position {pos} + resting {resting_after}")
             return None
         if isinstance(cmd, MassQuote):
             for q in cmd.quotes:
@@ -552,6 +566,9 @@ class RiskManager:
         return None
 
     # ------------------------------------------------------------------ internals
+
+    def _over_hard_limit(self, side: Side, pos: float, resting_after: float | None) -> bool:
+        return resting_after is not None and side.sign * pos + resting_after > self._cfg.position_hard_limit + _EPS
 
     def _pause(self, reason: Reason, ts_ns: int) -> None:
         until = ts_ns + int(self._cfg.pause_cooldown_s * _NS_PER_S)
