@@ -193,3 +193,13 @@ def test_downsample_minmax_keeps_extremes_and_bounds_length(n: int):
     assert len(ox) == len(oy) <= 2000
     assert np.nanmax(oy) == np.nanmax(y) and np.nanmin(oy) == np.nanmin(y)
     assert np.all(np.diff(ox) >= 0)
+
+
+def test_write_report_extra_keys_go_into_summary_and_html_and_may_not_clash(tmp_path: Path):
+    block = {"batch_ms": 1.0, "data": ["a.gz", "b.gz"], "seed": 3}
+    summary = write_report(_run(), tmp_path, extra={"settings": block})
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    assert on_disk["settings"] == summary["settings"] == block
+    assert "settings.batch_ms" in (tmp_path / "report.html").read_text()
+    with pytest.raises(ValueError, match="'fills'"):
+        write_report(_run(), tmp_path / "x", extra={"fills": 0})

@@ -10,6 +10,12 @@ the top-level ``summary.json`` aggregates them:
 * maxima: ``max_drawdown`` (the worst session), ``max_abs_position``;
 * time-weighted means (by ``seconds_simulated``): ``sharpe``, ``time_weighted_abs_position``,
   ``quote_uptime``; fill-weighted means: the markouts.
+
+Every ``summary.json`` (per session and aggregate) carries a ``settings`` block
+(:func:`settings_block`): how the world was simulated (latencies, batch length, queue model,
+fees, funding, tick size, seed, data file names), so two reports can be told apart and
+reproduced. ``rejects`` counts our commands the matching engine refused. A time window that
+selects no market data at all is an error naming ``--from``/``--to`` and the data's range.
 """
 
 from __future__ import annotations
@@ -165,12 +171,12 @@ def _iso(ts_ns: int) -> str:
 def _empty_window_message(start_ns: int | None, end_ns: int | None,
                           data_range: list[int]) -> str:
     if not data_range:
-        return "backtest: the data holds no market events"
+        return "the data holds no market events"
     window = ", ".join(
         f"{flag} {_iso(v)}" for flag, v in (("--from", start_ns), ("--to", end_ns))
         if v is not None
     )
-    return (f"backtest: the time window ({window or 'all'}) selects no market events; the data "
+    return (f"the time window ({window or 'all'}) selects no market events; the data "
             f"covers {_iso(min(data_range))} to {_iso(max(data_range))}")
 
 

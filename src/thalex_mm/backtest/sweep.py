@@ -103,6 +103,14 @@ def sort_results(results: Sequence[dict[str, Any]], metric: str,
     return sorted(results, key=key)
 
 
+def _csv_value(v: object) -> object:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "" if not math.isfinite(v) else float(f"{v:.12g}")
+    return v
+
+
 def write_sweep(results: Sequence[dict[str, Any]], out_dir: str | Path, metric: str,
                 ascending: bool | None = None) -> tuple[Path, Path]:
     """Write the ranked sweep as ``sweep.json`` (params + full summaries) and ``sweep.csv``.
@@ -130,7 +138,7 @@ def write_sweep(results: Sequence[dict[str, Any]], out_dir: str | Path, metric: 
     for i, r in enumerate(ranked):
         w.writerow([i + 1, *(json.dumps(r["params"][k]) if not isinstance(r["params"][k], str)
                              else r["params"][k] for k in pkeys),
-                    *("" if r["summary"].get(k) is None else r["summary"][k] for k in mkeys)])
+                    *(_csv_value(r["summary"].get(k)) for k in mkeys)])
     cpath = out / SWEEP_CSV
     cpath.write_text(buf.getvalue(), encoding="utf-8")
     return jpath, cpath

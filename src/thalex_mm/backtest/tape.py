@@ -11,8 +11,10 @@ orders is computed here with numpy, once per run:
   run 1.5 s behind) clipped at 0, plus ``feed_base_latency_ns``. A feed is one ordered stream,
   so delivery times are made non-decreasing.
 * **Batches.** Rows are delivered to the core in batches: every row whose delivery time falls
-  in ``((k-1)·Δ, k·Δ]`` arrives at ``k·Δ`` (``Δ = batch_ns``, by default the quoter's minimum
-  requote interval: the core cannot act more often anyway). A batch becomes ONE
+  in ``((k-1)·Δ, k·Δ]`` arrives at ``k·Δ`` (``Δ = batch_ns``; the backtest default is 1 ms,
+  see ``BacktestSettings.batch_ms``: a batch as long as the quoter's minimum requote interval
+  would make it react up to that late after a quiet period, which live trading, event-driven
+  with only a minimum interval, never does). A batch becomes ONE
   ``BookDeltaReceived`` whose levels are the batch's *net* level changes (the last absolute
   size per (side, price)) and whose trades are the batch's prints; a batch that contains a
   ``BOOK_CLEAR`` becomes a ``BookSnapshotReceived`` of the book at the batch end.
