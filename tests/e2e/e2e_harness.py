@@ -146,6 +146,7 @@ async def running_bot(
     *,
     seed: int = 1,
     wait_ready_s: float | None = 5.0,
+    quoter_kwargs: dict[str, Any] | None = None,
     **sim_kwargs: Any,
 ) -> AsyncIterator[RunningBot]:
     """Start a simulated exchange (fast public feed by default) and a quoter against it.
@@ -154,6 +155,7 @@ async def running_bot(
         config: BOT_CONFIG (default :func:`fast_config`).
         seed: seed of the synthetic market.
         wait_ready_s: wait this long for the quoter to be synchronised (None: don't wait).
+        quoter_kwargs: more keyword arguments for ``AvellanedaQuoter`` (e.g. ``monotonic_s``).
         sim_kwargs: more arguments for ``build_simulated_exchange`` (faults, rate_limits,
             synthetic, publish_interval_s ...).
     """
@@ -166,7 +168,8 @@ async def running_bot(
             core = MarketMakerCore(config)
             sent: list[tuple[int, Command, int]] = []
             quoter = AvellanedaQuoter(
-                config, sim.url, creds, core, on_command=lambda rid, cmd, ts: sent.append((rid, cmd, ts))
+                config, sim.url, creds, core, on_command=lambda rid, cmd, ts: sent.append((rid, cmd, ts)),
+                **(quoter_kwargs or {}),
             )
             runner = asyncio.create_task(quoter.run(), name="quoter")
             bot = RunningBot(sim=sim, keys=keys, config=config, core=core, quoter=quoter, runner=runner, sent=sent)

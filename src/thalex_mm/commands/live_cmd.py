@@ -128,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
 async def _run(config, url, creds, args) -> int:
     from thalex_mm.core.market_maker import MarketMakerCore
     from thalex_mm.drivers.monitoring_wiring import start_monitoring
+    from thalex_mm.drivers.paper import PaperResult
     from thalex_mm.drivers.quoter import AvellanedaQuoter
     from thalex_mm.drivers.session_log import SessionLog
     from thalex_mm.store import open_journal
@@ -151,6 +152,7 @@ async def _run(config, url, creds, args) -> int:
             loop.add_signal_handler(sig, quoter.request_stop, "signal")
     runner = asyncio.create_task(quoter.run())
     started = loop.time()
+    reason = "stopped"
     try:
         while not runner.done():
             await asyncio.wait({runner}, timeout=1.0)
@@ -172,7 +174,18 @@ async def _run(config, url, creds, args) -> int:
         journal.close()
         await stop_dashboard()
     s = core.status()
-    print(f"exit: {reason}; fills {s.fills}, volume {s.volume:.3f}, PnL {s.pnl_total:+.2f} USD, position {s.position:+.3f}")
+    t = log.totals
+    summary = PaperResult(
+        exit_reason=reason, seconds=loop.time() - started, fills=s.fills, volume=s.volume,
+        pnl_realised=s.pnl_realised, pnl_unrealised=s.pnl_unrealised, fees=s.fees, pnl_total=s.pnl_total,
+        funding=s.funding, position=s.position, max_abs_position=max(t.max_abs_position, abs(s.position)),
+        quote_steps=s.quote_steps, inserts=t.inserts, amends=t.amends, cancels=t.cancels, rejects=s.rejects,
+        reconnects=quoter.stats.reconnects, open_orders_after=len(s.open_orders), run_id=run_id,
+    )
+    # "open orders left": the orders the core still knew of at exit (after the shutdown's
+    # confirmed cancel_session, normally 0; the exchange's cancel-on-disconnect covers the rest).
+    for line in summary.lines():
+        print(line)
     return 0 if not reason.startswith("fatal") else 1
 
 

@@ -186,6 +186,7 @@ class ConnectionConfig(_Section):
     throttle_cooldown_cap_s: float = _f(30.0, "Largest throttle cooldown, seconds, >= initial. Default 30.", gt=0)
     throttle_quiet_reset_s: float = _f(60.0, "Quiet time that resets the cooldown, seconds, > 0. Default 60.", gt=0)
     stale_reconnect_s: float = _f(15.0, "A stream stale this long forces a reconnect, seconds, > 0. Default 15.", gt=0)
+    max_task_failures: int = _f(5, "Quoter task failures (internal errors; each pulls the quotes and restarts the connection) tolerated in a row, count, >= 1; one more stops the bot (fatal). A connection up stable_reset_s resets the count. Default 5.", ge=1)
 
 
 

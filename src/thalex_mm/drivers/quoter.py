@@ -27,6 +27,7 @@ import contextlib
 import logging
 import random
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,6 +102,12 @@ class QuoterStats:
     whatever caused it (lost socket, or a forced resync: stale feed, ``system`` reconnect event,
     crossed book, undecodable frame, unanswered request); ``backoff_waits`` the reconnects that
     first waited out a backoff delay (the forced resyncs reconnect at once).
+
+    ``task_failures`` counts the internal errors of the run (an exception in a quoter task, e.g.
+    a bug in the core: the connection is closed, which pulls the quotes, and restarted);
+    ``consecutive_task_failures`` those since the last connection that stayed up
+    ``connection.stable_reset_s`` (more than ``connection.max_task_failures`` is fatal);
+    ``tracebacks`` the formatted tracebacks of the last few, oldest first.
     """
 
     connects: int = 0
@@ -108,9 +115,11 @@ class QuoterStats:
     backoff_waits: int = 0
     commands_sent: int = 0
     task_failures: int = 0
+    consecutive_task_failures: int = 0
     last_error: str = ""
     connected: bool = False
     errors: deque[str] = field(default_factory=lambda: deque(maxlen=20))
+    tracebacks: deque[str] = field(default_factory=lambda: deque(maxlen=5))
 
 
 class AvellanedaQuoter:
@@ -125,6 +134,7 @@ class AvellanedaQuoter:
         on_event: observer of every event fed to the core; must not block.
         rng: jitter source for reconnect backoff.
         clock_ns: wall clock.
+        monotonic_s: monotonic clock, seconds (how long a connection stayed up).
         latency: observer of request round trips and tick-to-order latencies (s), e.g. the
             dashboard's ``Metrics``; must not block. Also settable later as ``quoter.latency``.
     """
@@ -141,6 +151,7 @@ class AvellanedaQuoter:
         rng: random.Random | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
         latency: LatencyObserver | None = None,
+        monotonic_s: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.latency = latency
@@ -152,6 +163,7 @@ class AvellanedaQuoter:
         self._on_event_observer = on_event
         self._rng = rng or random.Random()
         self._clock_ns = clock_ns
+        self._monotonic_s = monotonic_s
         self._iat = IatSequencer()
         self._session: WsSession | None = None
         # (request id, command, perf_counter stamp of the market frame that caused it or None);
@@ -165,7 +177,6 @@ class AvellanedaQuoter:
         self._reconnect_now = asyncio.Event()
         self._ready = False
         self._stop_reason = ""
-        self.max_task_failures = 5
 
     # ------------------------------------------------------------------ public control
 
@@ -184,34 +195,30 @@ class AvellanedaQuoter:
         return self._ready
 
     async def run(self) -> str:
-        """Connect, quote, reconnect on failures, until :meth:`request_stop`. Returns the exit reason."""
-        delays = backoff_from_config(self._rng, self.config.connection)
+        """Connect, quote, reconnect on failures, until :meth:`request_stop`. Returns the exit reason.
+
+        An exception in a quoter task ends its connection (closed first: cancel-on-disconnect
+        pulls the quotes), is logged with its traceback and restarts the connection; more than
+        ``connection.max_task_failures`` of them without a connection that stayed up
+        ``connection.stable_reset_s`` in between end the run (``"fatal: ..."``).
+        """
+        conn = self.config.connection
+        delays = backoff_from_config(self._rng, conn)
         while not self._stop.is_set():
-            started = time.monotonic()
+            started = self._monotonic_s()
+            failure: Exception | None = None
             try:
                 await self._run_connection()
-            except Exception as failure:
-                exc: BaseException = failure
-                while isinstance(exc, BaseExceptionGroup):
-                    exc = exc.exceptions[0]
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                self.stats.errors.append(self.stats.last_error)
-                if isinstance(exc, FatalConnectionError):
-                    log.error("fatal: %s", exc)
-                    self._stop_reason = f"fatal: {self.stats.last_error}"
-                    break
-                if classify_error(exc) is not None and not isinstance(exc, RequestRejected):
-                    self.stats.task_failures += 1
-                    log.error("quoter task failed; quotes pulled, restarting", exc_info=exc)
-                    if self.stats.task_failures > self.max_task_failures:
-                        self._stop_reason = f"fatal: {self.stats.last_error}"
-                        break
-                else:
-                    log.warning("connection lost: %s", self.stats.last_error)
+            except Exception as exc:
+                failure = exc
+            if self._monotonic_s() - started > conn.stable_reset_s:
+                # A stable connection: what went wrong before it is history.
+                delays = backoff_from_config(self._rng, conn)
+                self.stats.consecutive_task_failures = 0
+            if failure is not None and self._on_failure(failure):
+                break
             if self._stop.is_set():
                 break
-            if time.monotonic() - started > self.config.connection.stable_reset_s:
-                delays = backoff_from_config(self._rng, self.config.connection)
             if self._reconnect_now.is_set():
                 self._reconnect_now.clear()
                 continue
@@ -219,6 +226,33 @@ class AvellanedaQuoter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), next(delays))
         return self._stop_reason or "stopped"
+
+    def _on_failure(self, failure: Exception) -> bool:
+        """Record why a connection ended; True when the run must stop (fatal)."""
+        exc: BaseException = failure
+        while isinstance(exc, BaseExceptionGroup):
+            exc = exc.exceptions[0]
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        self.stats.errors.append(self.stats.last_error)
+        if isinstance(exc, FatalConnectionError):
+            log.error("fatal: %s", exc)
+            self._stop_reason = f"fatal: {self.stats.last_error}"
+            return True
+        if classify_error(exc) is None or isinstance(exc, RequestRejected):
+            log.warning("connection lost: %s", self.stats.last_error)
+            return False
+        # An internal error (a bug): the connection is already closed, quotes pulled.
+        self.stats.task_failures += 1
+        self.stats.consecutive_task_failures += 1
+        self.stats.tracebacks.append("".join(traceback.format_exception(exc)))
+        limit = self.config.connection.max_task_failures
+        if self.stats.consecutive_task_failures > limit:
+            log.error("quoter task failed %d times in a row (limit %d): stopping",
+                      self.stats.consecutive_task_failures, limit, exc_info=exc)
+            self._stop_reason = f"fatal: {self.stats.last_error}"
+            return True
+        log.error("quoter task failed; quotes pulled, restarting", exc_info=exc)
+        return False
 
     # ------------------------------------------------------------------ one connection
 
@@ -262,9 +296,14 @@ class AvellanedaQuoter:
         finally:
             self._ready = False
             self.stats.connected = False
-            self._feed(Disconnected(local_ts_ns=self._clock_ns(), reason=self.stats.last_error or "closed"))
-            await session.close()
             self._session = None
+            try:
+                # Close first: whatever failed (a task, the core), the socket must not outlive
+                # its connection, or it keeps answering pings and cancel-on-disconnect never
+                # pulls the quotes. Only then tell the core, which may raise too.
+                await session.close()
+            finally:
+                self._feed(Disconnected(local_ts_ns=self._clock_ns(), reason=self.stats.last_error or "closed"))
 
     async def _synchronise(self, session: WsSession) -> None:
         """The start-up sequence; the core quotes only after ``Connected``."""
