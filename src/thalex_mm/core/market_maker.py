@@ -386,14 +386,12 @@ class MarketMakerCore:
         otherwise drag the mid, the fair value, and the next quote with it)."""
         book = self.market.book
         bid, ask = book.best_bid, book.best_ask
+        if not self.orders.rests_at(self.instrument_name, bid, ask):
+            return bid, ask  # none of ours rests at the touch: the public touch is the market's
         own: dict[tuple[Side, float], float] = {}
-        at_touch = False
         for side, price, amount in self.orders.own_levels(self.instrument_name):
             key = (side, price)
             own[key] = own.get(key, 0.0) + amount
-            at_touch = at_touch or price == (bid if side is Side.BUY else ask)
-        if not at_touch:  # none of ours rests at the touch: the public touch is the market's
-            return bid, ask
         touch: list[float | None] = []
         for side in (Side.BUY, Side.SELL):
             best = None

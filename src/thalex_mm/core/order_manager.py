@@ -142,6 +142,19 @@ class OrderManager:
         out += [(Side.SELL, price, amount) for price, amount in asks]
         return out
 
+    def rests_at(self, instrument: str, bid: float | None, ask: float | None) -> bool:
+        """Whether any of ``own_levels`` sits at ``bid`` (our buys) or ``ask`` (our sells):
+        the cheap test that lets the common case skip building them."""
+        buy = Side.BUY
+        for o in self._active.values():
+            if o.instrument == instrument and o.price == (bid if o.side is buy else ask):
+                return True
+        last = self._last_mq.get(instrument)
+        if last is None:
+            return False
+        bids, asks = last
+        return bool((bids and bids[0][0] == bid) or (asks and asks[0][0] == ask))
+
     def active_orders(self, instrument: str | None = None) -> list[TrackedOrder]:
         """Non-terminal orders (live or in flight)."""
         return [
