@@ -74,3 +74,21 @@ def test_sim_cli_bad_fault_names_key_and_exits_2(tmp_path):
     assert out.returncode == 2
     assert "error_share" in out.stderr and "[0, 1]" in out.stderr
     assert out.stdout == ""
+
+
+def test_sim_cli_when_official_client_runs_its_full_session_every_step_is_answered(tmp_path):
+    """The issue's done-when: the official client's whole session (login, COD, subscribe,
+    insert, amend, cancel, MMP, mass quote, cancel_session) against ``thalex-mm sim`` itself."""
+    from test_official_client import official_session
+
+    proc, f = _start("--key-dir", str(tmp_path / "keys"), "--seed", "5")
+    try:
+        with open(f["PRIVATE_KEY_FILE"]) as fh:
+            pem = fh.read()
+        notes = asyncio.run(official_session(f["URL"], f["KEY_ID"], pem))
+        assert any(n["channel_name"] == "ticker.BTC-PERPETUAL.raw" for n in notes)  # a live market
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
