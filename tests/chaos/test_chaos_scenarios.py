@@ -366,3 +366,19 @@ def test_corrupt_book_delta_resynchronises() -> None:
     res = run_scenario(inject, resume_within_s=6.0)
     _assert_clean(res)
     assert res.notes["crossed"] is True and res.notes["resynced"] is True
+
+
+def test_session_error_on_an_order_reconnects_and_quoting_resumes() -> None:
+    """Error 11 (not logged in) on an order request means the session itself is bad: the bot
+    must start over (reconnect, log in again), not keep sending on it."""
+
+    async def inject(h: ChaosHarness, notes: dict[str, Any]) -> None:
+        connects = h.quoter.stats.connects
+        h.sim.faults.error_code = 11
+        h.sim.faults.error_share = 1.0
+        notes["reconnected"] = await h.wait_for(lambda: h.quoter.stats.connects > connects, 8.0)
+        h.sim.faults.reset()
+
+    res = run_scenario(inject, sim_kwargs=WIDE_BOOK)
+    _assert_clean(res)
+    assert res.notes["reconnected"] is True

@@ -35,6 +35,8 @@ from typing import Any, Protocol
 
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials
+from thalex_mm.core.budget import Escalate
+from thalex_mm.core.budget import classify_error as classify_error_code
 from thalex_mm.core.commands import Command, Halt
 from thalex_mm.core.events import (
     BookDeltaReceived,
@@ -374,6 +376,13 @@ class AvellanedaQuoter:
         if isinstance(event, ResponseReceived | ErrorReceived):
             self._unanswered.pop(event.request_id, None)  # type: ignore[arg-type]
         elif isinstance(event, ReconnectRequested):
+            self._reconnect_now.set()
+        if isinstance(event, ErrorReceived) and isinstance(classify_error_code(event.code), Escalate):
+            # the session itself is bad (not logged in, session exhausted, account locked...):
+            # nothing on it can be trusted; start over (login runs again, and a refused login
+            # is fatal there)
+            log.warning("exchange error %s (%s): reconnecting", event.code, event.message[:80])
+            self.stats.last_error = f"session error {event.code}"
             self._reconnect_now.set()
         elif isinstance(event, DecodeFailed) and _may_hide_private_state(event):
             # A lost order/fill/portfolio notification (or response) leaves the core believing
