@@ -353,3 +353,27 @@ def test_core_when_snapshot_repeats_trades_feeds_intensity_only_the_new_ones():
                                      bids=((64_995.0, 1.0),), asks=((65_005.0, 1.0),),
                                      trades=(trade(1), trade(2), trade(3))))
     assert len(core.intensity._orders) == 3  # trade 3 only: 1 and 2 were counted already
+
+
+def test_core_microprice_fair_value_ignores_our_own_size_at_the_touch():
+    cfg = BotConfig(
+        avellaneda=AvellanedaConfig(estimate_intensity=False, k=0.5, A=2.0, gamma=0.1),
+        order=OrderConfig(sizes=(0.5,)),
+        risk=RiskConfig(position_soft_limit=1.0, position_hard_limit=2.0, max_order_size=1.0),
+        quoting={"fair_value": "microprice"},
+    )
+    core = MarketMakerCore(cfg)
+    # the market: 1.0 bid at 64,995 and 1.0 ask at 65,005 -> microprice 65,000
+    sent = send(core, start(core))
+    for rid, c in sent.items():
+        ack(core, rid, c, T0 + 3 * MS)
+    fair = core.status().fair_value
+    bid = next(c for c in sent.values() if isinstance(c, InsertOrder) and c.side is Side.BUY)
+    assert 64_995.0 < bid.price < 65_000.0
+    # our bid shows on the feed as the new best bid: the public microprice moves, the
+    # market's (without our size) does not
+    core.handle(BookDeltaReceived(local_ts_ns=T0 + 300 * MS, instrument=PERP.name,
+                                  bids=((bid.price, bid.amount),), asks=()))
+    core.handle(TimerFired(local_ts_ns=T0 + 600 * MS))
+    assert core.market.book.microprice != pytest.approx(fair)
+    assert core.status().fair_value == pytest.approx(fair, abs=1e-6)

@@ -21,7 +21,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from thalex_mm.config.models import BotConfig
+from thalex_mm.config.models import BotConfig, FairValueSource
 from thalex_mm.core.book import BookHealth
 from thalex_mm.core.budget import Drop, MessageBudget
 from thalex_mm.core.commands import AmendOrder, CancelSession, Command, Halt, InsertOrder
@@ -402,6 +402,28 @@ class MarketMakerCore:
             touch.append(best)
         return touch[0], touch[1]
 
+    def _external_microprice(self) -> float | None:
+        """Microprice of the rest of the market (sizes at the external touch less ours)."""
+        book = self.market.book
+        if not self.orders.rests_at(self.instrument_name, book.best_bid, book.best_ask):
+            return book.microprice
+        own: dict[tuple[Side, float], float] = {}
+        for side, price, amount in self.orders.own_levels(self.instrument_name):
+            own[(side, price)] = own.get((side, price), 0.0) + amount
+        top: list[tuple[float, float] | None] = []
+        for side in (Side.BUY, Side.SELL):
+            found = None
+            for price, amount in book.levels(side, 16):
+                rest = amount - own.get((side, price), 0.0)
+                if rest > 1e-12:
+                    found = (price, rest)
+                    break
+            top.append(found)
+        (bid, bq), (ask, aq) = top if top[0] and top[1] else ((0.0, 0.0), (0.0, 0.0))
+        if not bq or not aq or bid >= ask:
+            return book.microprice
+        return (bid * aq + ask * bq) / (bq + aq)
+
     def _external_mid(self) -> float | None:
         bid, ask = self._external_touch()
         if bid is None or ask is None or bid >= ask:
@@ -444,7 +466,7 @@ class MarketMakerCore:
         self.records.extend(self.risk.evaluate(ms, pos, now))
         fv = self.fair.compute(
             mid=ext_mid,
-            microprice=book.microprice,
+            microprice=self._external_microprice() if cfg.quoting.fair_value is FairValueSource.MICROPRICE else None,
             mark=ms.mark_price,
             index=ms.index_price,
             funding_rate=self.market.ticker.funding_rate if cfg.quoting.funding_adjust else None,
