@@ -357,7 +357,7 @@ def test_core_when_snapshot_repeats_trades_feeds_intensity_only_the_new_ones():
 
 def test_core_microprice_fair_value_ignores_our_own_size_at_the_touch():
     cfg = BotConfig(
-        avellaneda=AvellanedaConfig(estimate_intensity=False, k=0.5, A=2.0, gamma=0.1),
+        avellaneda=AvellanedaConfig(estimate_intensity=False, k=0.5, A=2.0, gamma=0.1, unit_size=0.5),
         order=OrderConfig(sizes=(0.5,)),
         risk=RiskConfig(position_soft_limit=1.0, position_hard_limit=2.0, max_order_size=1.0),
         quoting={"fair_value": "microprice"},

@@ -48,6 +48,17 @@ def test_quote_builder_when_glft_uses_multipliers_and_reports_figures():
     assert wq.asks[0].price == math.ceil(mq.ask)
 
 
+def test_quote_builder_when_glft_order_size_is_several_units_uses_lot_size_delta():
+    # quotes of 0.03 contracts with unit_size 0.01: each fill moves q by Δ = 3 units
+    av = AvellanedaConfig(horizon=HorizonMode.INFINITE, gamma=0.05, unit_size=0.01)
+    b = builder(av=av, order=OrderConfig(sizes=(0.03,)))
+    _, fig = b.build(ts_ns=0, fair_value=50_000.0, sigma=20.0, A=2.0, k=0.05, position=0.03)
+    mq = glft_quote(50_000.0, 3.0, 0.05, 20.0, 0.05, 2.0, delta=3.0)
+    one = glft_quote(50_000.0, 3.0, 0.05, 20.0, 0.05, 2.0, delta=1.0)
+    assert fig.half_spread == pytest.approx(mq.half_spread) and mq.half_spread > one.half_spread
+    assert fig.skew == pytest.approx(mq.skew)
+
+
 def test_quote_builder_when_finite_horizon_tau_counts_down_to_session_end():
     av = AvellanedaConfig(horizon=HorizonMode.FINITE, session_end_utc="08:00")
     b = builder(av=av)

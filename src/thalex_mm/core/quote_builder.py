@@ -114,6 +114,8 @@ class QuoteBuilder:
         self._mode = avellaneda.horizon
         self._gamma = avellaneda.gamma
         self._unit = avellaneda.unit_size
+        # GLFT lot size Δ in inventory units: one quote of the first level's size moves q by Δ
+        self._lot = self._sizes[0] / self._unit if self._sizes else 1.0
         self._fee = avellaneda.maker_fee_rate
         self._eta = avellaneda.eta
         self._hm = avellaneda.half_spread_multiplier
@@ -194,10 +196,10 @@ class QuoteBuilder:
         gamma = self._gamma
         if self._mode is HorizonMode.INFINITE:
             if self._coef_key != (k, A):
-                self._c1, self._c2 = glft_coefficients(gamma, k, A)
+                self._c1, self._c2 = glft_coefficients(gamma, k, A, self._lot)
                 self._coef_key = (k, A)
             sc2 = sigma * self._c2
-            half = self._hm * (self._c1 + 0.5 * sc2)  # Δ = 1 unit
+            half = self._hm * (self._c1 + 0.5 * self._lot * sc2)
             skew = self._sm * sc2
             tau = math.inf
             model = "glft"
