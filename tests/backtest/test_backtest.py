@@ -12,7 +12,7 @@ import pytest
 
 from thalex_mm.backtest.api import run_backtest
 from thalex_mm.backtest.runner import BacktestSettings, run_session
-from thalex_mm.backtest.sessions import group_sessions, parse_time_ns, window_events
+from thalex_mm.backtest.sessions import parse_time_ns, window_events
 from thalex_mm.backtest.sweep import parse_grid, run_sweep
 from thalex_mm.cli import main
 from thalex_mm.config.models import BotConfig
@@ -157,15 +157,12 @@ def test_window_events_when_start_cut_prepends_book_snapshot():
     assert out.summary["start_ts_ns"] >= start and out.summary["end_ts_ns"] <= end
 
 
-def test_parse_time_and_grouping():
+def test_parse_time():
     assert parse_time_ns("1680652800") == 1680652800 * S
     assert parse_time_ns("2023-04-05T00:00:00Z") == 1680652800 * S
     with pytest.raises(ValueError, match="ISO-8601"):
         parse_time_ns("yesterday")
-    g = group_sessions(["a/usdm_btcusdt_20240719.gz", "a/usdm_btcusdt_20230405.dat.gz",
-                        "a/usdm_btcusdt_20230404.dat.gz", "a/usdm_btcusdt_20240718.gz"])
-    assert [s.label for s in g] == ["20230404-20230405", "20240718-20240719"]
-    assert g[0].paths == ("a/usdm_btcusdt_20230404.dat.gz", "a/usdm_btcusdt_20230405.dat.gz")
+    # grouping of the shared captures: tests/backtest/test_session_grouping.py
 
 
 def test_cli_backtest_is_deterministic(tmp_path, capsys):

@@ -1,29 +1,61 @@
 """Market sessions for a backtest: grouping data files, time windows, synthetic data.
 
-A Binance capture of one continuous recording is split over files named by day
-(``usdm_btcusdt_20230404.dat.gz`` + ``usdm_btcusdt_20230405.dat.gz``); their depth sequences
-join, files of different recordings do not. :func:`group_sessions` puts files whose names carry
-*consecutive* dates (``YYYYMMDD``) into one session and starts a new session at a gap; files
-without a date in the name are a session each. ``synthetic:SECONDS[:SEED]`` stands for the
-synthetic Avellaneda–Stoikov market.
+A *session* is one continuous capture: its files are loaded together (a Binance capture split
+over day files only joins its depth sequences when loaded as one), and each session runs with
+a fresh core and engine. :func:`group_sessions` groups by **time continuity of the files'
+contents**, never by file name:
+
+* a directory given as data expands to the supported data files directly inside it (sorted by
+  name; other files such as ``SOURCE.md`` are skipped), so ``--data DIR`` reads what
+  ``thalex-mm record --out DIR`` wrote;
+* each file's time span ``[first_ns, last_ns]`` is read from its contents (:func:`file_span`:
+  Binance local receive times, Tardis ``timestamp`` column, recording ``ts``), remembered in
+  the data cache directory (keyed by path, size and mtime) so it is read once;
+* files of the same *stream* (same format; for Tardis also the same ``exchange,symbol``) whose
+  spans overlap or are at most ``max_gap_s`` (default :data:`DEFAULT_SESSION_GAP_S`) apart form
+  one session; a longer gap starts a new one. Files of different formats or markets never
+  share a session.
+
+Labels are the UTC dates covered (``20230404-20230405``, or ``20240718`` for one day), with the
+start time appended (``20240718T101500``) when two sessions would otherwise share a label (and
+``-2``, ``-3`` … if they start in the same second).
+``synthetic:SECONDS[:SEED]`` stands for the synthetic Avellaneda–Stoikov market (a session of
+its own, after the file sessions, in the order given).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+import gzip
+import hashlib
+import os
+import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import orjson
 
-from thalex_mm.data import EventKind, empty_events, load_events
+from thalex_mm.data import (
+    DataFormat,
+    EventKind,
+    default_cache_dir,
+    detect_format,
+    empty_events,
+    load_events,
+)
 from thalex_mm.data.events import MARKET_EVENT_DTYPE
+from thalex_mm.data.recording import RecordingReader
+from thalex_mm.errors import DataFileError
 
 __all__ = [
+    "DEFAULT_SESSION_GAP_S",
     "SYNTHETIC_PREFIX",
+    "FileSpan",
     "SessionData",
+    "expand_data_paths",
+    "file_span",
     "group_sessions",
     "load_session",
     "parse_time_ns",
@@ -32,7 +64,11 @@ __all__ = [
 ]
 
 SYNTHETIC_PREFIX = "synthetic:"
-_DATE_RE = re.compile(r"(20\d{2})(\d{2})(\d{2})")
+#: Files of one stream at most this many seconds apart belong to one session.
+DEFAULT_SESSION_GAP_S = 60.0
+_SPAN_VERSION = 1
+_NS_THRESHOLD = 10**17  # Binance local timestamps above this are ns, below µs
+_US = 1000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,48 +79,229 @@ class SessionData:
     paths: tuple[str, ...]
 
 
-def _file_date(path: str) -> date | None:
-    m = _DATE_RE.search(Path(path).name)
-    if m is None:
-        return None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileSpan:
+    """What a data file covers.
+
+    Attributes:
+        stream: grouping key: the format, plus ``exchange,symbol`` for Tardis files.
+        first_ns / last_ns: earliest / latest timestamp in the file, ns since the epoch
+            (``None`` for a file without rows).
+    """
+
+    stream: str
+    first_ns: int | None
+    last_ns: int | None
+
+
+def _is_synthetic(p: str) -> bool:
+    return p.startswith(SYNTHETIC_PREFIX)
+
+
+def expand_data_paths(paths: Sequence[str]) -> list[str]:
+    """Replace each directory by the supported data files directly inside it (sorted).
+
+    Files that are not market data (unknown format, hidden files) are skipped inside a
+    directory; a file named explicitly is kept as given (its format is checked on load).
+
+    Raises:
+        DataFileError: a directory holds no supported data file.
+    """
+    out: list[str] = []
+    for p in paths:
+        if _is_synthetic(p) or not Path(p).is_dir():
+            out.append(p)
+            continue
+        found = []
+        for f in sorted(Path(p).iterdir()):
+            if f.name.startswith(".") or not f.is_file():
+                continue
+            try:
+                detect_format(f)
+            except DataFileError:
+                continue
+            found.append(str(f))
+        if not found:
+            raise DataFileError(
+                p, 0, "directory holds no supported data file (Binance raw capture, Tardis "
+                "CSV or thalex-mm recording)")
+        out += found
+    return out
+
+
+def _open_lines(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    opener = gzip.open if magic == b"\x1f\x8b" else open
     try:
-        return date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return None
+        with opener(path, "rb") as fh:
+            yield from fh
+    except (EOFError, OSError, zlib.error) as exc:
+        raise DataFileError(str(path), 0, f"truncated or corrupt data ({exc})") from exc
 
 
-def group_sessions(paths: Sequence[str]) -> list[SessionData]:
-    """Group data files into sessions (consecutive dates belong together), in time order.
+def _scan_binance(path: Path) -> tuple[int | None, int | None]:
+    lo = hi = None
+    for raw in _open_lines(path):
+        head = raw.partition(b" ")[0]
+        if not head.strip().isdigit():
+            continue
+        t = int(head)
+        t = t if t > _NS_THRESHOLD else t * _US
+        lo = t if lo is None or t < lo else lo
+        hi = t if hi is None or t > hi else hi
+    return lo, hi
+
+
+def _scan_tardis(path: Path) -> tuple[str, int | None, int | None]:
+    lo = hi = None
+    market = ""
+    for i, raw in enumerate(_open_lines(path)):
+        if i == 0:
+            continue
+        parts = raw.split(b",", 3)
+        if len(parts) < 4 or not parts[2].strip().isdigit():
+            continue
+        if not market:
+            market = (parts[0] + b"," + parts[1]).decode("utf-8", "replace")
+        t = int(parts[2]) * _US
+        lo = t if lo is None or t < lo else lo
+        hi = t if hi is None or t > hi else hi
+    return market, lo, hi
+
+
+def _scan_recording(path: Path) -> tuple[int | None, int | None]:
+    lo = hi = None
+    for _, rec in RecordingReader(path):
+        t = rec.ts_ns
+        lo = t if lo is None or t < lo else lo
+        hi = t if hi is None or t > hi else hi
+    return lo, hi
+
+
+def _span_cache_file(path: Path, cache_dir: Path) -> Path:
+    st = path.stat()
+    blob = orjson.dumps([_SPAN_VERSION, str(path), st.st_size, st.st_mtime_ns])
+    return cache_dir / "spans" / f"{hashlib.sha256(blob).hexdigest()[:32]}.json"
+
+
+def file_span(path: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
+              ) -> FileSpan:
+    """The stream and time span of one data file, read from its contents (cached).
+
+    Binance captures give their local receive times (µs or ns on disk, ns here), Tardis CSVs
+    their ``timestamp`` column (exchange time), recordings their ``ts`` (local receive time).
 
     Args:
-        paths: data files (any order) or ``synthetic:SECONDS[:SEED]`` specs.
+        path: a data file.
+        cache_dir: where spans are remembered (default: the data cache directory).
+
+    Raises:
+        DataFileError: missing, unreadable or of unknown format.
+    """
+    p = Path(path).resolve()
+    if not p.is_file():
+        raise DataFileError(str(path), 0, "file not found")
+    base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    memo = _span_cache_file(p, base)
+    try:
+        d = orjson.loads(memo.read_bytes())
+        return FileSpan(stream=d["stream"], first_ns=d["first_ns"], last_ns=d["last_ns"])
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        pass
+    fmt = detect_format(p)
+    if fmt is DataFormat.BINANCE_RAW:
+        stream, (lo, hi) = fmt.value, _scan_binance(p)
+    elif fmt is DataFormat.TARDIS_CSV:
+        market, lo, hi = _scan_tardis(p)
+        stream = f"{fmt.value}:{market}"
+    else:
+        stream, (lo, hi) = fmt.value, _scan_recording(p)
+    span = FileSpan(stream=stream, first_ns=lo, last_ns=hi)
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(orjson.dumps({"stream": stream, "first_ns": lo, "last_ns": hi}))
+        os.replace(tmp, memo)
+    except OSError:
+        pass  # a read-only cache only costs a rescan next time
+    return span
+
+
+def _day(ts_ns: int) -> str:
+    return datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=UTC).strftime("%Y%m%d")
+
+
+def _stamp(ts_ns: int) -> str:
+    return datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=UTC).strftime("%Y%m%dT%H%M%S")
+
+
+def group_sessions(
+    paths: Sequence[str],
+    *,
+    max_gap_s: float = DEFAULT_SESSION_GAP_S,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> list[SessionData]:
+    """Group data files into sessions by the time continuity of their contents.
+
+    Args:
+        paths: data files or directories (any order) or ``synthetic:SECONDS[:SEED]`` specs.
+        max_gap_s: files of one stream whose spans are at most this far apart (seconds) join.
+        cache_dir: where file spans are remembered (default: the data cache directory).
 
     Returns:
-        Sessions ordered by first date (undated files and synthetic specs keep their order,
-        after the dated ones).
+        File sessions ordered by start time (files inside a session in time order), then the
+        synthetic specs in the order given.
+
+    Raises:
+        DataFileError: a file is missing, unreadable or of unknown format; an empty directory.
     """
-    dated: list[tuple[date, str]] = []
-    other: list[SessionData] = []
-    for p in paths:
-        d = None if p.startswith(SYNTHETIC_PREFIX) else _file_date(p)
-        if d is None:
-            label = p.replace(":", "-") if p.startswith(SYNTHETIC_PREFIX) else Path(p).stem
-            other.append(SessionData(label=label.replace(".", "-"), paths=(p,)))
+    if not max_gap_s >= 0:
+        raise ValueError(f"max_gap_s: got {max_gap_s}, expected >= 0")
+    gap_ns = int(max_gap_s * 1e9)
+    synthetic: list[SessionData] = []
+    spans: list[tuple[str, int, int, str]] = []
+    empty: list[str] = []
+    seen: set[str] = set()
+    for p in expand_data_paths(list(paths)):
+        if _is_synthetic(p):
+            synthetic.append(SessionData(label=p.replace(":", "-").replace(".", "-"),
+                                         paths=(p,)))
+            continue
+        if p in seen:
+            continue
+        seen.add(p)
+        s = file_span(p, cache_dir)
+        if s.first_ns is None or s.last_ns is None:
+            empty.append(p)
         else:
-            dated.append((d, p))
-    dated.sort()
-    groups: list[list[tuple[date, str]]] = []
-    for d, p in dated:
-        if groups and (d - groups[-1][-1][0]) <= timedelta(days=1):
-            groups[-1].append((d, p))
+            spans.append((s.stream, s.first_ns, s.last_ns, p))
+    spans.sort()
+    groups: list[tuple[int, int, list[str]]] = []  # (first, last, paths)
+    prev_stream = None
+    for stream, lo, hi, p in spans:
+        if groups and stream == prev_stream and lo <= groups[-1][1] + gap_ns:
+            first, last, members = groups[-1]
+            groups[-1] = (first, max(last, hi), [*members, p])
         else:
-            groups.append([(d, p)])
+            groups.append((lo, hi, [p]))
+        prev_stream = stream
+    groups.sort(key=lambda g: (g[0], g[1]))
+    labels = [_day(lo) if _day(lo) == _day(hi) else f"{_day(lo)}-{_day(hi)}"
+              for lo, hi, _ in groups]
     out = []
-    for g in groups:
-        first, last = g[0][0], g[-1][0]
-        label = first.strftime("%Y%m%d") + ("" if first == last else "-" + last.strftime("%Y%m%d"))
-        out.append(SessionData(label=label, paths=tuple(p for _, p in g)))
-    return out + other
+    used: set[str] = set()
+    for (lo, hi, members), label in zip(groups, labels, strict=True):
+        if labels.count(label) > 1:
+            label = _stamp(lo) if _day(lo) == _day(hi) else f"{_stamp(lo)}-{_day(hi)}"
+        unique, n = label, 1
+        while unique in used:
+            n += 1
+            unique = f"{label}-{n}"
+        used.add(unique)
+        out.append(SessionData(label=unique, paths=tuple(members)))
+    out += [SessionData(label=Path(p).name.replace(".", "-"), paths=(p,)) for p in empty]
+    return out + synthetic
 
 
 def parse_time_ns(text: str) -> int:

@@ -17,8 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from thalex_mm.backtest.runner import DEFAULT_BATCH_MS, QUEUE_MODELS
 
     parser.add_argument("--data", nargs="+", required=True, metavar="PATH",
-                        help="data files (Binance raw, Tardis CSV, recordings; files of "
-                        "consecutive days form one session) or synthetic:SECONDS[:SEED]")
+                        help="data files or directories (Binance raw, Tardis CSV, recordings; files "
+                        "whose contents are continuous in time form one session) or "
+                        "synthetic:SECONDS[:SEED]")
     parser.add_argument("--config", metavar="FILE", help="BOT_CONFIG TOML file")
     parser.add_argument("--out", metavar="DIR",
                         help="report directory (default ./backtests/<UTC timestamp>/)")
