@@ -377,3 +377,41 @@ def test_core_microprice_fair_value_ignores_our_own_size_at_the_touch():
     core.handle(TimerFired(local_ts_ns=T0 + 600 * MS))
     assert core.market.book.microprice != pytest.approx(fair)
     assert core.status().fair_value == pytest.approx(fair, abs=1e-6)
+
+
+def test_core_when_portfolio_line_predates_a_fresh_fill_does_not_roll_the_position_back():
+    from thalex_mm.core.events import PortfolioEntry, PortfolioUpdated
+
+    core = make_core()
+    sent = send(core, start(core))
+    bid_rid, bid = next((r, c) for r, c in sent.items() if isinstance(c, InsertOrder) and c.side is Side.BUY)
+    fill = OrderFill(trade_id="t1", price=bid.price, amount=bid.amount, maker_taker="maker", ts_ns=T0 + 4 * MS)
+    ack(core, bid_rid, bid, T0 + 4 * MS, filled=bid.amount, fills=(fill,))
+    assert core.status().position == bid.amount
+    stale = PortfolioEntry(instrument=PERP.name, position=0.0)
+    core.handle(PortfolioUpdated(local_ts_ns=T0 + 100 * MS, entries=(stale,)))
+    assert core.status().position == bid.amount  # held: it may predate the fill
+    fresh = PortfolioEntry(instrument=PERP.name, position=bid.amount, average_price=bid.price)
+    core.handle(PortfolioUpdated(local_ts_ns=T0 + 200 * MS, entries=(fresh,)))
+    core.handle(TimerFired(local_ts_ns=T0 + 2_000 * MS))
+    assert core.status().position == bid.amount
+    assert not [r for r in core.drain_records() if type(r).__name__ == "PositionDiscrepancy"]
+    # a disagreeing line with no fill around it is the exchange's word: adopted at once
+    core.handle(PortfolioUpdated(local_ts_ns=T0 + 5_000 * MS, entries=(stale,)))
+    assert core.status().position == 0.0
+
+
+def test_core_when_held_portfolio_line_is_not_superseded_adopts_it_after_the_grace():
+    from thalex_mm.core.events import PortfolioEntry, PortfolioUpdated
+
+    core = make_core()
+    sent = send(core, start(core))
+    bid_rid, bid = next((r, c) for r, c in sent.items() if isinstance(c, InsertOrder) and c.side is Side.BUY)
+    fill = OrderFill(trade_id="t1", price=bid.price, amount=bid.amount, maker_taker="maker", ts_ns=T0 + 4 * MS)
+    ack(core, bid_rid, bid, T0 + 4 * MS, filled=bid.amount, fills=(fill,))
+    core.handle(PortfolioUpdated(local_ts_ns=T0 + 100 * MS, entries=(PortfolioEntry(instrument=PERP.name, position=0.0),)))
+    assert core.status().position == bid.amount
+    assert core.next_deadline_ns() <= T0 + 1_100 * MS
+    core.handle(TimerFired(local_ts_ns=T0 + 1_200 * MS))
+    assert core.status().position == 0.0  # the exchange's word stands
+    assert [r for r in core.drain_records() if type(r).__name__ == "PositionDiscrepancy"]

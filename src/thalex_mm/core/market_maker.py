@@ -74,6 +74,7 @@ _MARKET_EVENTS = (
 
 
 _UNUSABLE_BOOK = frozenset({BookHealth.NO_SNAPSHOT, BookHealth.INCONSISTENT})
+_PORTFOLIO_GRACE_NS = 1_000_000_000  # a disagreeing portfolio line this soon after a fill waits
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,6 +167,8 @@ class MarketMakerCore:
         self._last_exchange_ts_ns = 0
         self._crossed_since_ns: int | None = None
         self._last_trade_ts_ns = 0  # newest public trade fed to the intensity estimator
+        self._last_fill_ns = -_PORTFOLIO_GRACE_NS  # local time of the last fill applied
+        self._held_portfolio: tuple[Any, int] | None = None  # (line, local time) awaiting grace
         self._fills = 0
         self._volume = 0.0
         self._rejects = 0
@@ -205,9 +208,7 @@ class MarketMakerCore:
         elif isinstance(event, PortfolioUpdated):
             for entry in event.entries:
                 if entry.instrument == self.instrument_name:
-                    discrepancy = self.position.reconcile(entry, now)
-                    if discrepancy is not None:
-                        self.records.append(discrepancy)
+                    self._on_portfolio_line(entry, now, snapshot=event.snapshot)
         elif isinstance(event, MmProtectionUpdated):
             if self.instrument is not None:
                 self.orders.on_mm_protection(event, self.instrument.product)
@@ -238,6 +239,7 @@ class MarketMakerCore:
             self.wanted = WantedQuotes(instrument=self.instrument_name)
         elif isinstance(event, TimerFired):
             self.ta.advance(now)
+            self._settle_held_portfolio(now)
             self._dirty = True
         step = self._maybe_quote(now)
         return urgent + step if urgent else step
@@ -254,6 +256,8 @@ class MarketMakerCore:
         times.append(self.budget.next_deadline_ns() or 0)
         times.append(self.risk.next_deadline_ns() or 0)
         times.append(self.side_hold.next_deadline_ns(self._now_ns) or 0)
+        if self._held_portfolio is not None:
+            times.append(self._held_portfolio[1] + _PORTFOLIO_GRACE_NS)
         if self.config.avellaneda.estimate_intensity:
             times.append(self.intensity.next_calibration_ns() or 0)
         future = [t for t in times if t > self._now_ns]
@@ -348,7 +352,32 @@ class MarketMakerCore:
         for side in sides:
             self.side_hold.on_refused(side, now)
 
+    def _on_portfolio_line(self, entry: Any, now: int, *, snapshot: bool) -> None:
+        """The exchange's position wins, but a line that disagrees within a moment of a fill we
+        just applied may simply predate that fill (the feeds are not ordered with each other):
+        it is held for ``_PORTFOLIO_GRACE_NS`` and adopted only if no fill came since."""
+        differs = abs(entry.position - self.position.position) > self.position.tolerance
+        if differs and not snapshot and now - self._last_fill_ns < _PORTFOLIO_GRACE_NS:
+            self._held_portfolio = (entry, now)
+            return
+        self._held_portfolio = None
+        discrepancy = self.position.reconcile(entry, now)
+        if discrepancy is not None:
+            self.records.append(discrepancy)
+
+    def _settle_held_portfolio(self, now: int) -> None:
+        held = self._held_portfolio
+        if held is None or now - held[1] < _PORTFOLIO_GRACE_NS:
+            return
+        self._held_portfolio = None
+        if self._last_fill_ns <= held[1]:  # no fill since: the exchange's line stands
+            discrepancy = self.position.reconcile(held[0], now)
+            if discrepancy is not None:
+                self.records.append(discrepancy)
+                self._dirty = True
+
     def _on_fill_applied(self, applied: Any, now: int) -> None:
+        self._last_fill_ns = now
         self.records.extend(self.risk.on_fill(now))
         if applied.round_trip is not None:
             self.records.extend(self.risk.on_round_trip(applied.round_trip))
