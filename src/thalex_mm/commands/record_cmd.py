@@ -1,4 +1,8 @@
-"""``thalex-mm record``: record Thalex public feeds into replay files (no login needed)."""
+"""``thalex-mm record``: record Thalex public feeds into replay files (no login needed).
+
+Exit codes: 0 done; 2 bad input (bad option, unknown instrument, subscription refused by the
+exchange); 1 any other error of the recording (named on one line).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import signal
 import sys
 
 from thalex_mm.protocol.constants import PROD_URL, TEST_URL
-from thalex_mm.recorder import record_feeds
+from thalex_mm.recorder import RecorderError, record_feeds
 
 __all__ = ["add_arguments", "run"]
 
@@ -31,8 +35,15 @@ async def _record(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    stats = await record_feeds(url, args.instrument, args.out, duration_s=args.duration,
-                               stop=stop)
+    try:
+        stats = await record_feeds(url, args.instrument, args.out, duration_s=args.duration,
+                                   stop=stop)
+    except RecorderError as exc:
+        print(f"thalex-mm record: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        print(f"thalex-mm record: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     print(f"recorded {stats.notifications} notifications into {stats.files} file(s) in "
           f"{args.out}", file=sys.stderr)
     return 0
