@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import sys
 
+from thalex_mm.commands.sim_cmd import add_market_arguments, market_kwargs
 from thalex_mm.config import load_config
-from thalex_mm.errors import ConfigError
+from thalex_mm.errors import ConfigError, DataFileError
 from thalex_mm.logging_setup import configure_logging
 
 __all__ = ["add_arguments", "run"]
@@ -22,12 +23,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-journal", action="store_true", help="do not write a journal")
     parser.add_argument("--no-status", action="store_true", help="no live terminal status")
     parser.add_argument("--dashboard-port", type=int, default=None, metavar="PORT", help="dashboard port (default: monitoring.dashboard_port; 0 = any free port)")
+    add_market_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from thalex_mm.drivers.paper import run_paper
 
     try:
+        # --sim / --fault / mapping first: a typo fails before anything starts
+        sim_kwargs = market_kwargs(args)
         config = load_config(args.config)
         configure_logging(config.monitoring)
     except ConfigError as exc:
@@ -44,8 +48,16 @@ def run(args: argparse.Namespace) -> int:
             run_paper(
                 config, duration_s=args.duration, replay=args.replay, seed=args.seed, journal=journal,
                 show_status=not args.no_status, dashboard_port=args.dashboard_port,
+                sim_kwargs=sim_kwargs,
             )
         )
+    except ConfigError as exc:  # e.g. --qty-unit auto on mixed USD/BTC files
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return 2
+    except DataFileError as exc:
+        print(f"thalex-mm paper: {exc}", file=sys.stderr)
+        return 2
     finally:
         if journal is not None:
             journal.close()

@@ -4,7 +4,10 @@ Thalex BTC-PERPETUAL has tick 1 USD and volume tick 0.001 BTC (thalex_protocol.m
 recorded sources (Binance BTCUSDT tick 0.1, Deribit, ...) have other grids. ``map_events``
 rescales prices and sizes and snaps them to the target grid:
 
-- price ``p`` → ``p * price_scale + price_offset``; size ``q`` → ``q * qty_scale``;
+- price ``p`` → ``p * price_scale + price_offset``; size ``q`` → ``q * qty_scale``, or, with
+  ``usd_contracts=True``, ``q * qty_scale / p`` (``p`` the row's *source* price): sizes quoted
+  in USD (Deribit BTC-PERPETUAL and futures, BitMEX XBTUSD: Tardis ``amount`` is USD) become
+  BTC at that row's own price. ``usd_contract_market`` names the markets that quote so;
 - ``BOOK_LEVEL`` bids are floored and asks ceiled to ``target_tick`` (a level never moves
   towards the other side, so a book that was not crossed stays not crossed). Several source
   levels can collapse onto one target price: the mapper keeps, per side and target price, the
@@ -20,14 +23,38 @@ rescales prices and sizes and snaps them to the target grid:
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
 from thalex_mm.data.events import EventKind, empty_events, events_from_columns
 
-__all__ = ["map_events"]
+__all__ = ["map_events", "usd_contract_market"]
 
 _EPS = 1e-9  # in ticks: absorbs float noise such as 28145.1 / 0.1 = 281450.99999999994
+
+
+# Deribit inverse BTC/ETH perpetuals and futures (``BTC-PERPETUAL``, ``BTC-27DEC24``; options
+# have four parts and are sized in BTC) and BitMEX inverse XBT contracts (``XBTUSD``,
+# quarterlies ``XBTZ24``; not the linear ``XBTUSDT``).
+_DERIBIT_USD = re.compile(r"^[A-Z]+-(PERPETUAL|\d{1,2}[A-Z]{3}\d{2})$")
+_BITMEX_USD = re.compile(r"^XBT(USD|[FGHJKMNQUVXZ]\d{2})$")
+
+
+def usd_contract_market(exchange: str, symbol: str) -> bool:
+    """Whether a Tardis ``exchange``/``symbol`` quotes its ``amount`` in USD, not in BTC.
+
+    True for Deribit inverse perpetuals and futures (``deribit``, ``BTC-PERPETUAL``,
+    ``BTC-27DEC24``) and BitMEX inverse XBT contracts (``bitmex``, ``XBTUSD``, ``XBTZ24``);
+    False for everything else (options, linear contracts, spot).
+    """
+    ex = exchange.strip().lower()
+    sym = symbol.strip().upper()
+    if ex == "deribit":
+        return bool(_DERIBIT_USD.match(sym))
+    if ex == "bitmex":
+        return bool(_BITMEX_USD.match(sym))
+    return False
 
 
 def _floor_tick(x: float, tick: float) -> float:
@@ -49,6 +76,8 @@ def map_events(
     qty_scale: float = 1.0,
     target_tick: float = 1.0,
     target_volume_tick: float = 0.001,
+    *,
+    usd_contracts: bool = False,
 ) -> np.ndarray:
     """Rescale and snap an event array to a target price/size grid (see module docstring).
 
@@ -60,6 +89,8 @@ def map_events(
             contracts into BTC near 100,000 USD/BTC).
         target_tick: target price tick, quote currency (> 0).
         target_volume_tick: target size step, base units (> 0).
+        usd_contracts: source sizes are USD amounts: each row's size is divided by that row's
+            source price (then multiplied by ``qty_scale``), giving base units (BTC).
 
     Returns:
         A new sorted event array (may have fewer rows: unchanged aggregates and zero-size
@@ -97,6 +128,12 @@ def map_events(
     bba = int(EventKind.BEST_BID_ASK)
     rescale_only = (int(EventKind.MARK), int(EventKind.INDEX))
     vt = target_volume_tick
+    if usd_contracts:
+        # size in base units = USD amount / source price, per row (non-positive prices keep 0)
+        src_px = np.asarray(prices, dtype=np.float64)
+        scales = (qty_scale / np.where(src_px > 0, src_px, np.inf)).tolist()
+    else:
+        scales = [qty_scale] * len(kinds)
 
     for i, k in enumerate(kinds):
         s = sides[i]
@@ -106,7 +143,7 @@ def map_events(
             tp = _floor_tick(p, target_tick) if s > 0 else _ceil_tick(p, target_tick)
             side_src = sources[s]
             levels = side_src.get(tp)
-            q = qtys[i] * qty_scale
+            q = qtys[i] * scales[i]
             if levels is None:
                 if q <= 0:
                     continue
@@ -138,13 +175,13 @@ def map_events(
             p, q = prices[i], qtys[i]
         elif k == trade:
             p = _round_tick(prices[i] * price_scale + price_offset, target_tick)
-            q = _round_tick(qtys[i] * qty_scale, vt)
+            q = _round_tick(qtys[i] * scales[i], vt)
             if q <= 0:
                 continue
         elif k == bba:
             raw = prices[i] * price_scale + price_offset
             p = _floor_tick(raw, target_tick) if s > 0 else _ceil_tick(raw, target_tick)
-            q = _round_tick(qtys[i] * qty_scale, vt)
+            q = _round_tick(qtys[i] * scales[i], vt)
         elif k in rescale_only:
             p, q = prices[i] * price_scale + price_offset, qtys[i]
         else:

@@ -35,6 +35,10 @@ class FaultPlan:
         duplicate_notifications: send every private notification twice.
         freeze_market: stop publishing market data (stale feed) while true.
         throttle_everything: answer every matching-engine request with code 4.
+        restart_at_s: restart the venue (``SimExchange.restart``: orders deleted with reason
+            ``failover``, every connection dropped) this many seconds after server start;
+            executed once by exchanges built with ``thalex_mm.sim.app``.
+        restart_keep_persistent: whether that restart keeps persistent orders.
     """
 
     seed: int = 0
@@ -49,6 +53,8 @@ class FaultPlan:
     duplicate_notifications: bool = False
     freeze_market: bool = False
     throttle_everything: bool = False
+    restart_at_s: float | None = None
+    restart_keep_persistent: bool = True
     rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +75,8 @@ class FaultPlan:
         self.duplicate_notifications = False
         self.freeze_market = False
         self.throttle_everything = False
+        self.restart_at_s = None
+        self.restart_keep_persistent = True
 
 
 #: ``--fault`` keys and what each accepts.
@@ -85,21 +93,25 @@ FAULT_KEYS: dict[str, str] = {
     "duplicate_notifications": "true/false",
     "freeze_market": "true/false",
     "throttle_everything": "true/false",
+    "restart_at_s": "a number >= 0, seconds (or none)",
+    "restart_keep_persistent": "true/false",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+_BOOL_KEYS = frozenset({"reorder_responses", "duplicate_notifications", "freeze_market",
+                        "throttle_everything", "restart_keep_persistent"})
+_OPTIONAL_KEYS = frozenset({"drop_after_messages", "drop_at_s", "restart_at_s"})
 
 
 def _parse_value(key: str, text: str) -> object:
     t = text.strip().lower()
-    if key in ("reorder_responses", "duplicate_notifications", "freeze_market",
-               "throttle_everything"):
+    if key in _BOOL_KEYS:
         if t in _TRUE:
             return True
         if t in _FALSE:
             return False
         raise ValueError
-    if key in ("drop_after_messages", "drop_at_s") and t in ("none", ""):
+    if key in _OPTIONAL_KEYS and t in ("none", ""):
         return None
     if key in ("seed", "error_code", "drop_after_messages"):
         v = int(t)
