@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
+
+# Test modules here share helpers (test dirs have no ``__init__.py``).
+sys.path.insert(0, str(Path(__file__).parent))
 
 PG_ENV = "THALEX_MM_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgres")

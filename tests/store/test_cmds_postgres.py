@@ -43,7 +43,27 @@ def test_runs_when_db_is_postgres_url_lists_its_runs(pg_url, capsys):
     assert not _leaks(pg_url, captured.out + captured.err)
 
 
-def test_runs_when_postgres_journal_empty_names_it_without_password(pg_url, capsys):
+def test_runs_when_postgres_schema_empty_refuses_and_creates_nothing(pg_url, capsys,
+                                                                     count_rows):
+    # A reader never creates the schema: an empty database is "not a journal", one line.
+    assert main(["runs", "--db", pg_url]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert redact_url(pg_url) in captured.err and "empty or not a journal" in captured.err
+    assert not _leaks(pg_url, captured.err)
+    from thalex_mm.store.backend import open_connection
+
+    conn = open_connection(pg_url)
+    try:
+        assert conn.query("SELECT table_name FROM information_schema.tables "
+                          "WHERE table_schema = current_schema()") == []
+    finally:
+        conn.close()
+
+
+def test_runs_when_postgres_journal_has_no_runs_names_it_without_password(pg_url, capsys):
+    Journal(pg_url).close()
     assert main(["runs", "--db", pg_url]) == 0
     out = capsys.readouterr().out
     assert out == f"no runs in {redact_url(pg_url)}\n"

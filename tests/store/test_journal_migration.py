@@ -114,7 +114,7 @@ def test_migration_when_a_step_fails_leaves_previous_version(tmp_path):
     conn.commit()
     conn.close()
     with pytest.raises(DataFileError, match="schema version 2 failed"):
-        JournalReader(path)
+        Journal(path)
     assert "instrument" not in _columns(path, "runs")  # step 2 rolled back as a whole
     conn = sqlite3.connect(path)
     (version,) = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()

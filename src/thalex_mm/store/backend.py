@@ -122,6 +122,21 @@ class Connection(ABC):
     def close(self) -> None:
         """Close the connection. Idempotent."""
 
+    def is_broken(self) -> bool:
+        """True when the connection is known to be unusable (the server closed it); a
+        broken connection is replaced with :meth:`reopen`, never retried."""
+        return False
+
+    def alive(self) -> bool:
+        """True when the connection answers ``SELECT 1`` (a cheap round trip)."""
+        if self.is_broken():
+            return False
+        try:
+            self.query("SELECT 1")
+        except DbError:
+            return False
+        return True
+
     @contextmanager
     def write_transaction(self) -> Iterator[None]:
         """``BEGIN`` (immediate on SQLite) ... ``COMMIT``, or ``ROLLBACK`` on an exception."""
@@ -141,17 +156,29 @@ class SqliteConnection(Connection):
     """A SQLite file in autocommit mode with WAL, ``synchronous=NORMAL``, 10 s busy timeout.
 
     Args:
-        path: the database file (created when missing).
+        path: the database file (created when missing, unless ``read_only``).
+        read_only: open with SQLite's ``mode=ro``: nothing is created or written (no schema,
+            no WAL switch); the file must exist.
 
     Raises:
-        DbError: the file is not a SQLite database.
+        DbError: the file is not a SQLite database (or, read-only, cannot be opened).
     """
 
     dialect = SQLITE
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = os.fspath(path)
         self.display = self.path
+        self.read_only = read_only
+        if read_only:
+            uri = Path(self.path).absolute().as_uri() + "?mode=ro"
+            try:
+                self._conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                                             check_same_thread=False, timeout=10.0)
+                self._conn.execute("PRAGMA busy_timeout=10000")
+            except sqlite3.Error as exc:
+                raise DbError(str(exc)) from exc
+            return
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                      timeout=10.0)
         try:
@@ -191,18 +218,22 @@ class SqliteConnection(Connection):
             raise DbError(str(exc)) from exc
 
     def reopen(self) -> SqliteConnection:
-        return SqliteConnection(self.path)
+        return SqliteConnection(self.path, read_only=self.read_only)
 
     def close(self) -> None:
         self._conn.close()
 
 
-def open_connection(location: str | os.PathLike[str], *, create: bool = False) -> Connection:
+def open_connection(
+    location: str | os.PathLike[str], *, create: bool = False, read_only: bool = False
+) -> Connection:
     """Connect to the journal database at ``location`` (no schema check: see ``migrate``).
 
     Args:
         location: a SQLite file path, a ``sqlite:///`` URL or a ``postgresql://`` URL.
         create: SQLite only: create the file and its directory when missing.
+        read_only: SQLite: open with ``mode=ro``; PostgreSQL: every transaction of the
+            session is ``READ ONLY``. Nothing is created or written.
 
     Returns:
         An open :class:`Connection`.
@@ -216,10 +247,10 @@ def open_connection(location: str | os.PathLike[str], *, create: bool = False) -
     if is_postgres_url(location):
         from thalex_mm.store.postgres import PostgresConnection
 
-        return PostgresConnection.connect(str(location))
+        return PostgresConnection.connect(str(location), read_only=read_only)
     path = sqlite_file(location)
-    if not create and not path.exists():
+    if (read_only or not create) and not path.exists():
         raise FileNotFoundError(f"no journal at {path}")
-    if create:
+    if create and not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteConnection(path)
+    return SqliteConnection(path, read_only=read_only)

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -36,14 +37,30 @@ from typing import Any
 
 from thalex_mm import __version__
 from thalex_mm.errors import InvalidState
+from thalex_mm.store.backend import Connection
 from thalex_mm.store.dialect import DbError, DbIntegrityError
 from thalex_mm.store.reader import JournalReader
 from thalex_mm.store.records import RunMode
 from thalex_mm.store.scrub import scrub_secrets, scrub_text
 
-__all__ = ["Journal", "JournalStats", "canonical_config_json", "config_hash"]
+__all__ = [
+    "DEFAULT_FLUSH_INTERVAL_S",
+    "MAX_PENDING_ROWS",
+    "RECONNECT_MAX_DELAY_S",
+    "Journal",
+    "JournalStats",
+    "canonical_config_json",
+    "config_hash",
+]
 
 _log = logging.getLogger(__name__)
+
+#: How often the writer commits the queued records, seconds.
+DEFAULT_FLUSH_INTERVAL_S = 0.2
+#: Records kept in memory while the database is unreachable; beyond it the oldest are dropped.
+MAX_PENDING_ROWS = 200_000
+#: Longest wait between two reconnect attempts, seconds (the wait doubles from 0.1 s).
+RECONNECT_MAX_DELAY_S = 5.0
 
 def canonical_config_json(config: Any) -> str:
     """The canonical JSON of a config snapshot, secrets scrubbed.
@@ -86,7 +103,10 @@ class JournalStats:
         written: records written (duplicate fills included, they are counted as ignored).
         transactions: batches committed by the writer.
         duplicate_fills: fills ignored because their ``trade_id`` was already stored.
-        dropped: records the database refused (logged); 0 in a healthy run.
+        dropped: records lost: refused by the database (logged each), beyond
+            ``max_pending_rows`` during an outage (warned once), or still waiting when the
+            journal closed with the database unreachable; 0 in a healthy run.
+        reconnects: times the writer reopened its database connection after losing it.
     """
 
     queued: int
@@ -94,6 +114,7 @@ class JournalStats:
     transactions: int
     duplicate_fills: int
     dropped: int
+    reconnects: int = 0
 
 
 class Journal(JournalReader):
@@ -106,6 +127,10 @@ class Journal(JournalReader):
         flush_interval_s: how often the writer drains the queue, seconds (> 0). A crash loses
             at most the records queued during the last interval.
         clock_ns: wall clock for run ids and default start/stop times, ns since the epoch.
+        max_pending_rows: records kept while the database is unreachable (> 0); beyond it
+            the oldest are dropped (one warning, counted in ``stats().dropped``).
+        close_timeout_s: at :meth:`close`, how long to keep trying to write records still
+            waiting for an unreachable database before dropping them, seconds.
 
     Raises:
         ValueError: ``flush_interval_s`` is not > 0.
@@ -118,15 +143,32 @@ class Journal(JournalReader):
         self,
         location: str | os.PathLike[str],
         *,
-        flush_interval_s: float = 0.2,
+        flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
         clock_ns: Callable[[], int] = time.time_ns,
+        max_pending_rows: int = MAX_PENDING_ROWS,
+        close_timeout_s: float = 10.0,
     ) -> None:
         if not flush_interval_s > 0:
             raise ValueError(f"flush_interval_s: got {flush_interval_s!r}, expected a number > 0")
+        if not max_pending_rows > 0:
+            raise ValueError(f"max_pending_rows: got {max_pending_rows!r}, expected an int > 0")
         super().__init__(location, create=True)
         self._clock_ns = clock_ns
         self._interval_s = float(flush_interval_s)
-        self._queue: deque[tuple[str, tuple[Any, ...]] | threading.Event] = deque()
+        self._max_pending = int(max_pending_rows)
+        self._close_timeout_s = float(close_timeout_s)
+        self._queue: deque[tuple[str, tuple[Any, ...]] | _Marker] = deque()
+        # Writer-thread state: rows taken off the queue and not committed yet (kept across an
+        # outage), flush markers waiting for them, and the reconnect backoff.
+        self._pending: deque[tuple[str, tuple[Any, ...]]] = deque()
+        self._markers: list[_Marker] = []
+        self._lost_conn: Connection | None = None
+        self._down_since = 0.0
+        self._retry_at = 0.0
+        self._retry_delay_s = 0.0
+        self._reconnects = 0
+        self._overflow = 0
+        self._overflow_warned = False
         self._wake = threading.Event()
         self._stopping = False
         self._closed = False
@@ -136,7 +178,7 @@ class Journal(JournalReader):
         self._dropped = 0
         assert self._conn is not None
         try:
-            self._wconn = self._conn.reopen()
+            self._wconn: Connection | None = self._conn.reopen()
         except BaseException:
             super().close()
             raise
@@ -156,6 +198,7 @@ class Journal(JournalReader):
         network: str | None = None,
         version: str = __version__,
         started_ns: int | None = None,
+        account: str | None = None,
     ) -> str:
         """Open a run and return its id (``YYYYmmddTHHMMSSZ-xxxxxx``: UTC time + random hex).
 
@@ -168,6 +211,10 @@ class Journal(JournalReader):
             version: thalex-mm version string.
             started_ns: start time, ns since the epoch (simulated time in a backtest);
                 defaults to the clock.
+            account: defaults to ``config.market.account`` when ``config`` is a BotConfig.
+
+        The run row also records this process's id and host name (crash recovery checks
+        whether that process still lives: ``thalex_mm.store.recovery``).
 
         Returns:
             The new run id.
@@ -186,19 +233,21 @@ class Journal(JournalReader):
         started = now_ns if started_ns is None else int(started_ns)
         digest = hashlib.sha256(cfg_json.encode()).hexdigest()
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now_ns // 1_000_000_000))
+        if account is None and market is not None:
+            account = getattr(market, "account", None)
         for _ in range(8):
             run_id = f"{stamp}-{secrets.token_hex(3)}"
+            params = (run_id, mode.value, started, scrub_text(version), cfg_json, digest,
+                      None if instrument is None else scrub_text(instrument),
+                      None if network is None else scrub_text(network),
+                      os.getpid(), socket.gethostname(),
+                      None if account is None else scrub_text(str(account)))
             try:
-                with self._lock:
-                    self._require_open()
-                    assert self._conn is not None
-                    self._conn.execute(
-                        "INSERT INTO runs (run_id, mode, started_ns, version, config_json, "
-                        "config_hash, instrument, network) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (run_id, mode.value, started, scrub_text(version), cfg_json, digest,
-                         None if instrument is None else scrub_text(instrument),
-                         None if network is None else scrub_text(network)),
-                    )
+                self._require_open()
+                self._on_conn(lambda conn, p=params: conn.execute(
+                    "INSERT INTO runs (run_id, mode, started_ns, version, config_json, "
+                    "config_hash, instrument, network, pid, host, account) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p))
                 return run_id
             except DbIntegrityError:
                 continue
@@ -217,13 +266,11 @@ class Journal(JournalReader):
         """
         self.flush()
         stopped = self._clock_ns() if stopped_ns is None else int(stopped_ns)
-        with self._lock:
-            self._require_open()
-            assert self._conn is not None
-            changed = self._conn.execute(
-                "UPDATE runs SET stopped_ns = ?, exit_reason = ? WHERE run_id = ?",
-                (stopped, scrub_text(str(exit_reason)), run_id),
-            )
+        self._require_open()
+        changed = self._on_conn(lambda conn: conn.execute(
+            "UPDATE runs SET stopped_ns = ?, exit_reason = ? WHERE run_id = ?",
+            (stopped, scrub_text(str(exit_reason)), run_id),
+        ))
         if changed == 0:
             raise KeyError(f"no run {run_id!r} in journal {self.path}")
 
@@ -312,21 +359,25 @@ class Journal(JournalReader):
             timeout_s: give up after this many seconds.
 
         Returns:
-            True when everything queued before the call is on disk, False on timeout.
+            True when everything queued before the call is committed; False on timeout
+            (e.g. the database is unreachable: the records stay queued) or when some of
+            them were dropped.
         """
         if self._closed or not self._thread.is_alive():
-            return not self._queue
-        marker = threading.Event()
+            return not self._queue and not self._pending
+        marker = _Marker()
         self._queue.append(marker)
         self._wake.set()
-        return marker.wait(timeout_s)
+        return marker.wait(timeout_s) and marker.ok
 
     def stats(self) -> JournalStats:
         """Writer counters (see :class:`JournalStats`)."""
         return JournalStats(
-            queued=sum(1 for item in tuple(self._queue) if not isinstance(item, threading.Event)),
+            queued=len(self._pending)
+            + sum(1 for item in tuple(self._queue) if not isinstance(item, _Marker)),
             written=self._written, transactions=self._transactions,
             duplicate_fills=self._duplicates, dropped=self._dropped,
+            reconnects=self._reconnects,
         )
 
     def close(self) -> None:
@@ -337,7 +388,9 @@ class Journal(JournalReader):
         self._wake.set()
         self._thread.join()
         self._closed = True
-        self._wconn.close()
+        for conn in (self._wconn, self._lost_conn):
+            if conn is not None:
+                conn.close()
         atexit.unregister(self.close)
         super().close()
 
@@ -354,6 +407,7 @@ class Journal(JournalReader):
     # -- the writer thread -------------------------------------------------------------------
 
     def _run_writer(self) -> None:
+        give_up_at: float | None = None
         while True:
             self._wake.wait(self._interval_s)
             self._wake.clear()
@@ -362,60 +416,162 @@ class Journal(JournalReader):
                 self._drain()
             except Exception:  # keep the writer alive: a lost batch is logged, not fatal
                 _log.exception("journal %s: writer failed on a batch", self.path)
-            if stopping and not self._queue:
+                self._give_up("the writer failed")
+            if not stopping:
+                continue
+            if not self._queue and not self._pending:
+                return
+            if give_up_at is None:
+                give_up_at = time.monotonic() + self._close_timeout_s
+            elif time.monotonic() >= give_up_at:
+                self._give_up(f"the database stayed unreachable for {self._close_timeout_s:g} s "
+                              "at close")
                 return
 
     def _drain(self) -> None:
-        batch: dict[str, list[tuple[Any, ...]]] = {}
-        markers: list[threading.Event] = []
         queue = self._queue
+        pending = self._pending
         while queue:
             item = queue.popleft()
-            if isinstance(item, threading.Event):
-                markers.append(item)
-                continue
-            table, row = item
-            batch.setdefault(table, []).append(row)
-        try:
-            if batch:
-                self._write(batch)
-        finally:
-            for marker in markers:
-                marker.set()
+            if isinstance(item, _Marker):
+                self._markers.append(item)
+            else:
+                pending.append(item)
+        excess = len(pending) - self._max_pending
+        if excess > 0:
+            for _ in range(excess):
+                pending.popleft()
+            self._dropped += excess
+            self._overflow += excess
+            for marker in self._markers:
+                marker.ok = False
+            if not self._overflow_warned:
+                self._overflow_warned = True
+                _log.warning("journal %s: more than %d records waiting for the database; "
+                             "dropping the oldest (counted in stats().dropped, warned once)",
+                             self.path, self._max_pending)
+        if pending:
+            if not self._connected():
+                return
+            rows = list(pending)
+            left = self._write(rows)
+            pending.clear()
+            if left:  # the connection dropped mid-way: keep what is not committed, in order
+                pending.extend(left)
+                return
+        markers, self._markers = self._markers, []
+        for marker in markers:
+            marker.set()
 
-    def _write(self, batch: dict[str, list[tuple[Any, ...]]]) -> None:
-        clean = {table: [_scrub_row(r) for r in rows] for table, rows in batch.items()}
+    def _give_up(self, why: str) -> None:
+        """Drop every waiting record (counted, logged once) and release the flush waiters."""
+        lost = len(self._pending)
+        self._pending.clear()
+        while self._queue:
+            item = self._queue.popleft()
+            if isinstance(item, _Marker):
+                self._markers.append(item)
+            else:
+                lost += 1
+        if lost:
+            self._dropped += lost
+            _log.error("journal %s: %d records dropped: %s", self.path, lost, why)
+        markers, self._markers = self._markers, []
+        for marker in markers:
+            marker.ok = lost == 0
+            marker.set()
+
+    def _connected(self) -> bool:
+        """True when the writer has a connection; while it has none, reopen one with
+        exponential backoff (0.1 s doubling to :data:`RECONNECT_MAX_DELAY_S`)."""
+        if self._wconn is not None:
+            return True
+        now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        assert self._lost_conn is not None
+        try:
+            conn = self._lost_conn.reopen()
+        except Exception as exc:  # TransportError, DbError, OSError: the server is still away
+            self._retry_delay_s = min(max(2 * self._retry_delay_s, 0.1), RECONNECT_MAX_DELAY_S)
+            self._retry_at = time.monotonic() + self._retry_delay_s
+            _log.debug("journal %s: reconnect failed (%s); next try in %.1f s",
+                       self.path, exc, self._retry_delay_s)
+            return False
+        lost, self._lost_conn = self._lost_conn, None
+        lost.close()
+        self._wconn = conn
+        self._reconnects += 1
+        self._retry_delay_s = 0.0
+        _log.warning("journal %s: reconnected after %.1f s; writing %d waiting records",
+                     self.path, now - self._down_since, len(self._pending))
+        return True
+
+    def _connection_lost(self, exc: DbError) -> None:
+        assert self._wconn is not None
+        self._lost_conn, self._wconn = self._wconn, None
+        self._down_since = time.monotonic()
+        self._retry_at = self._down_since
+        _log.warning("journal %s: database connection lost (%s); keeping the records queued "
+                     "(up to %d) and reconnecting", self.path, exc, self._max_pending)
+
+    def _write(self, rows: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, tuple[Any, ...]]]:
+        """Write ``rows`` ((table, row) in queue order) in one transaction.
+
+        Returns:
+            The rows not written because the connection dropped (empty when all are done;
+            rows the database refused are dropped and counted, not returned).
+        """
+        clean: dict[str, list[tuple[Any, ...]]] = {}
+        for table, row in rows:
+            clean.setdefault(table, []).append(_scrub_row(row))
         conn = self._wconn
+        assert conn is not None
         try:
             with conn.write_transaction():
                 changed_fills = 0
-                for table, rows in clean.items():
-                    inserted = conn.insert_rows(table, rows)
+                for table, table_rows in clean.items():
+                    inserted = conn.insert_rows(table, table_rows)
                     if table == "fills":
                         changed_fills = inserted
         except DbError as exc:
+            if not conn.alive():
+                self._connection_lost(exc)
+                return rows
             _log.error("journal %s: batch write failed (%s); writing row by row", self.path, exc)
-            self._write_rows(clean)
-            return
+            return self._write_rows(rows)
         self._transactions += 1
-        self._written += sum(len(rows) for rows in clean.values())
+        self._written += len(rows)
         if "fills" in clean:
             self._duplicates += len(clean["fills"]) - changed_fills
+        return []
 
-    def _write_rows(self, clean: dict[str, list[tuple[Any, ...]]]) -> None:
+    def _write_rows(
+        self, rows: list[tuple[str, tuple[Any, ...]]]
+    ) -> list[tuple[str, tuple[Any, ...]]]:
         conn = self._wconn
-        for table, rows in clean.items():
-            for row in rows:
-                try:
-                    inserted = conn.insert_rows(table, [row])
-                except DbError as exc:
-                    self._dropped += 1
-                    _log.error("journal %s: dropped a %s record: %s", self.path, table, exc)
-                    continue
-                self._transactions += 1
-                self._written += 1
-                if table == "fills" and inserted == 0:
-                    self._duplicates += 1
+        assert conn is not None
+        for i, (table, row) in enumerate(rows):
+            try:
+                inserted = conn.insert_rows(table, [_scrub_row(row)])
+            except DbError as exc:
+                if not conn.alive():
+                    self._connection_lost(exc)
+                    return rows[i:]
+                self._dropped += 1
+                _log.error("journal %s: dropped a %s record: %s", self.path, table, exc)
+                continue
+            self._transactions += 1
+            self._written += 1
+            if table == "fills" and inserted == 0:
+                self._duplicates += 1
+        return []
+
+
+class _Marker(threading.Event):
+    """A flush marker; ``ok`` is False when records queued before it were dropped."""
+
+    ok = True
 
 
 def _scrub_row(row: tuple[Any, ...]) -> tuple[Any, ...]:

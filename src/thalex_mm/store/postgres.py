@@ -99,8 +99,11 @@ class PostgresConnection(Connection):
 
     dialect = POSTGRES
 
-    def __init__(self, url: str, loop: _LoopThread, conn: Any, asyncpg: Any) -> None:
+    def __init__(
+        self, url: str, loop: _LoopThread, conn: Any, asyncpg: Any, *, read_only: bool = False
+    ) -> None:
         self._url = url
+        self.read_only = read_only
         self.display = redact_url(url)
         self._loop = loop
         self._conn = conn
@@ -108,12 +111,16 @@ class PostgresConnection(Connection):
         self._closed = False
 
     @classmethod
-    def connect(cls, url: str, *, _loop: _LoopThread | None = None) -> PostgresConnection:
+    def connect(
+        cls, url: str, *, read_only: bool = False, _loop: _LoopThread | None = None
+    ) -> PostgresConnection:
         """Log in to the server named by ``url``.
 
         Args:
             url: ``postgresql://user:password@host:port/database`` (asyncpg's DSN: query
                 parameters such as ``sslmode`` or server settings are accepted).
+            read_only: every transaction of the session is ``READ ONLY`` (the server refuses
+                any write).
 
         Raises:
             ConfigError: asyncpg is not installed.
@@ -130,9 +137,10 @@ class PostgresConnection(Connection):
         loop = _LoopThread() if _loop is None else _loop
         loop.acquire()
         try:
+            settings = {"default_transaction_read_only": "on"} if read_only else None
             conn = loop.run(
                 asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S,
-                                command_timeout=STATEMENT_TIMEOUT_S),
+                                command_timeout=STATEMENT_TIMEOUT_S, server_settings=settings),
                 CONNECT_TIMEOUT_S + 5.0,
             )
         except BaseException as exc:
@@ -143,7 +151,7 @@ class PostgresConnection(Connection):
             raise TransportError(
                 f"journal {redact_url(url)}: cannot connect: {_clean(exc, url)}"
             ) from None
-        return cls(url, loop, conn, asyncpg)
+        return cls(url, loop, conn, asyncpg, read_only=read_only)
 
     # -- Connection ----------------------------------------------------------------------------
 
@@ -173,7 +181,11 @@ class PostgresConnection(Connection):
         return inserted
 
     def reopen(self) -> PostgresConnection:
-        return PostgresConnection.connect(self._url, _loop=self._loop)
+        return PostgresConnection.connect(self._url, read_only=self.read_only, _loop=self._loop)
+
+    def is_broken(self) -> bool:
+        # asyncpg marks a connection closed once the server or the network dropped it.
+        return self._closed or bool(self._conn.is_closed())
 
     def close(self) -> None:
         if self._closed:

@@ -1,7 +1,11 @@
 """Read access to a journal: runs and per-run records as dataclasses or numpy arrays.
 
-A journal is a SQLite file or a PostgreSQL database (``thalex_mm.store.backend``). Opening one
-written by an older thalex-mm upgrades its schema (``thalex_mm.store.schema``).
+A journal is a SQLite file or a PostgreSQL database (``thalex_mm.store.backend``). A reader
+opens it read-only (SQLite ``mode=ro``; PostgreSQL ``default_transaction_read_only``): it never
+creates a file, never creates or upgrades the schema — so a newer ``thalex-mm runs`` / ``report``
+cannot change the journal under a running older bot — and refuses a journal whose schema
+version is not the one this thalex-mm reads. Only the writer (``thalex_mm.store.journal``)
+creates and upgrades (``thalex_mm.store.schema``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 
 from thalex_mm.errors import DataFileError, InvalidState
 from thalex_mm.store.backend import Connection, is_postgres_url, open_connection, redact_url
-from thalex_mm.store.dialect import DbError
+from thalex_mm.store.dialect import DbError, DbIntegrityError
 from thalex_mm.store.records import (
     ErrorRecord,
     FillRecord,
@@ -24,13 +28,13 @@ from thalex_mm.store.records import (
     RiskEventRecord,
     RunInfo,
 )
-from thalex_mm.store.schema import TABLE_COLUMNS, migrate
+from thalex_mm.store.schema import SCHEMA_VERSION, TABLE_COLUMNS, current_version, migrate
 
 __all__ = ["PNL_DTYPE", "QUOTE_DTYPE", "JournalReader"]
 
 _RUN_COLUMNS = (
     "r.run_id, r.mode, r.started_ns, r.stopped_ns, r.exit_reason, r.version, r.config_json, "
-    "r.config_hash, r.instrument, r.network, "
+    "r.config_hash, r.instrument, r.network, r.pid, r.host, r.account, "
     "(SELECT COUNT(*) FROM fills f WHERE f.run_id = r.run_id)"
 )
 
@@ -47,13 +51,15 @@ PNL_DTYPE = np.dtype(
 
 
 class JournalReader:
-    """Read access to a journal (upgrading its schema if it is older).
+    """Read access to a journal, read-only (see the module docstring).
 
     Args:
         location: a SQLite file path, a ``sqlite:///`` URL or a ``postgresql://`` URL.
-        create: SQLite: create the file (and its directory) when missing; otherwise a missing
-            file raises ``FileNotFoundError``. A PostgreSQL database must exist; its tables
-            are created either way.
+        create: for the writer (:class:`~thalex_mm.store.journal.Journal`): open read-write,
+            create a missing SQLite file (and its directory) and create or upgrade the schema.
+            False (a reader): read-only; a missing file raises ``FileNotFoundError`` and a
+            schema version other than :data:`~thalex_mm.store.schema.SCHEMA_VERSION` raises
+            ``DataFileError`` naming both versions.
 
     Attributes:
         path: where the journal is, safe to print (the file, or the URL without password).
@@ -69,14 +75,17 @@ class JournalReader:
     def __init__(self, location: str | os.PathLike[str], *, create: bool = False) -> None:
         self._lock = threading.Lock()
         try:
-            conn = open_connection(location, create=create)
+            conn = open_connection(location, create=create, read_only=not create)
         except DbError as exc:
             where = redact_url(location) if is_postgres_url(location) else os.fspath(location)
             raise DataFileError(where, 0, f"not a journal database: {exc}") from exc
         self.path = conn.display
         self._conn: Connection | None = conn
         try:
-            self._version_before, self.schema_version = migrate(conn)
+            if create:
+                self._version_before, self.schema_version = migrate(conn)
+            else:
+                self._version_before = self.schema_version = _check_version(conn)
         except DbError as exc:
             conn.close()
             raise DataFileError(self.path, 0, f"not a journal database: {exc}") from exc
@@ -87,13 +96,33 @@ class JournalReader:
     # -- reading ---------------------------------------------------------------------------
 
     def _select(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._on_conn(lambda conn: conn.query(sql, params))
+        except DbError as exc:
+            raise DataFileError(self.path, 0, f"journal read failed: {exc}") from exc
+
+    def _on_conn(self, call: Any) -> Any:
+        """``call(connection)`` under the lock; when the server dropped the connection
+        (restart, network blip) it is reopened once and ``call`` retried.
+
+        Raises:
+            InvalidState: the journal is closed.
+            DbError: the statement failed (again, after a reconnect).
+        """
         with self._lock:
             if self._conn is None:
                 raise InvalidState(f"journal {self.path} is closed")
             try:
-                return self._conn.query(sql, params)
-            except DbError as exc:
-                raise DataFileError(self.path, 0, f"journal read failed: {exc}") from exc
+                return call(self._conn)
+            except DbIntegrityError:
+                raise
+            except DbError:
+                if self._conn.alive():
+                    raise
+            old = self._conn
+            self._conn = old.reopen()  # TransportError when the server is still away
+            old.close()
+            return call(self._conn)
 
     def _rows(self, table: str, run_id: str) -> list[tuple[Any, ...]]:
         cols = ", ".join(TABLE_COLUMNS[table])
@@ -175,13 +204,35 @@ class JournalReader:
         self.close()
 
 
+def _check_version(conn: Connection) -> int:
+    """The schema version of a journal opened read-only; it must be :data:`SCHEMA_VERSION`.
+
+    Raises:
+        DataFileError: the database is empty / not a journal, or its version differs.
+    """
+    version = current_version(conn)
+    if version == SCHEMA_VERSION:
+        return version
+    if version == 0:
+        why = "the database is empty or not a journal (no schema_version table)"
+    elif version < SCHEMA_VERSION:
+        why = (f"journal schema version {version} is older than version {SCHEMA_VERSION}, the "
+               "one this thalex-mm reads; a bot (paper/live/backtest) of this version upgrades "
+               "it when it opens the journal (readers never change a journal)")
+    else:
+        why = (f"journal schema version {version} is newer than version {SCHEMA_VERSION}, "
+               "the one this thalex-mm reads; upgrade thalex-mm")
+    raise DataFileError(conn.display, 0, f"cannot read the journal: {why}")
+
+
 def _run_info(row: tuple[Any, ...]) -> RunInfo:
     (run_id, mode, started_ns, stopped_ns, exit_reason, version, config_json, chash,
-     instrument, network, fill_count) = row
+     instrument, network, pid, host, account, fill_count) = row
     return RunInfo(
         run_id=run_id, mode=mode, started_ns=started_ns, stopped_ns=stopped_ns,
         exit_reason=exit_reason, version=version, config_json=config_json, config_hash=chash,
-        instrument=instrument, network=network, fill_count=fill_count,
+        instrument=instrument, network=network, fill_count=fill_count, pid=pid, host=host,
+        account=account,
     )
 
 

@@ -32,7 +32,12 @@ class RunMode(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunInfo:
-    """One run. ``stopped_ns``/``exit_reason`` are None while running (or after a crash)."""
+    """One run. ``stopped_ns``/``exit_reason`` are None while running (or after a crash).
+
+    ``pid``/``host``/``account``: the process id and host name that ran it and the account
+    traded (None for runs journaled before schema version 4, or when unknown); crash recovery
+    uses them to tell a dead run from one still running.
+    """
 
     run_id: str
     mode: str
@@ -45,6 +50,9 @@ class RunInfo:
     instrument: str | None
     network: str | None
     fill_count: int
+    pid: int | None = None
+    host: str | None = None
+    account: str | None = None
 
     @property
     def duration_s(self) -> float | None:

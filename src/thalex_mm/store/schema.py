@@ -128,8 +128,16 @@ _V3: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS ix_runs_started ON runs (started_ns)",
 )
 
+# Version 4: who ran a run (process id, host name) and the account it traded, so crash
+# recovery can tell a dead run from one still running in another process.
+_V4: tuple[str, ...] = (
+    "ALTER TABLE runs ADD COLUMN pid INTEGER",
+    "ALTER TABLE runs ADD COLUMN host TEXT",
+    "ALTER TABLE runs ADD COLUMN account TEXT",
+)
+
 #: Migration steps; ``MIGRATIONS[i]`` takes a database from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 
 #: The version this code writes and reads.
 SCHEMA_VERSION: int = len(MIGRATIONS)
