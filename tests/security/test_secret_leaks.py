@@ -96,7 +96,7 @@ def test_no_token_or_key_material_in_any_output(tmp_path):
                                         "--duration", "8"], record, live_env, tmp_path, "live")
         texts += [out, err]
         pages += got
-        assert "exit:" in out, err[-2000:]
+        assert "exit reason" in out, err[-2000:]
         sim_pem = sim.pem()
     finally:
         stop_process(sim.proc, signal.SIGINT)
