@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from thalex_mm.core.types import Side
 from thalex_mm.reports import (
-    SECONDS_PER_YEAR,
+    MIN_SHARPE_INTERVALS,
+    SHARPE_INTERVAL_S,
     RunRecord,
     RunRecorder,
     average_cost_pnl,
@@ -123,13 +124,34 @@ def test_sharpe_when_known_equity_changes_on_1s_grid():
         initial_position=1.0,
         initial_price=100.0,
     )
-    sharpe, grid = sharpe_ratio(r, 1.0)
+    sharpe, grid = sharpe_ratio(r, 1.0, min_intervals=2)
     changes = np.array([1.0, 2.0, -1.0, 4.0])
-    expected = 1.5 / math.sqrt(13 / 3) * math.sqrt(SECONDS_PER_YEAR)
+    expected = 1.5 / math.sqrt(13 / 3)  # per interval, not annualised
     assert changes.mean() == 1.5
     assert grid == 1.0
     assert sharpe == pytest.approx(expected, rel=1e-12)
+    assert sharpe_ratio(r, 1.0, min_intervals=5)[0] is None  # only 4 intervals
     assert compute_summary(r)["pnl_unrealised"] == pytest.approx(6.0)
+
+
+def _minute_walk(n_minutes: int, seed: int = 4) -> RunRecord:
+    rng = np.random.default_rng(seed)
+    mids = 100.0 + np.cumsum(np.r_[0.0, rng.normal(0.05, 1.0, n_minutes)])
+    return RunRecord(mid_ts_ns=np.arange(n_minutes + 1) * 60 * S, mid_price=mids,
+                     initial_position=1.0, initial_price=100.0)
+
+
+def test_sharpe_needs_min_intervals_of_one_minute_and_is_not_annualised():
+    assert (SHARPE_INTERVAL_S, MIN_SHARPE_INTERVALS) == (60.0, 30)
+    short = _minute_walk(MIN_SHARPE_INTERVALS - 1)  # 29 minutes: too short to mean anything
+    s = compute_summary(short)
+    assert s["sharpe"] is None and s["sharpe_grid_s"] == 60.0
+    long = _minute_walk(MIN_SHARPE_INTERVALS + 10)
+    changes = np.diff(long.mid_price)
+    expected = changes.mean() / changes.std(ddof=1)
+    s = compute_summary(long)
+    assert s["sharpe"] == pytest.approx(expected, rel=1e-12)
+    assert abs(s["sharpe"]) < 2  # a per-minute ratio, not ×sqrt(minutes per year)
 
 
 def test_sharpe_when_flat_equity_is_none():

@@ -9,7 +9,10 @@ the top-level ``summary.json`` aggregates them:
   ``fees``, ``funding``, ``requotes``, ``rejects``; ``events_per_second`` = events / wall;
 * maxima: ``max_drawdown`` (the worst session), ``max_abs_position``;
 * time-weighted means (by ``seconds_simulated``): ``sharpe``, ``time_weighted_abs_position``,
-  ``quote_uptime``; fill-weighted means: the markouts.
+  ``quote_uptime``; fill-weighted means: the markouts. ``sharpe`` is the *per-interval*
+  Sharpe of each session (``sharpe_grid_s``, default 60 s; not annualised; null for a session
+  shorter than ``reports.MIN_SHARPE_INTERVALS`` intervals, and such sessions are left out of
+  the mean — null when all are).
 
 Every ``summary.json`` (per session and aggregate) carries a ``settings`` block
 (:func:`settings_block`): how the world was simulated (latencies, batch length, queue model,

@@ -7,7 +7,9 @@ Build a :class:`RunRecord` (directly, or with :class:`RunRecorder` during a run)
 from thalex_mm.reports.inputs import RunRecord, RunRecorder
 from thalex_mm.reports.metrics import (
     DEFAULT_MARKOUT_HORIZONS_S,
+    MIN_SHARPE_INTERVALS,
     SECONDS_PER_YEAR,
+    SHARPE_INTERVAL_S,
     average_cost_pnl,
     compute_summary,
     equity_at,
@@ -33,7 +35,9 @@ from thalex_mm.reports.writer import (
 __all__ = [
     "DEFAULT_MARKOUT_HORIZONS_S",
     "HTML_NAME",
+    "MIN_SHARPE_INTERVALS",
     "SECONDS_PER_YEAR",
+    "SHARPE_INTERVAL_S",
     "SUMMARY_NAME",
     "TIMING_KEYS",
     "RunRecord",

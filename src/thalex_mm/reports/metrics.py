@@ -15,11 +15,14 @@ Conventions (all amounts in quote currency unless named otherwise):
 - **Window.** Totals (fills, volume, PnL, fees, funding) use everything recorded. Time-based
   figures (``seconds_simulated``, uptime, time-weighted position, Sharpe) use the window
   ``[start_ts_ns, end_ts_ns]`` of the record.
-- **Sharpe** of equity *changes* (quote ccy, not returns) sampled every ``sharpe_grid_s``
-  seconds across the window: ``mean / std(ddof=1) · sqrt(SECONDS_PER_YEAR / grid_s)`` with
-  ``SECONDS_PER_YEAR = 365 · 86400`` (crypto trades every day). When the window would give more
-  than ``MAX_SHARPE_SAMPLES`` steps the grid is widened (the grid used is reported as
-  ``sharpe_grid_s``). ``None`` with fewer than 2 steps or zero variance.
+- **Sharpe** (per interval, *not* annualised): equity is sampled every ``sharpe_grid_s``
+  seconds (default ``SHARPE_INTERVAL_S`` = 60 s) across the window and the Sharpe is
+  ``mean / std(ddof=1)`` of the per-interval equity changes (quote ccy; a constant capital base
+  would turn them into returns without changing the ratio). It is ``None`` unless the window
+  holds at least ``MIN_SHARPE_INTERVALS`` (30) whole intervals — i.e. 30 minutes at the
+  default — because annualising a few minutes of data gives meaningless numbers; also
+  ``None`` with zero variance. When the window would give more than ``MAX_SHARPE_SAMPLES``
+  steps the grid is widened (the grid used is reported as ``sharpe_grid_s``).
 - **Markout** at horizon ``h``: per fill ``side · (mid(t + h) - price)`` (quote ccy per
   contract; positive = the fill was good for us), averaged weighted by amount over the fills
   whose ``t + h`` is within the mid data (not after the last mid). ``None`` when no fill
@@ -43,7 +46,9 @@ from thalex_mm.reports.inputs import RunRecord
 __all__ = [
     "DEFAULT_MARKOUT_HORIZONS_S",
     "MAX_SHARPE_SAMPLES",
+    "MIN_SHARPE_INTERVALS",
     "SECONDS_PER_YEAR",
+    "SHARPE_INTERVAL_S",
     "average_cost_pnl",
     "compute_summary",
     "equity_at",
@@ -59,6 +64,10 @@ __all__ = [
 
 SECONDS_PER_YEAR = 365 * 86_400
 MAX_SHARPE_SAMPLES = 5_000_000
+#: Sharpe sampling interval, s (per-interval Sharpe, not annualised).
+SHARPE_INTERVAL_S = 60.0
+#: Fewer whole intervals than this in the window: ``sharpe`` is None.
+MIN_SHARPE_INTERVALS = 30
 DEFAULT_MARKOUT_HORIZONS_S: tuple[float, ...] = (1.0, 10.0, 60.0)
 _NS = 1_000_000_000
 
@@ -151,16 +160,22 @@ def max_drawdown(equity: np.ndarray) -> float:
     return float(np.max(np.maximum.accumulate(equity) - equity))
 
 
-def sharpe_ratio(record: RunRecord, grid_s: float = 1.0) -> tuple[float | None, float]:
-    """Annualised Sharpe of equity changes on a fixed time grid.
+def sharpe_ratio(
+    record: RunRecord,
+    grid_s: float = SHARPE_INTERVAL_S,
+    min_intervals: int = MIN_SHARPE_INTERVALS,
+) -> tuple[float | None, float]:
+    """Per-interval Sharpe (not annualised) of equity changes on a fixed time grid.
 
     Args:
         record: the run.
-        grid_s: sampling step (s), > 0; widened so the window has at most
+        grid_s: sampling interval (s), > 0; widened so the window has at most
             ``MAX_SHARPE_SAMPLES`` steps.
+        min_intervals: fewer whole intervals in the window than this (and always fewer
+            than 2) gives ``None``.
 
     Returns:
-        ``(sharpe or None, grid_s actually used)``.
+        ``(mean / std(ddof=1) of the per-interval equity changes, or None; grid_s used)``.
     """
     if not grid_s > 0:
         raise ValueError(f"sharpe grid_s: got {grid_s!r}, expected a number > 0")
@@ -169,14 +184,14 @@ def sharpe_ratio(record: RunRecord, grid_s: float = 1.0) -> tuple[float | None, 
     grid_s = max(float(grid_s), duration_s / MAX_SHARPE_SAMPLES)
     step_ns = max(1, round(grid_s * _NS))
     n_steps = (end - start) // step_ns
-    if n_steps < 2:
+    if n_steps < max(2, min_intervals):
         return None, grid_s
     grid = start + step_ns * np.arange(n_steps + 1, dtype=np.int64)
     changes = np.diff(equity_at(record, grid))
     std = float(np.std(changes, ddof=1))
     if not std > 1e-12 * max(1.0, float(np.max(np.abs(changes)))):
         return None, grid_s
-    return float(np.mean(changes)) / std * math.sqrt(SECONDS_PER_YEAR / grid_s), grid_s
+    return float(np.mean(changes)) / std, grid_s
 
 
 def average_cost_pnl(record: RunRecord) -> tuple[float, float, float]:
@@ -273,14 +288,14 @@ def compute_summary(
     record: RunRecord,
     *,
     markout_horizons_s: Sequence[float] = DEFAULT_MARKOUT_HORIZONS_S,
-    sharpe_grid_s: float = 1.0,
+    sharpe_grid_s: float = SHARPE_INTERVAL_S,
 ) -> dict[str, Any]:
     """All summary figures of a run as a JSON-ready dict (NaN -> None).
 
     Args:
         record: the run.
         markout_horizons_s: markout horizons (s); keys ``markout_<h>s``.
-        sharpe_grid_s: equity sampling step for the Sharpe ratio (s).
+        sharpe_grid_s: equity sampling interval for the per-interval Sharpe (s).
 
     Returns:
         Keys: ``events``, ``seconds_simulated``, ``wall_seconds``, ``events_per_second``,

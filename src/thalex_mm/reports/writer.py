@@ -27,6 +27,7 @@ import numpy as np
 from thalex_mm.reports.inputs import RunRecord
 from thalex_mm.reports.metrics import (
     DEFAULT_MARKOUT_HORIZONS_S,
+    SHARPE_INTERVAL_S,
     compute_summary,
     equity_curve,
     markout_key,
@@ -61,7 +62,7 @@ _UNITS = {
     "fees": "quote (+ = cost)",
     "funding": "quote (+ = received)",
     "max_drawdown": "quote",
-    "sharpe": "annualised",
+    "sharpe": "per interval, not annualised (null < 30 intervals)",
     "sharpe_grid_s": "s",
     "final_position": "contracts",
     "max_abs_position": "contracts",
@@ -323,7 +324,7 @@ def write_report(
     timing_keys: Iterable[str] = TIMING_KEYS,
     strip_timing: bool = False,
     markout_horizons_s: Sequence[float] = DEFAULT_MARKOUT_HORIZONS_S,
-    sharpe_grid_s: float = 1.0,
+    sharpe_grid_s: float = SHARPE_INTERVAL_S,
     title: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -336,7 +337,7 @@ def write_report(
             may differ between two writes of the same record).
         strip_timing: write the timing keys as ``null`` so the file is fully reproducible.
         markout_horizons_s: markout horizons (s).
-        sharpe_grid_s: Sharpe sampling step (s).
+        sharpe_grid_s: Sharpe sampling interval (s); see ``reports.metrics`` for the rule.
         title: HTML heading; default names the instrument.
         extra: more top-level keys for the summary (e.g. the backtest's ``settings`` block:
             how the world was simulated); they must not clash with computed keys.
