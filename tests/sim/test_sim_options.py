@@ -3,6 +3,7 @@ CLI errors, and runs showing a changed setting takes effect."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
 import math
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from sim_ws_helpers import Client, order_params, run_sim
 
-from thalex_mm.cli import build_parser, main
+from thalex_mm.commands import paper_cmd, sim_cmd
 from thalex_mm.data.events import EventKind
 from thalex_mm.errors import ConfigError
 from thalex_mm.sim.app import SIM_OPTION_KEYS, parse_sim_options, sim_options_help
@@ -19,6 +20,20 @@ from thalex_mm.sim.engine import EngineConfig, PowerProbQueue
 from thalex_mm.sim.faults import FaultPlan, parse_fault_args
 from thalex_mm.sim.rate_limit import RateLimits
 from thalex_mm.sim.sources import SyntheticMarket, SyntheticParams
+
+_COMMANDS = {"sim": sim_cmd, "paper": paper_cmd}
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
+    """The subcommand's own parser, as ``thalex_mm.cli`` builds it."""
+    parser = argparse.ArgumentParser(prog=f"thalex-mm {command}")
+    _COMMANDS[command].add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    command, *rest = argv
+    return _COMMANDS[command].run(_parser(command).parse_args(rest))
 
 
 def test_keys_come_from_the_dataclass_fields_and_help_lists_them_with_defaults():
@@ -92,7 +107,7 @@ def test_cli_synthetic_key_with_replay_is_refused(capsys, tmp_path):
 
 def test_sim_help_lists_keys_with_defaults(capsys):
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["sim", "--help"])
+        _parser("sim").parse_args(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "sigma=6" in text and "taker_fee_rate=0.0005" in text and "restart_at_s" in text
 
