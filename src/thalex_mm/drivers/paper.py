@@ -100,7 +100,9 @@ async def run_paper(
         hub: a monitoring hub with ``publish(status, stats, totals)``; None starts the dashboard
             from ``config.monitoring`` (when enabled) and uses its hub.
         dashboard_port: override of ``monitoring.dashboard_port`` (0 = ephemeral).
-        sim_kwargs: extra arguments for ``build_simulated_exchange`` (tests: faults, rates).
+        sim_kwargs: extra arguments for ``build_simulated_exchange``: the CLI's ``--sim``,
+            ``--fault`` and replay-mapping options (``commands.sim_cmd.market_kwargs``), or a
+            test's faults/rates. Fee rates given here override the config's.
         on_started: called with ``(sim, quoter)`` once both run (tests and the dashboard).
     """
     started = time.monotonic()
