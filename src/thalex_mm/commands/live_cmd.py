@@ -134,8 +134,9 @@ async def _run(config, url, creds, args) -> int:
     from thalex_mm.store import open_journal
 
     journal = open_journal(args.db or config.monitoring.journal_path)
-    await _recover_crashed_runs(journal, config, url, creds)
-    run_id = journal.start_run("live", config, network=journal_network(args.network, args.url))
+    network = journal_network(args.network, args.url)
+    await _recover_crashed_runs(journal, config, url, creds, network=network)
+    run_id = journal.start_run("live", config, network=network)
     hub, stop_dashboard, dash_url = await start_monitoring(config.monitoring, port=args.dashboard_port)
     if dash_url:
         print(f"dashboard   {dash_url}")
@@ -189,24 +190,31 @@ async def _run(config, url, creds, args) -> int:
     return 0 if not reason.startswith("fatal") else 1
 
 
-async def _recover_crashed_runs(journal, config, url, creds) -> None:
-    """Close the live runs of this journal that never finished (the process died: kill -9,
-    power loss) and journal the fills they missed.
+async def _recover_crashed_runs(journal, config, url, creds, *, network: str | None = None) -> None:
+    """Close the live runs of this journal whose process died (kill -9, power loss) and
+    journal the fills they missed.
+
+    Only runs of the same instrument, account and network whose process is gone count
+    (:func:`thalex_mm.store.recovery.crashed_runs`: the run row's pid is not alive on this
+    host); another bot still running on the same journal keeps its run open.
 
     A run journals fills about once a second, so a crash loses the last ones. Before the new
     run starts, the exchange's ``private/trade_history`` fills the gap: every trade of the
     instrument since the oldest unfinished run started whose trade id the journal does not
     hold yet is journaled into the unfinished run that was running at its time. Each such run
-    is then finished with exit reason ``crashed``. Assumes one live bot per journal. Any
+    is then finished with exit reason ``crashed``, stopped at its last journaled record. Any
     failure here is logged and skipped: recovery bookkeeping must not stop trading.
     """
     from thalex_mm.drivers.ws_session import WsSession
     from thalex_mm.protocol import requests as rq
     from thalex_mm.protocol.auth import make_login_token
     from thalex_mm.protocol.decoder import parse_account_trade
+    from thalex_mm.store.recovery import config_identity, crashed_runs
 
-    crashed = sorted((r for r in journal.list_runs() if r.mode == "live" and r.stopped_ns is None),
-                     key=lambda r: r.started_ns)
+    ident = config_identity(config)
+    if network is not None:
+        ident["network"] = network
+    crashed = crashed_runs(journal, mode="live", **ident)
     if not crashed:
         return
     known = journal.trade_ids(since_ns=0)
@@ -243,6 +251,8 @@ async def _recover_crashed_runs(journal, config, url, creds) -> None:
     except Exception as exc:  # never let bookkeeping stop the bot; the runs still get closed
         log.warning("crash recovery: could not read the exchange's trade history: %s: %s", type(exc).__name__, exc)
     for r in crashed:
-        journal.finish_run(r.run_id, f"crashed (found unfinished; {recovered[r.run_id]} missed fills "
-                                     "recovered from the exchange's trade history)")
+        last = journal.last_record_ns(r.run_id)
+        journal.finish_run(r.run_id, f"crashed (process {r.pid} gone; {recovered[r.run_id]} missed fills "
+                                     "recovered from the exchange's trade history)",
+                           stopped_ns=r.started_ns if last is None else max(last, r.started_ns))
         print(f"recovered   run {r.run_id}: crashed, {recovered[r.run_id]} missed fills journaled")

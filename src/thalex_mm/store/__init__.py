@@ -23,6 +23,7 @@ from thalex_mm.store.records import (
     RunInfo,
     RunMode,
 )
+from thalex_mm.store.recovery import close_crashed_runs, crashed_runs
 from thalex_mm.store.schema import SCHEMA_VERSION
 from thalex_mm.store.scrub import scrub_secrets, scrub_text
 from thalex_mm.store.sink import JournalSink, NullJournal
@@ -45,7 +46,9 @@ __all__ = [
     "RunInfo",
     "RunMode",
     "canonical_config_json",
+    "close_crashed_runs",
     "config_hash",
+    "crashed_runs",
     "describe_location",
     "is_postgres_url",
     "journal_file",

@@ -38,6 +38,8 @@ _RUN_COLUMNS = (
     "(SELECT COUNT(*) FROM fills f WHERE f.run_id = r.run_id)"
 )
 
+_RECORD_TABLES = ("orders", "fills", "quotes", "risk_events", "pnl_snapshots", "errors")
+
 #: Structured dtype of :meth:`JournalReader.quotes_array` (NaN where a value was None).
 QUOTE_DTYPE = np.dtype(
     [("ts_ns", "i8")]
@@ -147,6 +149,14 @@ class JournalReader:
         if not rows:
             raise KeyError(f"no run {run_id!r} in journal {self.path}")
         return _run_info(rows[0])
+
+    def last_record_ns(self, run_id: str) -> int | None:
+        """Time of the run's latest journaled record of any kind (ns), None when it has none."""
+        union = " UNION ALL ".join(
+            f"SELECT MAX(ts_ns) AS m FROM {t} WHERE run_id = ?" for t in _RECORD_TABLES)
+        rows = self._select(f"SELECT MAX(m) FROM ({union}) AS u", (run_id,) * len(_RECORD_TABLES))
+        value = rows[0][0] if rows else None
+        return None if value is None else int(value)
 
     def orders(self, run_id: str) -> list[OrderRecord]:
         """Order state changes of a run, in time order."""
