@@ -102,3 +102,18 @@ def test_live_recovery_when_process_dead_closes_run_even_without_exchange(tmp_pa
         assert reason is not None and reason.startswith(f"crashed (process {dead} gone; 0 missed")
         assert journal.get_run(gone).stopped_ns == _T0_NS  # no records: stopped at its start
         assert journal.get_run(other_net).stopped_ns is None
+
+
+def test_live_hand_over_and_journal_commit_bound_the_kill_9_loss_below_one_second():
+    import inspect
+
+    from thalex_mm.commands import live_cmd
+    from thalex_mm.store import journal as journal_mod
+
+    assert live_cmd.JOURNAL_HANDOVER_S <= 0.5
+    assert live_cmd.JOURNAL_HANDOVER_S + journal_mod.DEFAULT_FLUSH_INTERVAL_S < 1.0
+    # The live loop waits at most the hand-over interval between two hand-overs.
+    src = inspect.getsource(live_cmd._run)
+    assert "timeout=JOURNAL_HANDOVER_S" in src and "timeout=1.0" not in src
+    doc = journal_mod.__doc__ or ""
+    assert "0.7 s" in doc and "JOURNAL_HANDOVER_S" in doc

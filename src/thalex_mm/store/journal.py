@@ -6,7 +6,19 @@ writer thread, with its own connection, drains the deque every ``flush_interval_
 0.2 s) and writes each batch with ``executemany`` inside one transaction. The database runs in
 WAL mode with ``synchronous=NORMAL``: a committed batch survives a ``kill -9`` of the process
 (WAL recovery on the next open), so a crash loses at most the records queued in the last
-interval. A thread (not an asyncio task) is used so the same journal serves the asyncio drivers
+interval.
+
+Loss bound on ``kill -9``: a record is at risk from the moment it happens until its batch
+commits. The live driver hands the core's records to the journal at least every
+``JOURNAL_HANDOVER_S`` = 0.5 s (``thalex_mm.commands.live_cmd``) and the writer commits every
+:data:`DEFAULT_FLUSH_INTERVAL_S` = 0.2 s, so a ``kill -9`` loses at most the records of the
+last ~0.7 s (plus one commit's duration, milliseconds) — under a second. Fills missed that way
+are recovered from the exchange's trade history when live restarts. A power loss can also lose
+the last commits (``synchronous=NORMAL``). A dropped database connection (PostgreSQL restart,
+network blip) loses nothing: the records stay queued (up to ``max_pending_rows``, then the
+oldest are dropped, counted and warned once) while the writer reconnects with backoff.
+
+A thread (not an asyncio task) is used so the same journal serves the asyncio drivers
 and the synchronous backtester. With a ``postgresql://`` location the same writer runs against
 PostgreSQL (``thalex_mm.store.postgres``): a committed batch is on the server, duplicate fills
 are skipped with ``ON CONFLICT DO NOTHING``; the SQL differences live in
