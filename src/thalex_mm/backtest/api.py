@@ -17,13 +17,14 @@ the top-level ``summary.json`` aggregates them:
 Every ``summary.json`` (per session and aggregate) carries a ``settings`` block
 (:func:`settings_block`): how the world was simulated (latencies, batch length, queue model,
 fees, funding, tick size, seed, data file names), so two reports can be told apart and
-reproduced. ``rejects`` counts our commands the matching engine refused. A time window that
+reproduced. The top-level ``report.html`` of a multi-session run
+(:func:`thalex_mm.reports.render_sessions_html`) links the session reports and plots equity
+(cumulative) and inventory over all sessions laid end to end in time order. ``rejects`` counts our commands the matching engine refused. A time window that
 selects no market data at all is an error naming ``--from``/``--to`` and the data's range.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from thalex_mm.reports import (
     SUMMARY_NAME,
     RunRecorder,
     compute_summary,
-    format_summary_table,
+    render_sessions_html,
     stable_json,
     write_report,
 )
@@ -183,19 +184,6 @@ def _empty_window_message(start_ns: int | None, end_ns: int | None,
             f"covers {_iso(min(data_range))} to {_iso(max(data_range))}")
 
 
-def _index_html(summary: dict[str, Any], labels: list[str]) -> str:
-    links = "".join(
-        f'<li><a href="{html.escape(lb)}/{HTML_NAME}">{html.escape(lb)}</a></li>' for lb in labels
-    )
-    table = html.escape(format_summary_table(summary))
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>thalex-mm backtest</title>"
-        "<style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}"
-        "</style></head><body><h1>Backtest: all sessions</h1>"
-        f"<p>Per-session reports:</p><ul>{links}</ul><pre>{table}</pre></body></html>\n"
-    )
-
-
 def run_backtest(
     data: Sequence[str],
     config: BotConfig,
@@ -226,6 +214,7 @@ def run_backtest(
     sessions = group_sessions(list(data))
     cfg_json = config.model_dump(mode="json")
     results: list[tuple[str, dict[str, Any], SessionResult]] = []
+    records = []
     out = Path(out_dir) if out_dir is not None else None
     multi = len(sessions) > 1
     used: list[str] = []
@@ -246,6 +235,7 @@ def run_backtest(
         block = settings_block(config, settings, sess.paths, tick_size=res.tick_size)
         record = rec.finish(events=res.rows, wall_seconds=res.tape_seconds + res.loop_seconds,
                             start_ts_ns=res.start_ts_ns, end_ts_ns=res.end_ts_ns)
+        records.append((sess.label, record))
         if out is not None:
             target = out / sess.label if multi else out
             summary = write_report(record, target, strip_timing=strip_timing,
@@ -268,7 +258,6 @@ def run_backtest(
                 agg_out[k] = None
         agg_out["session_labels"] = [lb for lb, _, _ in results]
         (out / SUMMARY_NAME).write_text(stable_json(agg_out), encoding="utf-8")
-        (out / HTML_NAME).write_text(_index_html(agg_out, agg_out["session_labels"]),
-                                     encoding="utf-8")
+        (out / HTML_NAME).write_text(render_sessions_html(agg_out, records), encoding="utf-8")
         agg = agg_out
     return BacktestOutcome(summary=agg, sessions=results, out_dir=out)

@@ -22,6 +22,7 @@ from thalex_mm.reports.metrics import (
     sharpe_ratio,
     time_weighted_abs_position,
 )
+from thalex_mm.reports.multi import concatenated_curves, render_sessions_html
 from thalex_mm.reports.writer import (
     HTML_NAME,
     SUMMARY_NAME,
@@ -44,6 +45,7 @@ __all__ = [
     "RunRecorder",
     "average_cost_pnl",
     "compute_summary",
+    "concatenated_curves",
     "equity_at",
     "equity_curve",
     "format_summary_table",
@@ -53,6 +55,7 @@ __all__ = [
     "position_at",
     "quote_uptime",
     "render_html",
+    "render_sessions_html",
     "sharpe_ratio",
     "stable_json",
     "time_weighted_abs_position",

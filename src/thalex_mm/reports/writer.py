@@ -39,6 +39,7 @@ __all__ = [
     "SUMMARY_NAME",
     "TIMING_KEYS",
     "format_summary_table",
+    "position_steps",
     "render_html",
     "stable_json",
     "write_report",
@@ -185,6 +186,19 @@ def _stride(n: int, limit: int) -> slice:
     return slice(None, None, max(1, -(-n // limit)))
 
 
+def position_steps(record: RunRecord) -> tuple[np.ndarray, np.ndarray]:
+    """Position (contracts) as a step line over the window: ``(ts_ns, position)`` at the
+    window start, after every fill (clipped into the window) and at the window end."""
+    start, end = record.window_ns
+    fill_ts = np.clip(record.fill_ts_ns, start, end)
+    cum = record.initial_position + np.cumsum(record.fill_side * record.fill_amount)
+    pos_ts = np.concatenate(([start], fill_ts, [end])).astype(np.int64)
+    pos = np.concatenate(
+        ([record.initial_position], cum, [cum[-1] if len(cum) else record.initial_position])
+    )
+    return pos_ts, pos
+
+
 def _charts(
     record: RunRecord, summary: Mapping[str, Any], horizons_s: Sequence[float]
 ) -> list[tuple[str, str]]:
@@ -204,12 +218,7 @@ def _charts(
         series=[Series(x=ex, y=ey, label="equity", color="#1f5fbf")],
     )
 
-    fill_ts = np.clip(record.fill_ts_ns, start, end)
-    cum = record.initial_position + np.cumsum(record.fill_side * record.fill_amount)
-    pos_ts = np.concatenate(([start], fill_ts, [end]))
-    pos = np.concatenate(
-        ([record.initial_position], cum, [cum[-1] if len(cum) else record.initial_position])
-    )
+    pos_ts, pos = position_steps(record)
     px_, py_ = downsample_minmax(tx(pos_ts), pos, MAX_PLOT_POINTS)
     inventory_svg = line_chart(
         title="Inventory",
