@@ -123,7 +123,7 @@ def test_kill_9_then_restart_reconciles_with_exchange_and_journal(tmp_path):
         out = (tmp_path / "bot2.out").read_text()
         final = account_view(sim)
         assert final.open_orders == [], "a clean stop leaves no order at the exchange"
-        m = re.search(r"position ([+-]\d+\.\d+)", out)
+        m = re.search(r"final position\s+([+-]\d+\.\d+)", out)
         assert m, out
         assert float(m.group(1)) == pytest.approx(final.position, abs=1e-3)
 

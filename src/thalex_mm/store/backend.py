@@ -133,7 +133,7 @@ class Connection(ABC):
             return False
         try:
             self.query("SELECT 1")
-        except DbError:
+        except Exception:  # any failure of a round trip means: not usable
             return False
         return True
 

@@ -426,9 +426,12 @@ class Journal(JournalReader):
             stopping = self._stopping
             try:
                 self._drain()
-            except Exception:  # keep the writer alive: a lost batch is logged, not fatal
-                _log.exception("journal %s: writer failed on a batch", self.path)
-                self._give_up("the writer failed")
+            except Exception as exc:  # keep the writer alive: a lost batch is logged, not fatal
+                if self._wconn is not None and not self._wconn.alive():
+                    self._connection_lost(exc)  # keep the records, reconnect
+                else:
+                    _log.exception("journal %s: writer failed on a batch", self.path)
+                    self._give_up("the writer failed")
             if not stopping:
                 continue
             if not self._queue and not self._pending:
@@ -519,7 +522,7 @@ class Journal(JournalReader):
                      self.path, now - self._down_since, len(self._pending))
         return True
 
-    def _connection_lost(self, exc: DbError) -> None:
+    def _connection_lost(self, exc: Exception) -> None:
         assert self._wconn is not None
         self._lost_conn, self._wconn = self._wconn, None
         self._down_since = time.monotonic()

@@ -109,6 +109,7 @@ class PostgresConnection(Connection):
         self._conn = conn
         self._asyncpg = asyncpg
         self._closed = False
+        self._poisoned = False
 
     @classmethod
     def connect(
@@ -185,7 +186,7 @@ class PostgresConnection(Connection):
 
     def is_broken(self) -> bool:
         # asyncpg marks a connection closed once the server or the network dropped it.
-        return self._closed or bool(self._conn.is_closed())
+        return self._closed or self._poisoned or bool(self._conn.is_closed())
 
     def close(self) -> None:
         if self._closed:
@@ -210,4 +211,9 @@ class PostgresConnection(Connection):
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise DbIntegrityError(_clean(exc, self._url)) from None
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            raise DbError(_clean(exc, self._url)) from None
+        except asyncpg.InternalClientError as exc:
+            # e.g. "another operation is in progress" on a connection the server just dropped:
+            # the connection is unusable from here on.
+            self._poisoned = True
             raise DbError(_clean(exc, self._url)) from None
