@@ -26,6 +26,7 @@ from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.drivers.session_log import SessionLog
 from thalex_mm.drivers.status_view import render_status
 from thalex_mm.sim.app import running_simulated_exchange
+from thalex_mm.store import close_crashed_runs
 
 __all__ = ["PaperResult", "run_paper"]
 
@@ -148,6 +149,7 @@ async def _run(
         core = MarketMakerCore(config)
         run_id = None
         if journal is not None:
+            close_crashed_runs(journal, "paper", config)  # earlier paper runs killed with kill -9
             run_id = journal.start_run("paper", config)
         log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub)
         quoter = AvellanedaQuoter(config, sim.url, creds, core, on_command=log.on_command, on_event=log.on_event, latency=getattr(hub, "metrics", None))
