@@ -417,25 +417,24 @@ class MarketMakerCore:
         bid, ask = book.best_bid, book.best_ask
         if not self.orders.rests_at(self.instrument_name, bid, ask):
             return bid, ask  # none of ours rests at the touch: the public touch is the market's
-        own: dict[tuple[Side, float], float] = {}
-        for side, price, amount in self.orders.own_levels(self.instrument_name):
-            key = (side, price)
-            own[key] = own.get(key, 0.0) + amount
-        touch: list[float | None] = []
-        for side in (Side.BUY, Side.SELL):
-            best = None
-            for price, amount in book.levels(side, 16):
-                if amount > own.get((side, price), 0.0) + 1e-12:
-                    best = price
-                    break
-            touch.append(best)
-        return touch[0], touch[1]
+        top_bid, top_ask = self._external_top()
+        return (top_bid[0] if top_bid else None), (top_ask[0] if top_ask else None)
 
     def _external_microprice(self) -> float | None:
         """Microprice of the rest of the market (sizes at the external touch less ours)."""
         book = self.market.book
         if not self.orders.rests_at(self.instrument_name, book.best_bid, book.best_ask):
             return book.microprice
+        top_bid, top_ask = self._external_top()
+        if top_bid is None or top_ask is None or top_bid[0] >= top_ask[0]:
+            return book.microprice
+        (bid, bq), (ask, aq) = top_bid, top_ask
+        return (bid * aq + ask * bq) / (bq + aq)
+
+    def _external_top(self) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+        """``(price, size)`` of the best bid and ask left once our own size is taken out
+        (searched over the top 16 levels; None for a side with nothing else)."""
+        book = self.market.book
         own: dict[tuple[Side, float], float] = {}
         for side, price, amount in self.orders.own_levels(self.instrument_name):
             own[(side, price)] = own.get((side, price), 0.0) + amount
@@ -448,10 +447,7 @@ class MarketMakerCore:
                     found = (price, rest)
                     break
             top.append(found)
-        (bid, bq), (ask, aq) = top if top[0] and top[1] else ((0.0, 0.0), (0.0, 0.0))
-        if not bq or not aq or bid >= ask:
-            return book.microprice
-        return (bid * aq + ask * bq) / (bq + aq)
+        return top[0], top[1]
 
     def _external_mid(self) -> float | None:
         bid, ask = self._external_touch()
