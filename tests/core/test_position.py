@@ -102,6 +102,14 @@ def test_position_when_portfolio_reports_unsettled_funding_adds_it_to_settled_fu
     assert t.snapshot(100.0).funding_usd == pytest.approx(0.25)
 
 
+def test_position_max_abs_position_when_fills_go_out_and_back_keeps_the_peak():
+    t = PositionTracker(INSTR)
+    t.apply_fill(trade_id="a", side=Side.BUY, price=100.0, amount=0.03, ts_ns=1)
+    t.apply_fill(trade_id="b", side=Side.SELL, price=101.0, amount=0.05, ts_ns=2)
+    t.apply_fill(trade_id="c", side=Side.BUY, price=100.0, amount=0.02, ts_ns=3)
+    assert t.position == pytest.approx(0.0) and t.max_abs_position == pytest.approx(0.03)
+
+
 def test_position_when_fill_has_bad_amount_raises_naming_value():
     t = PositionTracker(INSTR)
     with pytest.raises(ValueError, match="amount=0"):

@@ -122,6 +122,8 @@ class CoreStatus:
     rejects: int
     denials: int
     throttles: int
+    max_abs_position: float = 0.0
+    """Largest |position| after any fill this session, contracts (exact, not sampled)."""
     budget_used: int = 0
     """Matching-engine messages spent in the last second (after the safety margin, the
     venue allows ``budget_limit``)."""
@@ -666,6 +668,7 @@ class MarketMakerCore:
             rejects=self._rejects,
             denials=self._denials,
             throttles=self._throttles,
+            max_abs_position=self.position.max_abs_position,
             budget_used=self.budget.me_used(self._now_ns),
             budget_limit=self.budget.me_limit_per_window,
         )

@@ -109,6 +109,7 @@ class PositionTracker:
         self.instrument = instrument
         self.tolerance = tolerance
         self.position = 0.0
+        self.max_abs_position = 0.0  # largest |position| after any fill or reconcile, contracts
         self.average_entry_price = 0.0
         self.realised_pnl_usd = 0.0
         self.fees_usd = 0.0
@@ -185,6 +186,7 @@ class PositionTracker:
                 self.average_entry_price = price
             else:
                 self.position = new_pos
+        self.max_abs_position = max(self.max_abs_position, abs(self.position))
         return FillApplied(
             trade_id=trade_id,
             position=self.position,
@@ -286,6 +288,7 @@ class PositionTracker:
                 ts_ns=ts_ns,
             )
         self.position = entry.position if abs(entry.position) > _ZERO else 0.0
+        self.max_abs_position = max(self.max_abs_position, abs(self.position))
         if self.position == 0.0:
             self.average_entry_price = 0.0
         elif entry.average_price is not None:

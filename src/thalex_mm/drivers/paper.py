@@ -214,7 +214,7 @@ def _result(exit_reason: str, seconds: float, s: CoreStatus, quoter: AvellanedaQ
     return PaperResult(
         exit_reason=exit_reason, seconds=seconds, fills=s.fills, volume=s.volume,
         pnl_realised=s.pnl_realised, pnl_unrealised=s.pnl_unrealised, fees=s.fees, pnl_total=s.pnl_total, funding=s.funding,
-        position=s.position, max_abs_position=max(t.max_abs_position, abs(s.position)),
+        position=s.position, max_abs_position=max(t.max_abs_position, s.max_abs_position, abs(s.position)),
         quote_steps=s.quote_steps, inserts=t.inserts, amends=t.amends, cancels=t.cancels,
         rejects=s.rejects, reconnects=quoter.stats.reconnects, open_orders_after=left, run_id=run_id,
     )
