@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import json
 import logging
 import os
@@ -33,6 +32,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from thalex_mm.config.models import DASHBOARD_TOKEN_ENV, is_loopback_host
 from thalex_mm.errors import ConfigError
 from thalex_mm.monitoring.metrics import CONTENT_TYPE, Metrics
 from thalex_mm.monitoring.status import StatusHub
@@ -41,8 +41,8 @@ __all__ = ["TOKEN_ENV", "DashboardServer", "MetricsServer", "is_loopback"]
 
 _log = logging.getLogger(__name__)
 
-#: Environment variable holding the dashboard token.
-TOKEN_ENV = "THALEX_MM_DASHBOARD_TOKEN"
+#: Environment variable holding the dashboard token (the config's rules check the same one).
+TOKEN_ENV = DASHBOARD_TOKEN_ENV
 
 _STATIC_FILES = {
     "dashboard.js": "application/javascript",
@@ -60,14 +60,8 @@ _SECURITY_HEADERS = {
 }
 
 
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+#: True for ``localhost`` and loopback IP addresses (the config's rule, one definition).
+is_loopback = is_loopback_host
 
 
 def _resolve_token(host: str, token: str | None, what: str) -> str | None:
