@@ -53,7 +53,7 @@ from thalex_mm.sim.engine import (
     QueueModel,
     RiskAverseQueue,
 )
-from thalex_mm.sim.faults import FaultPlan
+from thalex_mm.sim.faults import FaultPlan, parse_key_values
 from thalex_mm.sim.market_feed import BTC_PERPETUAL, MarketFeed, MarketSource
 from thalex_mm.sim.rate_limit import RateLimits
 from thalex_mm.sim.server import SimExchange, SimServerConfig
@@ -306,24 +306,12 @@ def parse_sim_options(items: Iterable[str]) -> SimOptions:
         ConfigError: one problem per bad item, naming ``--sim KEY``, the value and what is
             expected (unknown keys list the valid ones).
     """
-    values: dict[str, object] = {}
-    problems: list[tuple[str, object, str]] = []
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = _ALIASES.get(key.strip(), key.strip())
-        if not sep:
-            problems.append(("--sim", item, f"KEY=VALUE with KEY one of {', '.join(_OPTIONS)}"))
-            continue
-        if key not in _OPTIONS:
-            problems.append((f"--sim {key}", text, f"a key among {', '.join(_OPTIONS)}"))
-            continue
-        typ = _OPTIONS[key][1]
-        try:
-            values[key] = _parse_option(key, typ, text)
-        except ValueError:
-            problems.append((f"--sim {key}", text, _expected(key, typ)))
-    if problems:
-        raise ConfigError(problems)
+    values = parse_key_values(
+        items, "--sim", _OPTIONS,
+        lambda key, text: _parse_option(key, _OPTIONS[key][1], text),
+        lambda key: _expected(key, _OPTIONS[key][1]),
+        aliases=_ALIASES,
+    )
     options = SimOptions(values=values)
     try:  # the dataclasses' own checks (e.g. SyntheticParams) with CLI names
         options.build_kwargs()

@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from thalex_mm.errors import ConfigError
 
-__all__ = ["FAULT_KEYS", "FaultPlan", "parse_fault_args"]
+__all__ = ["FAULT_KEYS", "FaultPlan", "parse_fault_args", "parse_key_values"]
 
 
 @dataclass
@@ -126,6 +126,52 @@ def _parse_value(key: str, text: str) -> object:
     return f
 
 
+def parse_key_values(
+    items: Iterable[str],
+    flag: str,
+    keys: Iterable[str],
+    parse: Callable[[str, str], object],
+    expected: Callable[[str], str],
+    aliases: Mapping[str, str] | None = None,
+    usage: str = "KEY=VALUE with KEY",
+) -> dict[str, object]:
+    """Parse a CLI option's ``KEY=VALUE`` items (``--fault``, ``--sim``) into ``{key: value}``.
+
+    Args:
+        items: the raw items.
+        flag: the option's name, for messages.
+        keys: the valid keys (in the order the messages list them).
+        parse: ``parse(key, text)`` -> value; raises ``ValueError`` on a bad value.
+        expected: ``expected(key)`` -> what a good value of ``key`` looks like.
+        aliases: short names accepted for keys.
+        usage: how an item without ``=`` is told its form (before "one of <keys>").
+
+    Raises:
+        ConfigError: one problem per bad item, naming ``flag KEY``, the value and what is
+            expected (an unknown key lists the valid ones).
+    """
+    valid = list(keys)
+    values: dict[str, object] = {}
+    problems: list[tuple[str, object, str]] = []
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        key = (aliases or {}).get(key, key)
+        if not sep:
+            problems.append((flag, item, f"{usage} one of {', '.join(valid)}"))
+            continue
+        if key not in valid:
+            problems.append((f"{flag} {key}", text, f"a key among {', '.join(valid)}"))
+            continue
+        try:
+            values[key] = parse(key, text)
+        except ValueError:
+            problems.append((f"{flag} {key}", text, expected(key)))
+    if problems:
+        raise ConfigError(problems)
+    return values
+
+
 def parse_fault_args(items: Iterable[str], base: FaultPlan | None = None) -> FaultPlan:
     """Build a plan from ``key=value`` strings (the CLI's ``--fault``).
 
@@ -136,23 +182,8 @@ def parse_fault_args(items: Iterable[str], base: FaultPlan | None = None) -> Fau
     Raises:
         ConfigError: one entry per bad item, naming the key, the value and what is allowed.
     """
-    values: dict[str, object] = {}
-    problems: list[tuple[str, object, str]] = []
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep:
-            problems.append(("--fault", item, f"key=value with key one of {', '.join(FAULT_KEYS)}"))
-            continue
-        if key not in FAULT_KEYS:
-            problems.append((f"--fault {key}", text, f"a key among {', '.join(FAULT_KEYS)}"))
-            continue
-        try:
-            values[key] = _parse_value(key, text)
-        except ValueError:
-            problems.append((f"--fault {key}", text, FAULT_KEYS[key]))
-    if problems:
-        raise ConfigError(problems)
+    values = parse_key_values(items, "--fault", FAULT_KEYS, _parse_value, FAULT_KEYS.__getitem__,
+                              usage="key=value with key")
     plan = base or FaultPlan()
     fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan) if f.init}
     fields.update(values)
