@@ -363,20 +363,22 @@ class MarketMakerCore:
             self._held_portfolio = (entry, now)
             return
         self._held_portfolio = None
-        discrepancy = self.position.reconcile(entry, now)
-        if discrepancy is not None:
-            self.records.append(discrepancy)
+        self._adopt_portfolio(entry, now)
 
     def _settle_held_portfolio(self, now: int) -> None:
         held = self._held_portfolio
         if held is None or now - held[1] < _PORTFOLIO_GRACE_NS:
             return
         self._held_portfolio = None
-        if self._last_fill_ns <= held[1]:  # no fill since: the exchange's line stands
-            discrepancy = self.position.reconcile(held[0], now)
-            if discrepancy is not None:
-                self.records.append(discrepancy)
-                self._dirty = True
+        if self._last_fill_ns <= held[1] and self._adopt_portfolio(held[0], now):
+            self._dirty = True  # no fill since: the exchange's line stands
+
+    def _adopt_portfolio(self, entry: Any, now: int) -> bool:
+        """Reconcile with one portfolio line; True if it disagreed (a discrepancy is recorded)."""
+        discrepancy = self.position.reconcile(entry, now)
+        if discrepancy is not None:
+            self.records.append(discrepancy)
+        return discrepancy is not None
 
     def _on_fill_applied(self, applied: Any, now: int) -> None:
         self._last_fill_ns = now

@@ -324,10 +324,8 @@ class MarketFeed:
         t = self._tick
         if not t.funding_rate or not t.mark or self.instrument.type != "perpetual":
             return
-        accrue = getattr(self.engine, "accrue_funding", None)
-        if accrue is None:
-            return
-        out = accrue(self.instrument.name, t.funding_rate, t.mark, dt_ns / _NS_PER_S, ts_ns=ts_ns)
+        out = self.engine.accrue_funding(self.instrument.name, t.funding_rate, t.mark, dt_ns / _NS_PER_S,
+                                         ts_ns=ts_ns)
         self.publish_private(out)
 
     def _alias(self, frames: dict[str, bytes]) -> dict[str, bytes]:
