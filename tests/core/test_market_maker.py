@@ -415,3 +415,39 @@ def test_core_when_held_portfolio_line_is_not_superseded_adopts_it_after_the_gra
     core.handle(TimerFired(local_ts_ns=T0 + 1_200 * MS))
     assert core.status().position == 0.0  # the exchange's word stands
     assert [r for r in core.drain_records() if type(r).__name__ == "PositionDiscrepancy"]
+
+
+def test_core_when_clean_stop_disconnects_records_no_risk_event():
+    from thalex_mm.core.reasons import TradingStateChanged
+
+    core = make_core()
+    send(core, start(core))
+    core.drain_records()
+    core.handle(ShutdownRequested(local_ts_ns=T0 + 5 * MS))
+    core.handle(Disconnected(local_ts_ns=T0 + 6 * MS))
+    assert [r for r in core.drain_records() if isinstance(r, TradingStateChanged)] == []
+
+
+def test_core_when_connection_drops_mid_run_records_the_halt():
+    from thalex_mm.core.reasons import Reason, TradingStateChanged
+
+    core = make_core()
+    send(core, start(core))
+    core.drain_records()
+    core.handle(Disconnected(local_ts_ns=T0 + 6 * MS))
+    changes = [r for r in core.drain_records() if isinstance(r, TradingStateChanged)]
+    assert [c.reason for c in changes] == [Reason.DISCONNECTED]
+
+
+def test_core_when_cancel_of_a_filled_order_is_not_found_counts_no_reject():
+    core = make_core()
+    sent = send(core, start(core))
+    core.handle(ShutdownRequested(local_ts_ns=T0 + 5 * MS))  # plans cancels, nothing else
+    rid = next(iter(sent))
+    cancel = CancelOrder(client_order_id=sent[rid].client_order_id)
+    core.on_sent(99, cancel)
+    core.handle(ErrorReceived(local_ts_ns=T0 + 7 * MS, request_id=99, code=1,
+                              message=f"client_order_id {cancel.client_order_id} not found"))
+    assert core.status().rejects == 0
+    core.handle(ErrorReceived(local_ts_ns=T0 + 8 * MS, request_id=rid, code=13, message="bad price"))
+    assert core.status().rejects == 1

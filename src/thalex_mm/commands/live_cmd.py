@@ -137,6 +137,7 @@ async def _run(config, url, creds, args) -> int:
     from thalex_mm.drivers.paper import PaperResult
     from thalex_mm.drivers.quoter import AvellanedaQuoter
     from thalex_mm.drivers.session_log import SessionLog
+    from thalex_mm.fees import FeeRates
     from thalex_mm.store import open_journal
 
     journal = open_journal(args.db or config.monitoring.journal_path)
@@ -152,7 +153,7 @@ async def _run(config, url, creds, args) -> int:
     quoter = AvellanedaQuoter(config, url, creds, core, on_command=log.on_command, on_event=log.on_event,
                                latency=getattr(hub, "metrics", None))
     if hub is not None:
-        hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
+        hub.set_kill_switch(lambda: quoter.press_kill_switch(hub.kill_source or "dashboard"))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -179,7 +180,8 @@ async def _run(config, url, creds, args) -> int:
             log.drain(core.drain_records(), last.ts_ns)
             log.finish(last.ts_ns)
         finally:
-            journal.finish_run(run_id, "stopped" if not runner.done() else runner.result())
+            reason = log.outcome.exit_reason("stopped" if not runner.done() else runner.result())
+            journal.finish_run(run_id, reason)
         journal.close()
         await stop_dashboard()
     s = core.status()
@@ -190,12 +192,14 @@ async def _run(config, url, creds, args) -> int:
         funding=s.funding, position=s.position, max_abs_position=max(t.max_abs_position, s.max_abs_position, abs(s.position)),
         quote_steps=s.quote_steps, inserts=t.inserts, amends=t.amends, cancels=t.cancels, rejects=s.rejects,
         reconnects=quoter.stats.reconnects, open_orders_after=len(s.open_orders), run_id=run_id,
+        fee_rates=FeeRates(maker=config.avellaneda.maker_fee_rate, taker=config.avellaneda.taker_fee_rate,
+                           source="config, as the model assumes; Thalex charges your account's rates").describe(),
     )
     # "open orders left": the orders the core still knew of at exit (after the shutdown's
     # confirmed cancel_session, normally 0; the exchange's cancel-on-disconnect covers the rest).
     for line in summary.lines():
         print(line)
-    return 0 if not reason.startswith("fatal") else 1
+    return 1 if "fatal: " in reason else 0
 
 
 async def _recover_crashed_runs(journal, config, url, creds, *, network: str | None = None) -> None:

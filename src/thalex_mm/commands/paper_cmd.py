@@ -64,4 +64,4 @@ def run(args: argparse.Namespace) -> int:
     print("\n== paper session summary ==")
     for line in result.lines():
         print(line)
-    return 0 if not result.exit_reason.startswith("fatal") else 1
+    return 1 if "fatal: " in result.exit_reason else 0

@@ -230,7 +230,9 @@ class MarketMakerCore:
             self.market.book.clear()  # the next connection starts from a fresh snapshot
             self._crossed_since_ns = None  # the next connection starts from a snapshot
             self.orders.on_disconnected()
-            self.records.extend(self.risk.on_disconnected(now))
+            changes = self.risk.on_disconnected(now)
+            if not self._shutdown:  # the end of a clean stop is not a risk event
+                self.records.extend(changes)
             self.wanted = WantedQuotes(instrument=self.instrument_name)
         elif isinstance(event, KillSwitchPressed):
             urgent = self._kill(now, f"kill switch ({event.source})")
@@ -340,7 +342,7 @@ class MarketMakerCore:
                     self._fills += 1
                     self._volume += rec.amount
                     self._on_fill_applied(applied, now)
-            elif isinstance(rec, OrderRejected):
+            elif isinstance(rec, OrderRejected) and not rec.expected:
                 self._rejects += 1
                 self._hold_refused_side(rec, now)
             self.records.append(rec)

@@ -306,6 +306,8 @@ class OrderManager:
                 code=code,
                 message=message,
                 action=classify_error(code),
+                # an amend/cancel racing a fill or cancel: the order is simply gone already
+                expected=gone and isinstance(cmd, AmendOrder | CancelOrder),
             ),
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from thalex_mm.drivers.monitoring_wiring import start_monitoring
 from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.drivers.session_log import SessionLog
 from thalex_mm.drivers.status_view import render_status
+from thalex_mm.fees import paper_fee_rates
 from thalex_mm.sim.app import running_simulated_exchange
 from thalex_mm.store import close_crashed_runs
 
@@ -44,6 +46,8 @@ class PaperResult:
     fees: float
     pnl_total: float
     funding: float = 0.0
+    fee_rates: str = ""
+    """The fee rates that applied and their source (``FeeRates.describe``)."""
     position: float
     max_abs_position: float
     quote_steps: int
@@ -64,6 +68,7 @@ class PaperResult:
             f"PnL realised       {self.pnl_realised:+.2f} USD",
             f"PnL unrealised     {self.pnl_unrealised:+.2f} USD",
             f"fees               {self.fees:.2f} USD",
+            *([f"fee rates          {self.fee_rates}"] if self.fee_rates else []),
             f"funding            {self.funding:+.2f} USD",
             f"PnL total          {self.pnl_total:+.2f} USD",
             f"final position     {self.position:+.3f} contracts",
@@ -138,12 +143,8 @@ async def _run(
     started: float,
 ) -> PaperResult:
     key_dir = tempfile.mkdtemp(prefix="thalex-mm-paper-")
-    # The simulated exchange charges the fees the model is told about (unless a test overrides).
-    kwargs = {
-        "maker_fee_rate": config.avellaneda.maker_fee_rate,
-        "taker_fee_rate": config.avellaneda.taker_fee_rate,
-        **(sim_kwargs or {}),
-    }
+    # One set of fee rates for the model and the simulated exchange (a --sim override reaches both).
+    config, kwargs, fee_rates = paper_fee_rates(config, sim_kwargs)
     async with running_simulated_exchange(seed=seed, replay=replay, key_dir=key_dir, **kwargs) as (sim, keys):
         creds = Credentials(key_id=keys.kid, private_key=Secret(keys.private_key_pem()))
         core = MarketMakerCore(config)
@@ -154,7 +155,7 @@ async def _run(
         log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub)
         quoter = AvellanedaQuoter(config, sim.url, creds, core, on_command=log.on_command, on_event=log.on_event, latency=getattr(hub, "metrics", None))
         if hub is not None and hasattr(hub, "set_kill_switch"):
-            hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
+            hub.set_kill_switch(lambda: quoter.press_kill_switch(getattr(hub, "kill_source", "") or "dashboard"))
         loop = asyncio.get_running_loop()
         runner = asyncio.create_task(quoter.run(), name="quoter")
         signals_seen = 0
@@ -201,9 +202,11 @@ async def _run(
         log.drain(core.drain_records(), status.ts_ns)
         log.finish(status.ts_ns)  # journal the fills still waiting for their fee
         log.sample(status)
+        exit_reason = log.outcome.exit_reason(exit_reason)  # a kill or risk halt leads
         # Shutdown runs cancel_session; give the exchange a moment to finish fanning it out.
         left = len(sim.open_orders(keys.account))
         result = _result(exit_reason, time.monotonic() - started, status, quoter, log, left, run_id)
+        result = dataclasses.replace(result, fee_rates=fee_rates.describe())
         if journal is not None:
             journal.finish_run(run_id, exit_reason)
         return result

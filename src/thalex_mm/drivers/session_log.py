@@ -29,8 +29,12 @@ from thalex_mm.core.market_maker import CoreStatus
 from thalex_mm.core.order_records import FillRecorded, OrderRejected, UnknownOrderReported
 from thalex_mm.core.position import PositionDiscrepancy
 from thalex_mm.core.reasons import OrderDenied, TradingStateChanged
+from thalex_mm.drivers.run_outcome import RunOutcome
 
-__all__ = ["SessionLog", "SessionTotals"]
+__all__ = ["INFO_SOURCE", "SessionLog", "SessionTotals"]
+
+#: ``errors.source`` of a journaled notice that is information, not an error (an expected race).
+INFO_SOURCE = "info"
 
 #: Error texts kept in ``SessionTotals.errors`` (the dashboard shows the latest ones).
 _ERRORS_KEPT = 50
@@ -87,6 +91,7 @@ class SessionLog:
         self.run_id = run_id
         self.instrument = instrument
         self.totals = SessionTotals()
+        self.outcome = RunOutcome()
         self._sample_ns = int(quote_sample_interval_s * 1e9)
         self._last_sample_ns = 0
         self._grace_ns = int(fee_grace_s * 1e9)
@@ -122,7 +127,10 @@ class SessionLog:
             )
 
     def on_event(self, event: Event) -> None:
-        if isinstance(event, ErrorReceived):
+        # An error answering one of our requests comes back from the core as a record with the
+        # request's context (OrderRejected, UnknownOrderReported) and is noted once, there.
+        answered = isinstance(event, ErrorReceived) and event.request_id is not None
+        if isinstance(event, ErrorReceived) and not answered:
             self._note_error(f"exchange error {event.code}: {event.message}")
         if self.journal is None:
             return
@@ -137,13 +145,14 @@ class SessionLog:
         elif isinstance(event, AccountTradesReceived):
             for trade in event.trades:
                 self._on_trade(trade, event.local_ts_ns)
-        elif isinstance(event, ErrorReceived):
+        elif isinstance(event, ErrorReceived) and not answered:
             self.journal.error(self.run_id, ts_ns=event.local_ts_ns, source="exchange", code=event.code, message=event.message)
 
     def drain(self, records: list[Any], now_ns: int) -> None:
         """Journal the core's records (fills, state changes, denials, rejections)."""
         t = self.totals
         j = self.journal
+        self.outcome.observe(records)
         for rec in records:
             if isinstance(rec, FillRecorded):
                 t.fills += 1
@@ -155,6 +164,11 @@ class SessionLog:
                         self._journal_fill(rec, rec.fee, rec.maker_taker, None, now_ns)
                     else:
                         self._pending[rec.trade_id] = (rec, now_ns)
+            elif isinstance(rec, OrderRejected) and rec.expected:
+                # a race the venue produces (amend/cancel of an order that just filled): info
+                if j is not None:
+                    j.error(self.run_id, ts_ns=now_ns, source=INFO_SOURCE, code=rec.code,
+                            message=f"{rec.command}: {rec.message} (order already filled or cancelled)")
             elif isinstance(rec, OrderRejected):
                 t.rejects += 1
                 self._note_error(f"rejected {rec.command} (code {rec.code}): {rec.message}")
@@ -164,7 +178,11 @@ class SessionLog:
                 if j is not None:
                     j.risk_event(self.run_id, ts_ns=rec.local_ts_ns or now_ns, state=rec.state.value,
                                  previous=rec.previous.value, reason=rec.reason.value, detail=rec.detail)
-            elif isinstance(rec, OrderDenied | UnknownOrderReported | PositionDiscrepancy) and j is not None:
+            elif isinstance(rec, UnknownOrderReported):
+                self._note_error(f"unmatched reply: {rec.detail}")
+                if j is not None:
+                    j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
+            elif isinstance(rec, OrderDenied | PositionDiscrepancy) and j is not None:
                 j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
         self._flush_pending(now_ns - self._grace_ns, now_ns)
 

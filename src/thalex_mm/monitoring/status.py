@@ -258,6 +258,12 @@ class StatusHub:
         return self._kill_switch is not None
 
     @property
+    def kill_source(self) -> str:
+        """Who pressed the kill switch last (e.g. ``dashboard 127.0.0.1``); set before the
+        switch is called, so the switch can name it. Empty if never."""
+        return self._kill.source
+
+    @property
     def kill_requested_ts_ns(self) -> int | None:
         """When the kill switch was last triggered (ns), None if never."""
         return self._kill.requested_ts_ns
