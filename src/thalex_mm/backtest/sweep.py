@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from thalex_mm.backtest.runner import BacktestSettings
 from thalex_mm.config.models import BotConfig
+from thalex_mm.progress import ProgressSink
 from thalex_mm.reports import DEFAULT_MARKOUT_HORIZONS_S, markout_key, stable_json
 
 __all__ = [
@@ -219,8 +220,12 @@ def run_sweep(
     start_ns: int | None = None,
     end_ns: int | None = None,
     ray_address: str | None = None,
+    progress: ProgressSink | None = None,
 ) -> list[dict[str, Any]]:
     """Run every grid point; results in grid order, each ``{"params", "summary"}``.
+
+    ``progress`` (``thalex_mm.progress``) is told the runs done and the best ``pnl_total``
+    so far as each run finishes (local runs; a Ray sweep reports only at the end).
 
     Raises:
         ConfigError: a grid value the config rejects (checked before anything runs).
@@ -232,13 +237,41 @@ def run_sweep(
     cfg_json = config.model_dump(mode="json")
     tasks = [(list(data), cfg_json, p, settings, start_ns, end_ns) for p in points]
     if ray_address is not None:
-        return _run_ray(tasks, ray_address)
+        results = _run_ray(tasks, ray_address)
+        if progress is not None:
+            progress.update(done=len(results), pnl=_best_pnl(results))
+        return results
     n = max(1, min(jobs or multiprocessing.cpu_count(), len(tasks)))
+    out: list[dict[str, Any] | None] = [None] * len(tasks)
+    done: list[dict[str, Any]] = []
+
+    def finished(i: int, result: dict[str, Any]) -> None:
+        out[i] = result
+        done.append(result)
+        if progress is not None:
+            progress.update(done=len(done), pnl=_best_pnl(done))
+
     if n == 1:
-        return [run_point(t) for t in tasks]
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(n) as pool:
-        return pool.map(run_point, tasks, chunksize=1)
+        for i, t in enumerate(tasks):
+            finished(i, run_point(t))
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(n) as pool:
+            for i, result in pool.imap_unordered(_run_indexed, list(enumerate(tasks)), chunksize=1):
+                finished(i, result)
+    return [r for r in out if r is not None]
+
+
+def _run_indexed(item: tuple[int, tuple]) -> tuple[int, dict[str, Any]]:
+    """``run_point`` keeping the task's index (results arrive out of order)."""
+    i, task = item
+    return i, run_point(task)
+
+
+def _best_pnl(results: Sequence[dict[str, Any]]) -> float | None:
+    values = [r["summary"].get("pnl_total") for r in results]
+    finite = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
+    return max(finite) if finite else None
 
 
 def _run_ray(tasks: list, address: str) -> list[dict[str, Any]]:

@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--core-band-bps", type=float, default=None,
                         help="deliver to the core only book levels within this distance of "
                         "the mid, bps (default: all levels)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress output on stderr (a bar on a terminal, else a line per 10%%)")
     parser.add_argument("--strip-timing", action="store_true",
                         help="write wall-clock keys as null (reproducible summary.json)")
 
@@ -72,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from thalex_mm.backtest.api import run_backtest
     from thalex_mm.backtest.sessions import parse_time_ns
     from thalex_mm.errors import ConfigError, DataFileError
+    from thalex_mm.progress import Progress
     from thalex_mm.reports import format_summary_table
 
     try:
@@ -82,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else (
             Path("backtests") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
         outcome = run_backtest(args.data, config, settings, start_ns=start, end_ns=end,
-                               out_dir=out, strip_timing=args.strip_timing)
+                               out_dir=out, strip_timing=args.strip_timing,
+                               progress=None if args.no_progress else Progress)
     except (DataFileError, ConfigError, ValueError) as exc:
         sys.stderr.write(f"thalex-mm backtest: {exc}\n")
         return 2

@@ -8,6 +8,7 @@ import time
 
 from thalex_mm.commands.journal_path import NO_JOURNAL_HINT, default_journal_path
 from thalex_mm.errors import ConfigError, DataFileError, TransportError
+from thalex_mm.progress import format_duration
 from thalex_mm.store import RunInfo, open_reader
 from thalex_mm.store.scrub import scrub_text
 
@@ -24,18 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "THALEX_MM__MONITORING__JOURNAL_PATH)")
     src.add_argument("--config", metavar="FILE",
                      help="take the journal path from this config file's monitoring.journal_path")
-
-
-def format_duration(seconds: float | None) -> str:
-    """``1h02m03s`` / ``4m05s`` / ``12.3s``; ``-`` for a run that never finished."""
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
 def format_runs(runs: list[RunInfo]) -> str:
