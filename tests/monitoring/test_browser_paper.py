@@ -55,9 +55,9 @@ asyncio.run(main())
 
 
 def _quotes_sent(text: str) -> int:
-    m = re.search(r"^thalex_mm_quotes_sent_total (\d+)$", text, re.M)
+    m = re.search(r"^thalex_mm_quotes_sent_total ([0-9.e+]+)$", text, re.M)
     assert m, "quotes_sent counter missing from /metrics"
-    return int(m.group(1))
+    return int(float(m.group(1)))
 
 
 def test_paper_session_dashboard_kill_stops_quoting(tmp_path) -> None:

@@ -96,11 +96,14 @@ def test_token_required_when_set_and_never_echoed() -> None:
         server, url = await serve(hub, token=TOKEN)
         try:
             async with aiohttp.ClientSession() as s:
-                for path in ("", "api/status", "api/stream", "metrics", "healthz"):
+                for path in ("", "api/status", "api/stream", "metrics"):
                     async with s.get(url + path) as r:
                         assert r.status == 401, path
                     async with s.get(url + path, params={"token": "wrong"}) as r:
                         assert r.status == 401, path
+                # Liveness probes carry no token: /healthz answers, and says nothing else.
+                async with s.get(url + "healthz") as r:
+                    assert r.status == 200 and await r.text() == "ok\n"
                 # The constant assets load without it (script/link tags cannot carry it).
                 async with s.get(url + "static/dashboard.js") as r:
                     assert r.status == 200
@@ -238,7 +241,7 @@ def test_separate_metrics_server() -> None:
         try:
             async with aiohttp.ClientSession() as s:
                 async with s.get(url + "metrics") as r:
-                    assert "thalex_mm_quotes_sent_total 9\n" in await r.text()
+                    assert "thalex_mm_quotes_sent_total 9.0\n" in await r.text()
                 async with s.get(url) as r:
                     assert r.status == 404
         finally:
@@ -254,3 +257,27 @@ def test_static_assets_reference_nothing_external() -> None:
     for name in names:
         text = (static / name).read_text(encoding="utf-8")
         assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/|@import|wss?://", text, re.I), name
+
+
+def test_metrics_endpoint_when_scraped_parses_with_prometheus_client() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async def scenario() -> None:
+        hub = StatusHub()
+        hub.publish(DashboardSnapshot(ts_ns=T0, mid=101.5, fees=0.75, trading_state="HALTED",
+                                      state_reason="kill_switch"))
+        server, url = await serve(hub)
+        try:
+            async with aiohttp.ClientSession() as s, s.get(url + "metrics") as r:
+                text = await r.text()
+        finally:
+            await server.stop()
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        assert families["thalex_mm_fees_quote"].samples[0].value == 0.75
+        assert families["thalex_mm_mid_price_quote"].samples[0].value == 101.5
+        (halt,) = families["thalex_mm_halt_reason"].samples
+        assert halt.labels == {"reason": "kill_switch"} and halt.value == 1.0
+        assert families["thalex_mm_tick_to_order_seconds"].type == "histogram"
+        assert any(name.startswith("process_") for name in families)
+
+    run(scenario())

@@ -128,6 +128,10 @@ class CoreStatus:
     """Matching-engine messages spent in the last second (after the safety margin, the
     venue allows ``budget_limit``)."""
     budget_limit: int = 0
+    quote_age_s: float | None = None
+    """Seconds since the last quote step (None before the first), core clock."""
+    market_data_age_s: float = math.inf
+    """Seconds since the staler of book and ticker last updated (``stale_for_s``)."""
 
 
 class MarketMakerCore:
@@ -675,6 +679,8 @@ class MarketMakerCore:
             max_abs_position=self.position.max_abs_position,
             budget_used=self.budget.me_used(self._now_ns),
             budget_limit=self.budget.me_limit_per_window,
+            quote_age_s=None if self._last_quote_ns is None else (self._now_ns - self._last_quote_ns) / _NS,
+            market_data_age_s=self.stale_for_s(self._now_ns),
         )
 
 

@@ -7,7 +7,7 @@ Routes:
     ``GET /api/stream``      live updates (Server-Sent Events, at most ``stream_hz`` per second)
     ``POST /api/kill``       trigger the kill switch (JSON body ``{"confirm": true}``)
     ``GET /metrics``         Prometheus text exposition
-    ``GET /healthz``         ``ok``
+    ``GET /healthz``         ``ok`` (no token needed: liveness probes; it reveals nothing)
 
 Security: on a loopback address no token is needed. Any other bind address needs a token
 (``token=`` or ``THALEX_MM_DASHBOARD_TOKEN``), or :class:`DashboardServer` refuses to start.
@@ -85,8 +85,9 @@ def _load_static() -> dict[str, bytes]:
 
 def _is_public(path: str) -> bool:
     # The page's constant JS/CSS hold no data and are loaded by <script>/<link> tags, which
-    # cannot carry the token; everything else (the page itself included) needs it.
-    return path.startswith("/static/")
+    # cannot carry the token; /healthz answers "ok" and nothing else, for liveness probes
+    # that hold no token. Everything else (the page itself included) needs it.
+    return path.startswith("/static/") or path == "/healthz"
 
 
 def _host_name(host_header: str) -> str:

@@ -79,6 +79,9 @@ class DashboardSnapshot:
         reconnects: reconnects so far (None = use the hub's own count).
         recent_errors: latest error texts, newest last (None = use the hub's own list).
         fills_count: fills so far (None = use the hub's own count).
+        funding: funding so far (+ = received), quote currency.
+        quote_age_s: seconds since the bot last decided its quotes.
+        market_data_age_s: seconds since market data last updated (staleness).
     """
 
     ts_ns: int
@@ -110,6 +113,9 @@ class DashboardSnapshot:
     reconnects: int | None = None
     recent_errors: tuple[str, ...] | None = None
     fills_count: int | None = None
+    funding: float | None = None
+    quote_age_s: float | None = None
+    market_data_age_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
