@@ -43,9 +43,12 @@ from thalex_mm.core.events import (
     TickerUpdated,
     TimerFired,
 )
+from thalex_mm.core.order_records import OrderRejected
+from thalex_mm.core.reasons import TradingStateChanged
 from thalex_mm.core.types import Instrument, Side
 from thalex_mm.progress import ProgressSink
 from thalex_mm.reports import RunRecorder
+from thalex_mm.reports.timeline import error_event, state_change_event
 from thalex_mm.sim.engine import (
     EngineConfig,
     LogProbQueue,
@@ -559,9 +562,27 @@ class _Loop:
             elif t_batch == t_core:
                 self._deliver_batch(k, lists)
                 k += 1
-                if not k % _PROGRESS_EVERY_BATCHES and self.progress is not None:
-                    self._report_progress(k, t_core)
+                if not k % _PROGRESS_EVERY_BATCHES:
+                    self._collect_timeline(t_core)
+                    if self.progress is not None:
+                        self._report_progress(k, t_core)
             else:
                 self._last_timer = t_core
                 self.timer = None
                 self._handle(TimerFired(exchange_ts_ns=t_core, local_ts_ns=t_core))
+        self._collect_timeline(end_ts)
+
+    def _collect_timeline(self, now_ns: int) -> None:
+        """The core's halts, kills and refused requests go to the report's timeline (a
+        refusal carries no time of its own: it is stamped ``now_ns``, within 256 batches)."""
+        drain = getattr(self.core, "drain_records", None)
+        if drain is None:
+            return
+        for rec in drain():
+            if isinstance(rec, TradingStateChanged):
+                self.rec.on_timeline(state_change_event(
+                    rec.local_ts_ns, rec.state.value, rec.previous.value, rec.reason.value,
+                    rec.detail))
+            elif isinstance(rec, OrderRejected) and not rec.expected:
+                self.rec.on_timeline(error_event(now_ns, "rejected", rec.code,
+                                                 f"{rec.command}: {rec.message}"))

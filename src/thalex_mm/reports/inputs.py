@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from thalex_mm.core.types import Side
+from thalex_mm.reports.timeline import TimelineEvent
 
 __all__ = ["RunRecord", "RunRecorder"]
 
@@ -86,6 +87,13 @@ class RunRecord:
         rejects: number of orders rejected by the exchange, if counted.
         counters: other named integer counters (e.g. ``{"halts": 1}``), copied to the summary.
         config: snapshot of the configuration (JSON-serialisable mapping).
+        timeline: halts, kills, errors and reconnects of the run, in time order
+            (:class:`~thalex_mm.reports.timeline.TimelineEvent`).
+        orders: order activity as table rows ``(ts_ns, event, side, price, amount, status,
+            detail)`` (paper/live, from the journal; empty for a backtest).
+        fill_trade_id: the fills' trade ids (empty strings when unknown).
+        fill_position_after: position after each fill as the exchange reported it
+            (contracts; NaN when unknown: the report then uses the running sum).
     """
 
     mid_ts_ns: np.ndarray = field(default_factory=lambda: _EMPTY_I64)
@@ -114,6 +122,10 @@ class RunRecord:
     rejects: int | None = None
     counters: Mapping[str, int] = field(default_factory=dict)
     config: Mapping[str, Any] = field(default_factory=dict)
+    timeline: tuple[TimelineEvent, ...] = ()
+    orders: tuple[tuple[Any, ...], ...] = ()
+    fill_trade_id: tuple[str, ...] = ()
+    fill_position_after: np.ndarray = field(default_factory=lambda: _EMPTY_F64)
 
     def __post_init__(self) -> None:
         conv = {
@@ -129,6 +141,15 @@ class RunRecord:
         object.__setattr__(
             self, "fill_is_maker", np.asarray(self.fill_is_maker, dtype=bool).reshape(-1)
         )
+        object.__setattr__(self, "timeline", tuple(sorted(self.timeline, key=lambda e: e.ts_ns)))
+        object.__setattr__(self, "orders", tuple(tuple(o) for o in self.orders))
+        object.__setattr__(self, "fill_trade_id", tuple(str(t) for t in self.fill_trade_id))
+        object.__setattr__(self, "fill_position_after", _f64(self.fill_position_after))
+        for name in ("fill_trade_id", "fill_position_after"):
+            n = len(getattr(self, name))
+            if n not in (0, len(self.fill_ts_ns)):
+                raise ValueError(f"RunRecord.{name}: got length {n}, expected 0 or "
+                                 f"{len(self.fill_ts_ns)} (the number of fills)")
         object.__setattr__(self, "counters", MappingProxyType(dict(self.counters)))
         object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
         groups = {
@@ -248,6 +269,7 @@ class RunRecorder:
         "_q_ts",
         "_rejects",
         "_requotes",
+        "_timeline",
     )
 
     def __init__(
@@ -280,6 +302,11 @@ class RunRecorder:
         self._requotes: int | None = None
         self._rejects: int | None = None
         self._counters: dict[str, int] = {}
+        self._timeline: list[TimelineEvent] = []
+
+    def on_timeline(self, event: TimelineEvent) -> None:
+        """Record a halt, kill, error or reconnect (see ``reports.timeline``)."""
+        self._timeline.append(event)
 
     def on_mid(self, ts_ns: int, price: float) -> None:
         """Record a mid price (quote ccy) observed at ``ts_ns``."""
@@ -392,4 +419,5 @@ class RunRecorder:
             rejects=self._rejects,
             counters=self._counters,
             config=self._config,
+            timeline=tuple(self._timeline),
         )
