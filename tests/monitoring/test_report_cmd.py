@@ -82,7 +82,7 @@ def test_report_command_writes_summary_and_html(tmp_path: Path, capsys) -> None:
     assert summary["pnl_unrealised"] == pytest.approx(8.0)
     assert summary["instrument"] == "BTC-PERPETUAL"
     html = (out / "report.html").read_text()
-    assert run_id in html and "<svg" in html and "http://" not in html.replace(
+    assert run_id in html and 'data-chart="equity"' in html and "http://" not in html.replace(
         "http://www.w3.org/2000/svg", "")
     printed = capsys.readouterr().out
     assert "pnl_realised" in printed and str(out / "report.html") in printed

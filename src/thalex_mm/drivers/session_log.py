@@ -30,11 +30,9 @@ from thalex_mm.core.order_records import FillRecorded, OrderRejected, UnknownOrd
 from thalex_mm.core.position import PositionDiscrepancy
 from thalex_mm.core.reasons import OrderDenied, TradingStateChanged
 from thalex_mm.drivers.run_outcome import RunOutcome
+from thalex_mm.reports.timeline import INFO_SOURCE
 
 __all__ = ["INFO_SOURCE", "SessionLog", "SessionTotals"]
-
-#: ``errors.source`` of a journaled notice that is information, not an error (an expected race).
-INFO_SOURCE = "info"
 
 #: Error texts kept in ``SessionTotals.errors`` (the dashboard shows the latest ones).
 _ERRORS_KEPT = 50

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KIND_COLORS", "TimelineEvent", "error_event", "state_change_event"]
+__all__ = ["INFO_SOURCE", "KIND_COLORS", "TimelineEvent", "error_event", "state_change_event"]
+
+#: ``errors.source`` of a journaled notice that is information, not an error: an expected race
+#: such as an amend of an order that had just filled. Not a timeline entry.
+INFO_SOURCE = "info"
 
 #: Marker colour of each kind of entry (charts and table).
 KIND_COLORS: dict[str, str] = {
