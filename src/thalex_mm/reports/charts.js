@@ -48,7 +48,17 @@
     const d = JSON.parse(block.textContent);
     const host = document.getElementById("plot-" + d.id);
     if (!host) return;
-    const series = [{ label: "time (UTC)" }];
+    const full = [d.x[0], d.x[d.x.length - 1]];
+    const utc = (v) => new Date(v * 1e3).toISOString();
+    const tick = (u, v) => {
+      const shown = u.scales.x.max - u.scales.x.min;  // the zoomed range picks the precision
+      if (shown > 86400) return utc(v).slice(5, 16).replace("T", " ");
+      return shown < 20 ? utc(v).slice(11, 22) : utc(v).slice(11, 19);
+    };
+    const series = [{
+      label: "time (UTC)",
+      value: (u, v) => (v == null ? "--" : utc(v).replace("T", " ").slice(0, 23)),
+    }];
     for (const s of d.series) {
       const opt = { label: s.label, stroke: s.color, width: s.width || 1.5, spanGaps: true };
       if (s.dash) opt.dash = s.dash;
@@ -62,13 +72,13 @@
       }
       series.push(opt);
     }
-    const full = [d.x[0], d.x[d.x.length - 1]];
     const opts = {
       width: Math.max(320, host.clientWidth || 900),
       height: d.height || 260,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
       scales: { x: { time: true } },
-      axes: [{}, { label: d.y_label, size: 80 }],
+      axes: [{ values: (u, splits) => splits.map((v) => tick(u, v)), label: "time (UTC)" },
+             { label: d.y_label, size: 80 }],
       series: series,
       legend: { live: true },
       cursor: { sync: { key: "thalex-run" }, drag: { x: true, y: false } },
