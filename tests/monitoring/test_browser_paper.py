@@ -97,6 +97,18 @@ def test_paper_session_dashboard_kill_stops_quoting(tmp_path) -> None:
                         after = _quotes_sent(await r.text())
                 assert after == before, "quotes still being sent after the kill switch"
                 await cdp.screenshot(session, ARTIFACTS / "dashboard-paper.png")
+                # After a kill the page offers a confirmed resume; quoting starts again.
+                await cdp.wait_for(session, "!document.getElementById('resume').hidden",
+                                   timeout_s=5.0)
+                await cdp.evaluate(session, "document.getElementById('resume').click()")
+                label = await cdp.evaluate(session, "document.getElementById('resume').textContent")
+                assert label.startswith("Confirm")
+                await cdp.evaluate(session, "document.getElementById('resume').click()")
+                await cdp.wait_for(session, "document.getElementById('state').textContent"
+                                            " === 'ACTIVE' && document.querySelectorAll("
+                                            "'#orders tr').length > 0", timeout_s=15.0)
+                await cdp.wait_for(session, "document.getElementById('resume').hidden",
+                                   timeout_s=5.0)
                 assert page_errors(cdp) == []
         finally:
             if child.returncode is None:

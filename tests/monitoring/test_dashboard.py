@@ -253,10 +253,15 @@ def test_separate_metrics_server() -> None:
 def test_static_assets_reference_nothing_external() -> None:
     static = resources.files("thalex_mm.monitoring") / "static"
     names = sorted(p.name for p in static.iterdir() if p.is_file())
-    assert names == ["dashboard.css", "dashboard.js", "index.html"]
-    for name in names:
+    assert names == ["VENDORED.md", "dashboard.css", "dashboard.js", "index.html",
+                     "uplot.LICENSE", "uplot.iife.min.js", "uplot.min.css"]
+    for name in ("dashboard.css", "dashboard.js", "index.html", "uplot.min.css"):
         text = (static / name).read_text(encoding="utf-8")
         assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/|@import|wss?://", text, re.I), name
+    # The vendored library names its home page in its banner comment, and fetches nothing.
+    lib = (static / "uplot.iife.min.js").read_text(encoding="utf-8")
+    assert re.findall(r"https?://[^\s\"')]+", lib) == ["https://github.com/leeoniya/uPlot"]
+    assert "MIT" in (static / "uplot.LICENSE").read_text(encoding="utf-8")
 
 
 def test_metrics_endpoint_when_scraped_parses_with_prometheus_client() -> None:
@@ -279,5 +284,33 @@ def test_metrics_endpoint_when_scraped_parses_with_prometheus_client() -> None:
         assert halt.labels == {"reason": "kill_switch"} and halt.value == 1.0
         assert families["thalex_mm_tick_to_order_seconds"].type == "histogram"
         assert any(name.startswith("process_") for name in families)
+
+    run(scenario())
+
+
+def test_resume_endpoint_when_confirmed_calls_the_resume_switch_and_names_the_source() -> None:
+    async def scenario() -> None:
+        hub = StatusHub()
+        calls: list[str] = []
+        hub.set_resume_switch(lambda: calls.append(hub.resume_source))
+        hub.set_limits({"position_soft_limit": 0.05, "position_hard_limit": 0.1,
+                        "session_loss_limit": 300.0, "max_drawdown": 500.0})
+        hub.publish(DashboardSnapshot(ts_ns=T0, pnl_total=12.0, position=0.07))
+        hub.publish(DashboardSnapshot(ts_ns=T0 + 1, pnl_total=-4.0, position=0.07))
+        server, url = await serve(hub)
+        try:
+            async with aiohttp.ClientSession() as s:
+                async with s.post(url + "api/resume", data="yes") as r:
+                    assert r.status == 400 and calls == []
+                async with s.post(url + "api/resume", json={"confirm": True}) as r:
+                    assert r.status == 200 and (await r.json())["resumed"] is True
+                async with s.get(url + "api/status") as r:
+                    st = await r.json()
+        finally:
+            await server.stop()
+        assert calls == ["dashboard 127.0.0.1"]
+        assert st["resume"]["source"] == "dashboard 127.0.0.1"
+        assert st["limits"]["position_hard_limit"] == 0.1
+        assert st["session_loss"] == 4.0 and st["drawdown"] == 16.0
 
     run(scenario())

@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(config, url, creds, args) -> int:
     from thalex_mm.core.market_maker import MarketMakerCore
-    from thalex_mm.drivers.monitoring_wiring import start_monitoring
+    from thalex_mm.drivers.monitoring_wiring import start_monitoring, wire_controls
     from thalex_mm.drivers.paper import PaperResult
     from thalex_mm.drivers.quoter import AvellanedaQuoter
     from thalex_mm.drivers.session_log import SessionLog
@@ -152,8 +152,7 @@ async def _run(config, url, creds, args) -> int:
     core = MarketMakerCore(config)
     quoter = AvellanedaQuoter(config, url, creds, core, on_command=log.on_command, on_event=log.on_event,
                                latency=getattr(hub, "metrics", None))
-    if hub is not None:
-        hub.set_kill_switch(lambda: quoter.press_kill_switch(hub.kill_source or "dashboard"))
+    wire_controls(hub, quoter, config)  # kill, resume, limits shown
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -22,7 +22,7 @@ from typing import Any
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials, Secret
 from thalex_mm.core.market_maker import CoreStatus, MarketMakerCore
-from thalex_mm.drivers.monitoring_wiring import start_monitoring
+from thalex_mm.drivers.monitoring_wiring import start_monitoring, wire_controls
 from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.drivers.session_log import SessionLog
 from thalex_mm.drivers.status_view import render_status
@@ -154,8 +154,7 @@ async def _run(
             run_id = journal.start_run("paper", config)
         log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub)
         quoter = AvellanedaQuoter(config, sim.url, creds, core, on_command=log.on_command, on_event=log.on_event, latency=getattr(hub, "metrics", None))
-        if hub is not None and hasattr(hub, "set_kill_switch"):
-            hub.set_kill_switch(lambda: quoter.press_kill_switch(getattr(hub, "kill_source", "") or "dashboard"))
+        wire_controls(hub, quoter, config)  # kill, resume, limits shown
         loop = asyncio.get_running_loop()
         runner = asyncio.create_task(quoter.run(), name="quoter")
         signals_seen = 0

@@ -6,6 +6,7 @@ Routes:
     ``GET /api/status``      the current state (JSON)
     ``GET /api/stream``      live updates (Server-Sent Events, at most ``stream_hz`` per second)
     ``POST /api/kill``       trigger the kill switch (JSON body ``{"confirm": true}``)
+    ``POST /api/resume``     resume quoting after a kill or sticky halt (same body and checks)
     ``GET /metrics``         Prometheus text exposition
     ``GET /healthz``         ``ok`` (no token needed: liveness probes; it reveals nothing)
 
@@ -47,6 +48,9 @@ TOKEN_ENV = DASHBOARD_TOKEN_ENV
 _STATIC_FILES = {
     "dashboard.js": "application/javascript",
     "dashboard.css": "text/css",
+    # uPlot, vendored from the npm registry (see static/VENDORED.md and uplot.LICENSE)
+    "uplot.iife.min.js": "application/javascript",
+    "uplot.min.css": "text/css",
 }
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -196,6 +200,7 @@ class DashboardServer:
         app.router.add_get("/api/status", self._status)
         app.router.add_get("/api/stream", self._stream)
         app.router.add_post("/api/kill", self._kill)
+        app.router.add_post("/api/resume", self._resume)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._health)
         self._site = _Site(app, host, port)
@@ -270,6 +275,25 @@ class DashboardServer:
         status = self.hub.status()
         return web.json_response({"killed": ok, "kill": status["kill"]},
                                  status=200 if ok else 500)
+
+    async def _resume(self, request: web.Request) -> web.Response:
+        # The same guards as the kill switch (same-origin, JSON confirmation); keep the two
+        # identical when either is hardened.
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != "null" and urlsplit(origin).netloc != request.host:
+            return web.json_response({"error": f"cross-origin resume refused (origin {origin})"},
+                                     status=403)
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict) or body.get("confirm") is not True:
+            return web.json_response(
+                {"error": 'send a JSON body {"confirm": true} to resume quoting'}, status=400)
+        ok = await self.hub.resume(source=f"dashboard {request.remote or ''}".strip())
+        status = self.hub.status()
+        return web.json_response({"resumed": ok, "resume": status["resume"]},
+                                 status=200 if ok else 503)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={

@@ -199,6 +199,10 @@ class StatusHub:
         self._reconnects = 0
         self._kill_switch: KillSwitch | None = None
         self._kill = _KillState()
+        self._resume_switch: KillSwitch | None = None
+        self._resume = _KillState()
+        self._limits: dict[str, float | None] = {}
+        self._peak_pnl: float | None = None
         self.version = 0  # bumped on every change; the server polls it
 
     # -- called by the bot (cheap, never blocks) ------------------------------------------
@@ -207,6 +211,9 @@ class StatusHub:
         """Store the latest snapshot; add a chart point at most every ``1/sample_hz`` s."""
         self._latest = snapshot
         self.version += 1
+        pnl = _num(snapshot.pnl_total)
+        if pnl is not None and (self._peak_pnl is None or pnl > self._peak_pnl):
+            self._peak_pnl = pnl
         self.metrics.update_from_snapshot(snapshot)
         last = self._last_point_ts_ns
         ts = snapshot.ts_ns
@@ -251,6 +258,17 @@ class StatusHub:
         """Register the bot's kill switch (no-argument callable, sync or async; None clears)."""
         self._kill_switch = callback
 
+    def set_resume_switch(self, callback: KillSwitch | None) -> None:
+        """Register how the bot resumes after a kill or a sticky risk halt (None clears)."""
+        self._resume_switch = callback
+
+    def set_limits(self, limits: dict[str, float | None]) -> None:
+        """The risk limits the page shows position and losses against (contracts, quote ccy):
+        ``position_soft_limit``, ``position_hard_limit``, ``session_loss_limit``,
+        ``max_drawdown``, ``daily_loss_limit``."""
+        self._limits = {k: _num(v) for k, v in limits.items()}
+        self.version += 1
+
     # -- called by the server ---------------------------------------------------------------
 
     @property
@@ -273,6 +291,20 @@ class StatusHub:
     def kill_requested_ts_ns(self) -> int | None:
         """When the kill switch was last triggered (ns), None if never."""
         return self._kill.requested_ts_ns
+
+    @property
+    def resume_source(self) -> str:
+        """Who asked to resume last (set before the resume switch is called). Empty if never."""
+        return self._resume.source
+
+    async def resume(self, source: str = "dashboard") -> bool:
+        """Lift a kill or sticky halt through the registered resume switch.
+
+        Returns:
+            True when a resume switch was registered and called without raising.
+        """
+        return await _press(self._resume_switch, self._resume, source, self._clock_ns(),
+                            "resume", self)
 
     async def kill(self, source: str = "dashboard") -> bool:
         """Trigger the kill switch; awaits it when it is async.
@@ -332,6 +364,14 @@ class StatusHub:
                 "error": self._kill.error,
             },
             "history_s": self.history_s,
+            "resume": {
+                "available": self._resume_switch is not None,
+                "requested_ms": (None if self._resume.requested_ts_ns is None
+                                 else self._resume.requested_ts_ns // 1_000_000),
+                "source": self._resume.source,
+                "error": self._resume.error,
+            },
+            "limits": dict(self._limits),
         }
         if s is None:
             return out
@@ -348,6 +388,10 @@ class StatusHub:
             "budget_used": s.budget_used,
             "budget_limit": s.budget_limit,
         })
+        pnl = _num(s.pnl_total)
+        out["session_loss"] = None if pnl is None else max(0.0, -pnl)
+        out["drawdown"] = (None if pnl is None or self._peak_pnl is None
+                           else max(0.0, self._peak_pnl - pnl))
         for name in ("mid", "fair_value", "reservation", "best_bid", "best_ask", "our_bid",
                      "our_ask", "our_bid_size", "our_ask_size", "position", "avg_price",
                      "pnl_realised", "pnl_unrealised", "fees", "pnl_total", "sigma", "A", "k",
@@ -361,3 +405,26 @@ class StatusHub:
             out["recent_errors"] = [{"ts_ms": None, "text": scrub_text(str(t))[:_MAX_ERROR_CHARS]}
                                     for t in s.recent_errors[-10:]]
         return out
+
+
+async def _press(callback: KillSwitch | None, state: _KillState, source: str, now_ns: int,
+                 what: str, hub: StatusHub) -> bool:
+    """Call an operator switch (sync or async), recording who asked, when, and any failure."""
+    state.requested_ts_ns = now_ns
+    state.source = scrub_text(source)
+    hub.version += 1
+    if callback is None:
+        state.error = f"no {what} switch registered"
+        return False
+    _log.warning("%s requested from %s", what, state.source)
+    try:
+        result = callback()
+        if inspect.isawaitable(result):
+            await result
+    except Exception as exc:  # the page must learn that it failed
+        state.error = scrub_text(f"{type(exc).__name__}: {exc}")
+        _log.exception("%s switch raised", what)
+        hub.on_error(f"{what} failed: {state.error}")
+        return False
+    state.error = None
+    return True
