@@ -96,3 +96,4 @@ def test_sweep_when_given_progress_counts_finished_runs() -> None:
     assert [r["params"]["avellaneda.gamma"] for r in results] == [0.05, 0.5]
     best = max(r["summary"]["pnl_total"] for r in results)
     assert sink.updates[-1][2] == best
+

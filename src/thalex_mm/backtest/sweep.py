@@ -27,9 +27,11 @@ from thalex_mm.backtest.runner import BacktestSettings
 from thalex_mm.config.models import BotConfig
 from thalex_mm.progress import ProgressSink
 from thalex_mm.reports import DEFAULT_MARKOUT_HORIZONS_S, markout_key, stable_json
+from thalex_mm.reports.heatmap import sweep_heatmap_html
 
 __all__ = [
     "SWEEP_CSV",
+    "SWEEP_HTML",
     "SWEEP_JSON",
     "SWEEP_METRICS",
     "apply_overrides",
@@ -46,6 +48,7 @@ Direction = Literal["higher", "lower", "abs_lower"]
 
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
+SWEEP_HTML = "sweep.html"
 
 SWEEP_METRICS: dict[str, Direction] = {
     "pnl_total": "higher", "pnl_realised": "higher", "pnl_unrealised": "higher",
@@ -114,7 +117,9 @@ def _csv_value(v: object) -> object:
 
 def write_sweep(results: Sequence[dict[str, Any]], out_dir: str | Path, metric: str,
                 ascending: bool | None = None) -> tuple[Path, Path]:
-    """Write the ranked sweep as ``sweep.json`` (params + full summaries) and ``sweep.csv``.
+    """Write the ranked sweep as ``sweep.json`` (params + full summaries) and ``sweep.csv``,
+    and ``sweep.html``: a heatmap of the metric over the first two parameters
+    (``reports.heatmap``).
 
     The CSV has one row per grid point, best first: ``rank``, the parameters, then every
     numeric summary metric of :data:`SWEEP_METRICS` present (empty = n/a).
@@ -142,6 +147,7 @@ def write_sweep(results: Sequence[dict[str, Any]], out_dir: str | Path, metric: 
                     *(_csv_value(r["summary"].get(k)) for k in mkeys)])
     cpath = out / SWEEP_CSV
     cpath.write_text(buf.getvalue(), encoding="utf-8")
+    (out / SWEEP_HTML).write_text(sweep_heatmap_html(results, metric, order), encoding="utf-8")
     return jpath, cpath
 
 

@@ -94,5 +94,5 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(format_sweep_table(results, args.metric, args.ascending) + "\n")
     if args.out:
         jpath, cpath = write_sweep(results, args.out, args.metric, args.ascending)
-        sys.stdout.write(f"sweep: {jpath}  {cpath}\n")
+        sys.stdout.write(f"sweep: {jpath}  {cpath}  {jpath.with_name('sweep.html')} (heatmap)\n")
     return 0
