@@ -97,3 +97,34 @@ def test_sweep_when_given_progress_counts_finished_runs() -> None:
     best = max(r["summary"]["pnl_total"] for r in results)
     assert sink.updates[-1][2] == best
 
+
+
+def test_load_events_when_files_are_converted_reports_each_file(tmp_path) -> None:
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    from thalex_mm.data import load_events
+
+    base = Path(os.environ.get("THALEX_MM_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
+    folder = base / "tardis_csv_format_samples_btc_perps"
+    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    if len(files) < 2:
+        pytest.skip(f"needs the shared Tardis samples in {folder}")
+    made: list[tuple[str, float, str, _Sink]] = []
+
+    def factory(title: str, total: float, unit: str = "sim_s") -> _Sink:
+        sink = _Sink()
+        sink.advance = lambda: sink.update(done=len(sink.updates) + 1)  # type: ignore[attr-defined]
+        made.append((title, total, unit, sink))
+        return sink
+
+    pair = [f for f in files if "deribit" in f.name or "bitmex" in f.name]
+    load_events(pair, cache_dir=tmp_path, progress=factory)
+    ((title, total, unit, sink),) = made
+    assert (title, total, unit) == ("convert", 2, "files")
+    assert [u[0] for u in sink.updates] == [1, 2] and sink.closed
+    made.clear()
+    load_events(pair, cache_dir=tmp_path, progress=factory)  # a cache hit: nothing to show
+    assert made == []

@@ -224,7 +224,7 @@ def run_backtest(
     used: list[str] = []
     data_range: list[int] = []
     for sess in sessions:
-        all_events = load_session(sess, settings.seed)
+        all_events = load_session(sess, settings.seed, progress=progress)
         if all_events.size:
             data_range += [int(all_events["exch_ts"][0]), int(all_events["exch_ts"][-1])]
         events = window_events(all_events, start_ns, end_ns)
