@@ -198,6 +198,9 @@ async def _run(config, url, creds, args) -> int:
     # confirmed cancel_session, normally 0; the exchange's cancel-on-disconnect covers the rest).
     for line in summary.lines():
         print(line)
+    from thalex_mm.commands.report_cmd import report_after_run
+
+    report_after_run(args.db or config.monitoring.journal_path, run_id)
     return 1 if "fatal: " in reason else 0
 
 

@@ -23,8 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-journal", action="store_true", help="do not write a journal")
     parser.add_argument("--no-status", action="store_true", help="no live terminal status")
     parser.add_argument("--dashboard-port", type=int, default=None, metavar="PORT", help="dashboard port (default: monitoring.dashboard_port; 0 = any free port)")
-    parser.add_argument("--report-dir", metavar="DIR", default="runs/reports",
-                        help="write the run's report into DIR/RUN_ID at the end (default runs/reports)")
+    parser.add_argument("--report-dir", metavar="DIR", default=None,
+                        help="write the run's report into DIR/RUN_ID at the end "
+                             "(default: reports/ next to the journal, e.g. runs/reports)")
     parser.add_argument("--no-report", action="store_true", help="do not write a report at the end")
     add_market_arguments(parser)
 
@@ -68,23 +69,8 @@ def run(args: argparse.Namespace) -> int:
     for line in result.lines():
         print(line)
     if journal is not None and result.run_id is not None and not args.no_report:
-        _write_report(args.db or config.monitoring.journal_path, result.run_id, args.report_dir)
+        from thalex_mm.commands.report_cmd import report_after_run
+
+        report_after_run(args.db or config.monitoring.journal_path, result.run_id, args.report_dir)
     return 1 if "fatal: " in result.exit_reason else 0
 
-
-def _write_report(journal_location: str, run_id: str, report_dir: str) -> None:
-    """The run's report (as ``thalex-mm report RUN_ID`` writes it), right after the run."""
-    from pathlib import Path
-
-    from thalex_mm.commands.report_cmd import write_run_report
-    from thalex_mm.store import open_reader
-
-    out = Path(report_dir) / run_id
-    try:
-        with open_reader(journal_location) as reader:
-            write_run_report(reader, run_id, out)
-    except Exception as exc:  # the run is over and journaled; a report problem must not hide it
-        print(f"report: not written ({type(exc).__name__}: {exc}); `thalex-mm report {run_id}` "
-              "rebuilds it", file=sys.stderr)
-        return
-    print(f"report             {out / 'report.html'}  (fills: {out / 'fills.csv'})")

@@ -27,7 +27,8 @@ from thalex_mm.reports.timeline import INFO_SOURCE, error_event, state_change_ev
 from thalex_mm.reports.writer import MODES
 from thalex_mm.store import JournalReader, RunInfo, open_reader
 
-__all__ = ["add_arguments", "record_from_journal", "report_extra", "run", "write_run_report"]
+__all__ = ["add_arguments", "default_report_dir", "record_from_journal", "report_after_run",
+           "report_extra", "run", "write_run_report"]
 
 _DEFAULT_OUT = "runs/reports"
 _SIDES = {"buy": 1, "sell": -1, "bid": 1, "ask": -1, "1": 1, "-1": -1}
@@ -236,3 +237,29 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(format_summary_table(summary) + "\n")
     sys.stdout.write(f"\nwrote {out / 'summary.json'}, {out / 'fills.csv'} and {out / 'report.html'}\n")
     return 0
+
+
+def default_report_dir(journal_location: str) -> Path:
+    """Where reports of a journal's runs go: ``reports/`` next to a journal file (the default
+    journal ``runs/journal.sqlite`` gives ``runs/reports``), ``runs/reports`` for a database URL."""
+    if "://" in journal_location and not journal_location.startswith("sqlite:"):
+        return Path(_DEFAULT_OUT)
+    return Path(journal_location.removeprefix("sqlite:///")).parent / "reports"
+
+
+def report_after_run(journal_location: str, run_id: str, report_dir: str | None = None) -> Path | None:
+    """Write a run's report right after the run (paper, live) into ``report_dir/RUN_ID``
+    (default :func:`default_report_dir`) and print where; a failure is printed, never raised:
+    the run is over and journaled, and ``thalex-mm report RUN_ID`` rebuilds it. Returns the
+    report directory, None on failure."""
+    base = Path(report_dir) if report_dir is not None else default_report_dir(journal_location)
+    out = base / run_id
+    try:
+        with open_reader(journal_location) as reader:
+            write_run_report(reader, run_id, out)
+    except Exception as exc:
+        print(f"report: not written ({type(exc).__name__}: {exc}); `thalex-mm report {run_id}` "
+              "rebuilds it", file=sys.stderr)
+        return None
+    print(f"report             {out / 'report.html'}  (fills: {out / 'fills.csv'})")
+    return out
