@@ -304,7 +304,7 @@ class StatusHub:
             True when a resume switch was registered and called without raising.
         """
         return await _press(self._resume_switch, self._resume, source, self._clock_ns(),
-                            "resume", self)
+                            "resume switch", self)
 
     async def kill(self, source: str = "dashboard") -> bool:
         """Trigger the kill switch; awaits it when it is async.
@@ -315,25 +315,8 @@ class StatusHub:
         Returns:
             True when a kill switch was registered and called without raising.
         """
-        callback = self._kill_switch
-        self._kill.requested_ts_ns = self._clock_ns()
-        self._kill.source = scrub_text(source)
-        self.version += 1
-        if callback is None:
-            self._kill.error = "no kill switch registered"
-            return False
-        _log.warning("kill switch triggered from %s", self._kill.source)
-        try:
-            result = callback()
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:  # the page must learn that it failed
-            self._kill.error = scrub_text(f"{type(exc).__name__}: {exc}")
-            _log.exception("kill switch raised")
-            self.on_error(f"kill switch failed: {self._kill.error}")
-            return False
-        self._kill.error = None
-        return True
+        return await _press(self._kill_switch, self._kill, source, self._clock_ns(),
+                            "kill switch", self)
 
     def points_after(self, seq: int) -> tuple[int, list[list[Any]]]:
         """Chart points newer than ``seq``: ``(last_seq, [[ts_ms, mid, fair, reservation, bid,
@@ -414,16 +397,16 @@ async def _press(callback: KillSwitch | None, state: _KillState, source: str, no
     state.source = scrub_text(source)
     hub.version += 1
     if callback is None:
-        state.error = f"no {what} switch registered"
+        state.error = f"no {what} registered"
         return False
-    _log.warning("%s requested from %s", what, state.source)
+    _log.warning("%s triggered from %s", what, state.source)
     try:
         result = callback()
         if inspect.isawaitable(result):
             await result
     except Exception as exc:  # the page must learn that it failed
         state.error = scrub_text(f"{type(exc).__name__}: {exc}")
-        _log.exception("%s switch raised", what)
+        _log.exception("%s raised", what)
         hub.on_error(f"{what} failed: {state.error}")
         return False
     state.error = None
