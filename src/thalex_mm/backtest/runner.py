@@ -377,7 +377,8 @@ class _Loop:
 
     def _on_trade(self, ts_ns: int, trade) -> None:
         self.rec.on_fill(ts_ns, trade.side, trade.price, trade.amount, trade.fee,
-                         trade.maker_taker == "maker")
+                         trade.maker_taker == "maker", trade_id=trade.trade_id,
+                         position_after=trade.position_after)
 
     def _on_orders(self, ts_ns: int) -> None:
         bid, ask = self.ex.our_quotes()

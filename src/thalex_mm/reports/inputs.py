@@ -249,11 +249,13 @@ class RunRecorder:
     __slots__ = (
         "_config",
         "_counters",
+        "_fill_after",
         "_fill_amount",
         "_fill_fee",
         "_fill_maker",
         "_fill_price",
         "_fill_side",
+        "_fill_trade_id",
         "_fill_ts",
         "_funding",
         "_funding_ts",
@@ -303,6 +305,8 @@ class RunRecorder:
         self._rejects: int | None = None
         self._counters: dict[str, int] = {}
         self._timeline: list[TimelineEvent] = []
+        self._fill_trade_id: list[str] = []
+        self._fill_after: list[float] = []
 
     def on_timeline(self, event: TimelineEvent) -> None:
         """Record a halt, kill, error or reconnect (see ``reports.timeline``)."""
@@ -336,6 +340,9 @@ class RunRecorder:
         amount: float,
         fee_quote: float = 0.0,
         is_maker: bool = True,
+        *,
+        trade_id: str = "",
+        position_after: float | None = None,
     ) -> None:
         """Record one of our fills.
 
@@ -346,6 +353,8 @@ class RunRecorder:
             amount: filled amount (contracts, > 0).
             fee_quote: fee (quote ccy); positive = cost, negative = maker rebate.
             is_maker: True for a passive fill.
+            trade_id: the venue's trade id ("" when unknown).
+            position_after: position after the fill as the venue reported it (contracts).
         """
         self._fill_ts.append(ts_ns)
         self._fill_side.append(side.sign if isinstance(side, Side) else side)
@@ -353,6 +362,8 @@ class RunRecorder:
         self._fill_amount.append(amount)
         self._fill_fee.append(fee_quote)
         self._fill_maker.append(is_maker)
+        self._fill_trade_id.append(trade_id)
+        self._fill_after.append(_NAN if position_after is None else position_after)
 
     def on_funding(self, ts_ns: int, amount_quote: float) -> None:
         """Record a funding payment (quote ccy; positive = received, negative = paid)."""
@@ -420,4 +431,6 @@ class RunRecorder:
             counters=self._counters,
             config=self._config,
             timeline=tuple(self._timeline),
+            fill_trade_id=tuple(self._fill_trade_id),
+            fill_position_after=np.array(self._fill_after, dtype=np.float64),
         )
