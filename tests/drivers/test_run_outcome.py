@@ -82,3 +82,9 @@ def test_session_log_when_a_real_reject_arrives_notes_it_once(journal: Journal) 
     journal.flush()
     assert [r.source for r in journal.errors(run_id)] == ["rejected"]
     assert len(log.totals.errors) == 1 and log.totals.rejects == 1
+
+
+def test_exit_reason_when_detail_repeats_the_reason_names_it_once() -> None:
+    out = RunOutcome()
+    out.observe([_change(TradingState.HALTED, Reason.SESSION_LOSS, "session_loss 301.2 USD")])
+    assert out.exit_reason("signal").startswith("risk halt: session_loss 301.2 USD at ")

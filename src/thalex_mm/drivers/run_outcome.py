@@ -6,7 +6,7 @@ risk halt such as drawdown or session loss). In the last case the halt is what e
 trading, so it leads the exit reason and the stop that followed is appended:
 
     kill switch (dashboard 127.0.0.1) at 2026-12-02 17:45:01 UTC; then duration reached
-    risk halt: drawdown 812.40 >= 800.00 at 2026-12-02 17:50:12 UTC; then signal
+    risk halt: drawdown 812.40 USD from peak at 2026-12-02 17:50:12 UTC; then signal
 
 Only the first sticky halt counts (a later one repeats what is already halted). A sticky halt
 that a human reset (``resumed``) no longer ended the run and is forgotten.
@@ -36,6 +36,8 @@ def describe_halt(change: TradingStateChanged) -> str:
         what = change.detail or "kill switch"
     elif change.reason is Reason.MANUAL:
         what = f"manual halt {change.detail}".strip()
+    elif change.detail.startswith(change.reason.value):  # "drawdown 812.40 USD from peak"
+        what = f"risk halt: {change.detail}"
     else:
         what = f"risk halt: {change.reason.value} {change.detail}".strip()
     return f"{what} at {when}"
