@@ -20,7 +20,7 @@ from thalex_mm.reports import (
     format_summary_table,
     write_report,
 )
-from thalex_mm.reports.svg import downsample_minmax
+from thalex_mm.reports.downsample import downsample_minmax
 
 S = 1_000_000_000
 _VOID = {"meta", "br", "hr", "img", "input", "link", "rect", "line", "path", "circle"}

@@ -72,12 +72,15 @@
       }
       series.push(opt);
     }
+    const timeAxis = !d.x_label;
+    if (!timeAxis) series[0] = { label: d.x_label };
     const opts = {
       width: Math.max(320, host.clientWidth || 900),
       height: d.height || 260,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
-      scales: { x: { time: true } },
-      axes: [{ values: (u, splits) => splits.map((v) => tick(u, v)), label: "time (UTC)" },
+      scales: { x: { time: timeAxis } },
+      axes: [timeAxis ? { values: (u, splits) => splits.map((v) => tick(u, v)), label: "time (UTC)" }
+                      : { label: d.x_label },
              { label: d.y_label, size: 80 }],
       series: series,
       legend: { live: true },

@@ -8,7 +8,7 @@ cursor across charts, and exposes them as ``window.thalexCharts``). Nothing is f
 report stays one offline file.
 
 Series longer than ``max_points`` are downsampled keeping each bucket's minimum and maximum
-(``reports.svg.downsample_minmax``), so spikes survive and a day of data stays a few hundred kB.
+(``reports.downsample.downsample_minmax``), so spikes survive and a day of data stays a few hundred kB.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class Series:
 
 @dataclass(frozen=True, slots=True)
 class Chart:
-    """A chart: ``x`` in seconds since the epoch (UTC), ``y_label`` names the unit."""
+    """A chart: ``x`` in seconds since the epoch (UTC) unless ``x_label`` names another axis;
+    ``y_label`` names the unit."""
 
     id: str
     title: str
@@ -57,6 +58,8 @@ class Chart:
     series: Sequence[Series]
     marks: Sequence[tuple[float, str, str]] = field(default_factory=tuple)
     height: int = 260
+    x_label: str | None = None
+    """None: a UTC time axis (``x`` in seconds since the epoch); else a plain axis so named."""
 
 
 def _clean(values: Sequence[float | None]) -> list[float | None]:
@@ -84,6 +87,7 @@ def chart_html(chart: Chart) -> str:
             for s in chart.series
         ],
         "marks": [[round(t, 6), c, lbl] for t, c, lbl in chart.marks],
+        "x_label": chart.x_label,
     }
     text = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
     empty = "" if len(chart.x) else '<p class="muted">no data</p>'

@@ -46,6 +46,7 @@ from thalex_mm.reports.charts import (
     merge_on_time,
     timeline_marks,
 )
+from thalex_mm.reports.downsample import downsample_minmax
 from thalex_mm.reports.inputs import RunRecord
 from thalex_mm.reports.metrics import (
     DEFAULT_MARKOUT_HORIZONS_S,
@@ -56,7 +57,6 @@ from thalex_mm.reports.metrics import (
     markout_key,
     positions_after_fills,
 )
-from thalex_mm.reports.svg import downsample_minmax
 from thalex_mm.reports.timeline import KIND_COLORS
 
 __all__ = [
