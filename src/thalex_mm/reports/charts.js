@@ -4,6 +4,9 @@
 "use strict";
 (function () {
   const charts = {};
+  // a flat series (e.g. position 0 all along) gets ±1 around its value, not uPlot's 0..100
+  const yRange = (u, min, max) => (min === null || min === max
+    ? [(min || 0) - 1, (max || 0) + 1] : uPlot.rangeNum(min, max, 0.1, true));
   window.thalexCharts = charts;
   let syncing = false;
 
@@ -78,7 +81,7 @@
       width: Math.max(320, host.clientWidth || 900),
       height: d.height || 260,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
-      scales: { x: { time: timeAxis } },
+      scales: { x: { time: timeAxis }, y: { range: yRange } },
       axes: [timeAxis ? { values: (u, splits) => splits.map((v) => tick(u, v)), label: "time (UTC)" }
                       : { label: d.x_label },
              { label: d.y_label, size: 80 }],

@@ -42,6 +42,9 @@
   const css = getComputedStyle(document.documentElement);
   const color = (name) => css.getPropertyValue(name).trim();
   const charts = {};
+  // a flat series (e.g. position 0 all along) gets ±1 around its value, not uPlot's 0..100
+  const yRange = (u, min, max) => (min === null || min === max
+    ? [(min || 0) - 1, (max || 0) + 1] : uPlot.rangeNum(min, max, 0.1, true));
   let zoomed = false;   // while the user looks at a zoomed range, new data does not reset it
   let syncing = false;
 
@@ -60,7 +63,7 @@
     const opts = {
       width: Math.max(300, host.clientWidth), height: height,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, y: { range: yRange } },
       axes: axisOpts(label),
       legend: { show: false },
       cursor: { sync: { key: "dash" }, drag: { x: true, y: false } },
