@@ -43,3 +43,28 @@ def test_paper_run_when_killed_from_the_dashboard_names_the_kill_as_exit_reason(
         events = reader.risk_events(result.run_id)
     assert run.exit_reason == result.exit_reason
     assert [(e.state, e.reason) for e in events] == [("halted", "kill_switch")]
+
+
+def test_paper_run_when_resumed_after_a_kill_quotes_again_and_ends_on_its_duration(tmp_path: Path) -> None:
+    db = tmp_path / "journal.sqlite"
+    journal = Journal(db, flush_interval_s=0.05)
+    hub = CoreStatusHub()
+
+    def on_started(sim, quoter) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(1.0, lambda: asyncio.ensure_future(hub.kill(source="dashboard 127.0.0.1")))
+        loop.call_later(1.8, lambda: asyncio.ensure_future(hub.resume(source="dashboard 127.0.0.1")))
+
+    try:
+        result = asyncio.run(asyncio.wait_for(run_paper(
+            _config(), duration_s=3.5, seed=3, journal=journal, show_status=False,
+            status_interval_s=0.1, hub=hub, on_started=on_started), 30.0))
+    finally:
+        journal.close()
+    assert result.exit_reason == "duration reached"  # the kill was lifted: it did not end the run
+    with JournalReader(db) as reader:
+        events = reader.risk_events(result.run_id)
+        orders = reader.orders(result.run_id)
+    assert [(e.state, e.reason) for e in events] == [("halted", "kill_switch"), ("active", "manual")]
+    resumed_ns = events[1].ts_ns
+    assert [o for o in orders if o.event == "sent:insert" and o.ts_ns > resumed_ns]  # quoting again
