@@ -90,13 +90,15 @@ def _unit(name: str) -> str:
     return "bps of notional" if name.endswith("_bps") else "quote / contract"
 
 
-def _mid_at(record: RunRecord, ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Last mid at or before each of ``ts_ns`` and whether one exists within the data."""
+def _mid_at(record: RunRecord, ts_ns: np.ndarray, *, within: bool
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Last mid at or before each of ``ts_ns`` and whether there is one (``within``: and the
+    instant is not after the last mid: a markout horizon must end inside the data)."""
     mts = record.mid_ts_ns
     if not len(mts):
         return np.full(len(ts_ns), np.nan), np.zeros(len(ts_ns), dtype=bool)
     idx = np.searchsorted(mts, ts_ns, side="right") - 1
-    ok = (idx >= 0) & (ts_ns <= mts[-1])
+    ok = (idx >= 0) & (ts_ns <= mts[-1]) if within else idx >= 0
     return record.mid_price[np.clip(idx, 0, len(mts) - 1)], ok
 
 
@@ -158,14 +160,14 @@ def block_sums(record: RunRecord, block_s: float,
     add("fills_sell", ones, side < 0)
     add("volume", amt)
     add("notional", amt * px)
-    mid0, ok0 = _mid_at(record, ts)
+    mid0, ok0 = _mid_at(record, ts, within=False)
     for sfx, s in SIDES:
         on = np.ones(len(ts), dtype=bool) if s == 0 else side == s
         add(f"amt{sfx}", amt, on)
         add(f"not{sfx}", amt * px, on)
         add(f"spread{sfx}", np.where(ok0, amt * side * (mid0 - px), 0.0), on & ok0)
         for h in horizons_s:
-            mid_h, ok = _mid_at(record, ts + round(h * _NS))
+            mid_h, ok = _mid_at(record, ts + round(h * _NS), within=True)
             m = on & ok
             add(f"mk{h:g}{sfx}", np.where(ok, amt * side * (mid_h - px), 0.0), m)
             add(f"mkamt{h:g}{sfx}", amt, m)
