@@ -58,8 +58,8 @@ def _summary_lines(doc: dict) -> list[str]:
     names = ("pnl", "pnl_bps", "fills", "markout_10s_bps", "quote_uptime", "max_abs_position")
     wf = doc["walk_forward"]
     lines = []
-    for s in [*wf["sessions"], {"label": "overall", "point": "", **wf["overall"]}]:
-        lines.append(f"{s['label']:>20} {s['point']!s:>3}  "
+    for s in [*wf["sessions"], {"label": "overall", "point": "", "data": [""], **wf["overall"]}]:
+        lines.append(f"{s['label']:>20} {s['data'][0][:24]:<24} {s['point']!s:>3}  "
                      + "  ".join(f"{n}={cell(s, n)}" for n in names))
     return lines
 
