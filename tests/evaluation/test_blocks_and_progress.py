@@ -1,5 +1,5 @@
-"""Block sums and bootstrap of the evaluation metrics (hand-made record), and the progress
-lines when stderr is not a terminal."""
+"""Block sums and bootstrap of the evaluation metrics (hand-made record), grid-point selection
+from earlier sessions only, and the progress lines when stderr is not a terminal."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 
 from thalex_mm.evaluation.blocks import block_sums, bootstrap_metrics, metrics_from_sums
 from thalex_mm.evaluation.progress import ProgressReporter
+from thalex_mm.evaluation.session_run import SessionRun
+from thalex_mm.evaluation.walkforward import PlannedSession, select_points
 from thalex_mm.reports import RunRecord, compute_summary
 
 S = 1_000_000_000
@@ -63,3 +65,34 @@ def test_progress_when_not_a_terminal_writes_one_line_per_tenth():
     p.close()
     assert out.getvalue().splitlines() == ["evaluate: 12 % done", "evaluate: 35 % done",
                                            "evaluate: 100 % done"]
+
+
+def _run(point: int, session: int, pnl: float, notional: float) -> SessionRun:
+    from thalex_mm.evaluation.blocks import FIELDS
+
+    blocks = np.zeros((1, len(FIELDS)))
+    blocks[0, FIELDS.index("pnl")] = pnl
+    blocks[0, FIELDS.index("notional")] = notional
+    empty = np.zeros(0)
+    return SessionRun(point=point, session=session, label=f"s{session}", blocks=blocks,
+                      max_abs_position=0.0, summary={}, calibration=None, connected_at_ns=None,
+                      start_ts_ns=0, trade_from_ns=0, end_ts_ns=0, tick_size=0.1,
+                      equity_x_s=empty, equity=empty, position_x_s=empty, position=empty)
+
+
+def test_grid_selection_when_a_session_overlaps_uses_only_sessions_that_ended_before_it():
+    plans = [PlannedSession(label=f"s{i}", paths=(), start_ts_ns=a, trade_from_ns=b,
+                            end_ts_ns=c)
+             for i, (a, b, c) in enumerate([(0, 10, 100), (50, 60, 150), (200, 210, 300)])]
+    # point 1 wins session 0, point 0 wins session 1 by far (session 1 overlaps session 0)
+    runs = {(0, 0): _run(0, 0, -1.0, 100.0), (1, 0): _run(1, 0, 1.0, 100.0),
+            (0, 1): _run(0, 1, 50.0, 100.0), (1, 1): _run(1, 1, -50.0, 100.0),
+            (0, 2): _run(0, 2, 0.0, 1.0), (1, 2): _run(1, 2, 0.0, 1.0)}
+    chosen = select_points(plans, runs, 2, "pnl_bps")
+    assert chosen[0][0] == 0 and "no earlier session" in chosen[0][1]
+    assert chosen[1][0] == 0 and "no earlier session" in chosen[1][1]  # s0 had not ended
+    assert chosen[2][0] == 0 and "s0, s1" in chosen[2][1]  # pooled: +49 vs -49
+    runs[(1, 2)] = _run(1, 2, 1e9, 1.0)  # how point 1 does on s2 itself cannot matter ...
+    assert select_points(plans, runs, 2, "pnl_bps")[2][0] == 0
+    runs[(1, 1)] = _run(1, 1, 50.0, 100.0)  # ... how it did on earlier sessions does
+    assert select_points(plans, runs, 2, "pnl_bps")[2][0] == 1

@@ -17,13 +17,19 @@ import multiprocessing
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["RAY_MISSING", "map_tasks"]
+__all__ = ["RAY_MISSING", "local_workers", "map_tasks"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 RAY_MISSING = ("--ray-address needs the optional 'ray' package, which is not installed: "
                "pip install 'thalex-mm[ray]' (or run without --ray-address to use local cores)")
+
+
+def local_workers(jobs: int | None, n_tasks: int) -> int:
+    """Worker processes a local run uses: ``jobs`` (default: all cores), at most one per task;
+    1 means the tasks run in this process."""
+    return max(1, min(jobs or multiprocessing.cpu_count(), n_tasks))
 
 
 def map_tasks(
@@ -52,7 +58,7 @@ def map_tasks(
     """
     if ray_address is not None:
         return _map_ray(fn, tasks, ray_address, on_result)
-    n = max(1, min(jobs or multiprocessing.cpu_count(), len(tasks)))
+    n = local_workers(jobs, len(tasks))
     if n == 1:
         out = []
         for i, t in enumerate(tasks):

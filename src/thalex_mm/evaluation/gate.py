@@ -16,6 +16,7 @@ only calls ``handle``, ``on_sent`` and ``next_deadline_ns``; everything else is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from thalex_mm.core.events import Connected, Event, TimerFired
@@ -29,6 +30,8 @@ class CalibrationGate:
     Args:
         core: the trading core (``MarketMakerCore`` or a stand-in with the same methods).
         trade_from_ns: first instant of the trading window, core (local) clock, ns.
+        on_time: optional progress hook, called with the core clock (ns) every
+            ``PROGRESS_EVERY`` events (it sees time only; it cannot change anything).
 
     Attributes:
         connected_at_ns: when the held ``Connected`` was delivered (None before).
@@ -36,15 +39,24 @@ class CalibrationGate:
             the core has no ``status``): what it had learned in the calibration window.
     """
 
-    def __init__(self, core: Any, trade_from_ns: int) -> None:
+    PROGRESS_EVERY = 4096
+
+    def __init__(self, core: Any, trade_from_ns: int,
+                 on_time: Callable[[int], None] | None = None) -> None:
         self.core = core
         self.trade_from_ns = int(trade_from_ns)
+        self._on_time = on_time
+        self._events = 0
         self._held: Connected | None = None
         self.connected_at_ns: int | None = None
         self.calibration: Any = None
 
     def handle(self, event: Event) -> Any:
         """Forward ``event``; hold ``Connected`` until a timer at or after ``trade_from_ns``."""
+        if self._on_time is not None:
+            self._events += 1
+            if self._events % self.PROGRESS_EVERY == 0:
+                self._on_time(event.local_ts_ns)
         if self.connected_at_ns is None:
             if isinstance(event, Connected):
                 self._held = event

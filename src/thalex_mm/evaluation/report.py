@@ -36,6 +36,15 @@ def _with_ci(block: Mapping[str, Any], name: str) -> str:
     return v if not ci else f"{v} [{_fmt_value(ci[0])}, {_fmt_value(ci[1])}]"
 
 
+def _cell(block: Mapping[str, Any], name: str) -> str:
+    """A table cell's HTML: the value, the interval below it in small print."""
+    v = escape(_fmt_value(block["metrics"].get(name)))
+    ci = block.get("ci95", {}).get(name)
+    if not ci:
+        return v
+    return f'{v}<br><small>[{escape(_fmt_value(ci[0]))}, {escape(_fmt_value(ci[1]))}]</small>'
+
+
 def _metric_table(block: Mapping[str, Any]) -> str:
     names = list(block["metrics"])
     units = units_of(names)
@@ -47,11 +56,12 @@ def _metric_table(block: Mapping[str, Any]) -> str:
 
 
 def _session_table(sessions: Sequence[Mapping[str, Any]]) -> str:
-    head = "".join(f"<th>{escape(n)}</th>" for n in ("session", "point", *_KEY_METRICS))
+    head = "".join(f"<th>{escape(n).replace('_', '_<wbr>')}</th>"
+                   for n in ("session", "point", *_KEY_METRICS))
     body = []
     for s in sessions:
         cells = [escape(s["label"]), str(s.get("point", ""))]
-        cells += [escape(_with_ci(s, n)) for n in _KEY_METRICS]
+        cells += [_cell(s, n) for n in _KEY_METRICS]
         body.append("<tr>" + "".join(f'<td class="v">{c}</td>' for c in cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 

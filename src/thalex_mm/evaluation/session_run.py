@@ -62,6 +62,9 @@ class SessionTask:
         block_s: bootstrap block length, s.
         horizons_s: markout horizons, s.
         core_factory: builds the core (None: ``MarketMakerCore``); tests pass wrappers.
+        progress: where to report how far the session got: anything with ``put((point,
+            session, fraction))`` (a ``multiprocessing.Manager`` queue across processes);
+            None: no reports.
     """
 
     point: int
@@ -75,6 +78,7 @@ class SessionTask:
     block_s: float
     horizons_s: tuple[float, ...] = DEFAULT_MARKOUT_HORIZONS_S
     core_factory: Callable[[BotConfig], object] | None = None
+    progress: Any = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -136,6 +140,12 @@ def run_walkforward_session(task: SessionTask) -> SessionRun:
         calib = events[events["exch_ts"] < task.trade_from_ns]
         settings = replace(settings, tick_size=infer_tick_size(calib))
     gates: list[CalibrationGate] = []
+    on_time = None
+    if task.progress is not None and events.size:
+        t0, span = int(events["exch_ts"][0]), max(1, int(events["exch_ts"][-1] - events["exch_ts"][0]))
+
+        def on_time(ts_ns: int) -> None:
+            task.progress.put((task.point, task.session, min(1.0, max(0.0, (ts_ns - t0) / span))))
 
     def factory(cfg: BotConfig) -> CalibrationGate:
         if task.core_factory is None:
@@ -144,7 +154,7 @@ def run_walkforward_session(task: SessionTask) -> SessionRun:
             core: object = MarketMakerCore(cfg)
         else:
             core = task.core_factory(cfg)
-        gates.append(CalibrationGate(core, task.trade_from_ns))
+        gates.append(CalibrationGate(core, task.trade_from_ns, on_time))
         return gates[-1]
 
     rec = RunRecorder(instrument=config.market.instrument)

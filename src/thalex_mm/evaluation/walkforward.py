@@ -21,22 +21,24 @@ ahead, at two levels:
 Metrics and their bootstrap intervals: :mod:`thalex_mm.evaluation.blocks`. The result is one
 JSON-ready document (``evaluation.json``): per session and overall for the walk-forward track,
 and per grid point when a grid was given. It is deterministic under ``seed`` (the backtests
-are, and the bootstrap draws from ``numpy.random.default_rng((seed, ...))`` per target); wall
+are, and the bootstrap draws from ``numpy.random.default_rng((seed, runs pooled))``); wall
 times are left out of it.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from thalex_mm.backtest.api import settings_block
-from thalex_mm.backtest.parallel import map_tasks
+from thalex_mm.backtest.parallel import local_workers, map_tasks
 from thalex_mm.backtest.runner import BacktestSettings
 from thalex_mm.backtest.sessions import group_sessions, load_session
 from thalex_mm.backtest.sweep import apply_overrides, grid_points
@@ -210,17 +212,19 @@ def select_points(
     return out
 
 
-def _ci_block(runs: Sequence[SessionRun], spec: EvaluationSpec, tag: Sequence[int]
-              ) -> dict[str, Any]:
-    rng = np.random.default_rng([spec.settings.seed, *tag])
+def _ci_block(runs: Sequence[SessionRun], spec: EvaluationSpec) -> dict[str, Any]:
+    # the draws depend only on the seed and which runs are pooled: the same runs (a session
+    # on the track and in its grid point, one session and "overall") get the same interval
+    tag = [x for r in runs for x in (r.point, r.session)]
+    rng = np.random.default_rng([spec.settings.seed, len(runs), *tag])
     metrics, ci = bootstrap_metrics([r.blocks for r in runs], samples=spec.bootstrap, rng=rng,
                                     horizons_s=spec.horizons_s)
     metrics["max_abs_position"] = max((r.max_abs_position for r in runs), default=0.0)
     return {"metrics": metrics, "ci95": ci}
 
 
-def _session_entry(run: SessionRun, plan: PlannedSession, spec: EvaluationSpec,
-                   tag: Sequence[int]) -> dict[str, Any]:
+def _session_entry(run: SessionRun, plan: PlannedSession, spec: EvaluationSpec
+                   ) -> dict[str, Any]:
     return {
         "label": plan.label,
         "data": [Path(p).name for p in plan.paths],
@@ -231,9 +235,70 @@ def _session_entry(run: SessionRun, plan: PlannedSession, spec: EvaluationSpec,
         "blocks": int(run.blocks.shape[0]),
         "tick_size": run.tick_size,
         "calibration": run.calibration,
-        **_ci_block([run], spec, tag),
+        **_ci_block([run], spec),
         "backtest_summary": {k: v for k, v in run.summary.items() if k not in _SUMMARY_DROP},
     }
+
+
+class _Progress:
+    """Progress over all tasks, weighted by session seconds: whole tasks as they finish, and
+    fractions of running ones as their workers report them (thread-safe)."""
+
+    def __init__(self, tasks: Sequence[SessionTask], plans: Sequence[PlannedSession],
+                 on_progress: Callable[[float, float], None]) -> None:
+        self.weight = [(plans[t.session].end_ts_ns - plans[t.session].start_ts_ns) / _NS
+                       for t in tasks]
+        self.index = {(t.point, t.session): i for i, t in enumerate(tasks)}
+        self.frac = [0.0] * len(tasks)
+        self.total = sum(self.weight)
+        self.on_progress = on_progress
+        self.lock = threading.Lock()
+
+    def _set(self, i: int, frac: float) -> None:
+        with self.lock:
+            if frac <= self.frac[i]:
+                return
+            self.frac[i] = frac
+            self.on_progress(sum(w * f for w, f in zip(self.weight, self.frac, strict=True)),
+                             self.total)
+
+    def finished(self, i: int, _run: object) -> None:
+        self._set(i, 1.0)
+
+    def put(self, item: tuple[int, int, float]) -> None:
+        point, session, frac = item
+        self._set(self.index[(point, session)], min(frac, 0.999))
+
+    def drain(self, queue: Any) -> None:
+        while (item := queue.get()) is not None:
+            self.put(item)
+
+
+def _run_tasks(tasks: list[SessionTask], plans: Sequence[PlannedSession], spec: EvaluationSpec,
+               on_progress: Callable[[float, float], None] | None) -> list[SessionRun]:
+    """Run the tasks locally or on Ray, reporting progress (within running sessions too,
+    except on Ray, where only finished sessions count)."""
+    if on_progress is None:
+        return map_tasks(run_walkforward_session, tasks, jobs=spec.jobs,
+                         ray_address=spec.ray_address)
+    prog = _Progress(tasks, plans, on_progress)
+    if spec.ray_address is not None:
+        return map_tasks(run_walkforward_session, tasks, ray_address=spec.ray_address,
+                         on_result=prog.finished)
+    if local_workers(spec.jobs, len(tasks)) == 1:
+        tasks = [replace(t, progress=prog) for t in tasks]
+        return map_tasks(run_walkforward_session, tasks, jobs=1, on_result=prog.finished)
+    with multiprocessing.get_context("spawn").Manager() as manager:
+        queue = manager.Queue()
+        reader = threading.Thread(target=prog.drain, args=(queue,), daemon=True)
+        reader.start()
+        try:
+            return map_tasks(run_walkforward_session,
+                             [replace(t, progress=queue) for t in tasks], jobs=spec.jobs,
+                             on_result=prog.finished)
+        finally:
+            queue.put(None)
+            reader.join(timeout=10)
 
 
 def run_evaluation(
@@ -246,7 +311,7 @@ def run_evaluation(
 
     Args:
         spec: what to run.
-        on_progress: called with ``(done, total)`` trading-window seconds as tasks finish.
+        on_progress: called with ``(done, total)`` session seconds as the runs advance.
         core_factory: the core to test (default ``MarketMakerCore``; local runs only).
 
     Returns:
@@ -269,19 +334,7 @@ def run_evaluation(
                          trade_from_ns=s.trade_from_ns, block_s=spec.block_s,
                          horizons_s=spec.horizons_s, core_factory=core_factory)
              for pi, p in enumerate(points) for si, s in enumerate(plans)]
-    weight = [(plans[t.session].end_ts_ns - plans[t.session].trade_from_ns) / _NS
-              for t in tasks]
-    total = sum(weight)
-    done = 0.0
-
-    def progressed(i: int, _run: SessionRun) -> None:
-        nonlocal done
-        done += weight[i]
-        if on_progress is not None:
-            on_progress(done, total)
-
-    results = map_tasks(run_walkforward_session, tasks, jobs=spec.jobs,
-                        ray_address=spec.ray_address, on_result=progressed)
+    results = _run_tasks(tasks, plans, spec, on_progress)
     runs = {(r.point, r.session): r for r in results}
     chosen = select_points(plans, runs, len(points), spec.select_by, spec.horizons_s)
     track = [runs[(p, i)] for i, (p, _) in enumerate(chosen)]
@@ -297,17 +350,17 @@ def run_evaluation(
                     "select_by": spec.select_by},
         "grid": [{"point": i, "params": p} for i, p in enumerate(points)],
         "walk_forward": {
-            "sessions": [{**_session_entry(r, plans[i], spec, (0, i)), "point": p, "why": why}
+            "sessions": [{**_session_entry(r, plans[i], spec), "point": p, "why": why}
                          for i, (r, (p, why)) in enumerate(zip(track, chosen, strict=True))],
-            "overall": _ci_block(track, spec, (1,)),
+            "overall": _ci_block(track, spec),
         },
     }
     if spec.grids:
         doc["points"] = [{
             "point": pi, "params": p,
-            "sessions": [_session_entry(runs[(pi, si)], s, spec, (2, pi, si))
+            "sessions": [_session_entry(runs[(pi, si)], s, spec)
                          for si, s in enumerate(plans)],
-            "overall": _ci_block([runs[(pi, si)] for si in range(len(plans))], spec, (3, pi)),
+            "overall": _ci_block([runs[(pi, si)] for si in range(len(plans))], spec),
         } for pi, p in enumerate(points)]
     extras = {"runs": runs, "plans": plans, "track": track,
               "wall_seconds": sum(r.wall_seconds for r in results),
