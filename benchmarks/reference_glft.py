@@ -10,7 +10,8 @@ copied) as a numba function and run in **hftbacktest** (PyPI, the optional ``ben
 * every 5 s, over a rolling window (``--window-s``, default 60 s = thalex-mm evaluate's
   calibration window; the tutorial uses 10 min, longer than some of these sessions):
   σ = std of the 100 ms mid changes · √10 (ticks per √s); the trading intensity λ(δ) per depth
-  level δ = 0.5, 1.5, … ticks = the number of steps whose deepest print reached δ, per second;
+  level δ = 0.5, 1.5, … ticks = the number of steps whose deepest print went beyond δ (a
+  quote at the print's own price is not counted as filled), per second;
   ``log λ = log A − k δ`` by least squares over at most 70 levels with λ > 0; then the
   coefficients of Guéant et al. (eq. 4.6/4.7 with ξ = γ, Δ = 1)
   ``c1 = 1/(ξΔ) · log(1 + ξΔ/k)`` and ``c2 = sqrt(γ / (2AΔk) · (1 + ξΔ/k)^(k/(ξΔ) + 1))``;
@@ -129,13 +130,14 @@ def _coefficients(xi, gamma, delta, A, k):
 
 @njit
 def _fit_intensity(depths, seconds):
-    """(A per s, k per tick) of λ(δ) = A·exp(−kδ), δ = 0.5, 1.5, … ticks; NaN when < 3 levels."""
+    """(A per s, k per tick) of λ(δ) = A·exp(−kδ), δ = 0.5, 1.5, … ticks: steps whose deepest
+    print went beyond δ, per second; NaN when fewer than 3 levels were reached."""
     counts = np.zeros(70)
     for d in depths:
         if not np.isfinite(d):
             continue
-        for j in range(70):
-            if d >= j + 0.5:
+        for j in range(70):  # a quote at the print's own price may not fill: beyond only
+            if d > j + 0.5 + 1e-9:
                 counts[j] += 1.0
             else:
                 break
@@ -233,7 +235,8 @@ def glft(hbt, window, order_qty, max_position, steps_out, fills_out, calib_out):
 
 
 def run_reference(npz: list[Path], tick: float, config: BotConfig, window_s: float,
-                  seconds: float, trade_from_ns: int, end_ns: int) -> tuple[dict, float, int]:
+                  seconds: float, trade_from_ns: int, end_ns: int
+                  ) -> tuple[dict, np.ndarray, float]:
     av = config.avellaneda
     asset = (BacktestAsset().data([str(p) for p in npz]).linear_asset(1.0)
              .constant_order_latency(LATENCY_NS, LATENCY_NS).risk_adverse_queue_model()
@@ -263,10 +266,11 @@ def run_reference(npz: list[Path], tick: float, config: BotConfig, window_s: flo
                        fill_amount=fills[:, 3], fill_fee_quote=fee,
                        fill_is_maker=np.ones(len(fills), dtype=bool),
                        start_ts_ns=trade_from_ns, end_ts_ns=end_ns)
-    m = _metrics(block_sums(record, 30.0))
+    blocks = block_sums(record, 30.0)
+    m = _metrics(blocks)
     m["A"], m["k"], m["sigma"] = (float(x) for x in calib)
     m["pnl_hftbacktest"] = float(own_pnl)
-    return m, rows / wall if wall > 0 else float("nan"), rows
+    return m, blocks, rows / wall if wall > 0 else float("nan")
 
 
 def _metrics(blocks: np.ndarray) -> dict:
@@ -292,7 +296,7 @@ _COLS = ("pnl", "pnl_bps", "fills", "volume", "markout_1s_bps", "markout_10s_bps
 
 def _row(name: str, m: dict, rate: float) -> str:
     cells = " ".join(f"{m.get(c, float('nan')):>10.4g}" for c in _COLS)
-    return f"  {name:<10} {cells} {rate:>12,.0f}"
+    return f"  {name:<10} {cells} " + (f"{rate:>12,.0f}" if rate == rate else f"{'':>12}")
 
 
 def main() -> int:
@@ -318,6 +322,7 @@ def main() -> int:
           f"calibration/rolling window {args.window_s:g} s; metrics over the trading window")
     print(f"  {'':<10} " + " ".join(f"{c[:10]:>10}" for c in _COLS) + f" {'rows/s':>12}")
     warmed = False
+    pooled: dict[str, list[np.ndarray]] = {"reference": [], "thalex-mm": []}
     for sess in group_sessions([str(d) for d in dirs]):
         if args.sessions and sess.label not in args.sessions:
             continue
@@ -332,7 +337,7 @@ def main() -> int:
         names = ", ".join(Path(p).name for p in sess.paths)
         print(f"session {sess.label} ({names}; tick {tick:g}; trading "
               f"{(end - trade_from) / _NS:.0f} s)")
-        ref, ref_rate, _ = run_reference(npz, tick, config, args.window_s,
+        ref, ref_blocks, ref_rate = run_reference(npz, tick, config, args.window_s,
                                          (end - start) / _NS + 5, trade_from, end)
         run = run_walkforward_session(SessionTask(
             point=0, session=0, label=sess.label, paths=tuple(sess.paths),
@@ -340,6 +345,8 @@ def main() -> int:
             settings=replace(settings, tick_size=tick), trade_from_ns=trade_from,
             block_s=30.0))
         ours = _metrics(run.blocks)
+        pooled["reference"].append(ref_blocks)
+        pooled["thalex-mm"].append(run.blocks)
         print(_row("reference", ref, ref_rate))
         print(_row("thalex-mm", ours, run.rows / run.wall_seconds if run.wall_seconds else 0))
         cal = run.calibration or {}
@@ -347,6 +354,10 @@ def main() -> int:
               f"A={ref['A']:.4g}/s k={ref['k']:.4g}/tick σ={ref['sigma']:.4g} "
               f"tick/√s; thalex-mm A={cal.get('A')} k={cal.get('k')} σ={cal.get('sigma')} "
               f"({cal.get('intensity_source')})")
+    if pooled["reference"]:
+        print("all sessions (pooled: PnL and notional summed, markouts weighted by notional)")
+        for name, blocks in pooled.items():
+            print(_row(name, _metrics(np.concatenate(blocks)), float("nan")))
     return 0
 
 
