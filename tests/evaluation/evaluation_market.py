@@ -16,7 +16,9 @@ def write_market(directory: Path, seconds: int, *, seed: int = 3, t0_ns: int = T
                  shock_at_s: float | None = None, shock_usd: float = 0.0) -> Path:
     """Record ``seconds`` of a BTC-PERPETUAL market: book and trades 5 times a second,
     ticker every second. From ``shock_at_s`` on every price is ``shock_usd`` higher (the
-    rows before it are byte-identical with and without the shock)."""
+    rows before it are byte-identical with and without the shock; a fractional shock also
+    moves the book off the 1 USD grid, so anything that read the price grid from the whole
+    session would change earlier decisions)."""
     rng = np.random.default_rng(seed)
     mid = 60000.0
     old = None
@@ -26,7 +28,7 @@ def write_market(directory: Path, seconds: int, *, seed: int = 3, t0_ns: int = T
             t_s = ts / S
             mid += float(rng.normal(0, 2.0))
             shift = shock_usd if shock_at_s is not None and k / 5 >= shock_at_s else 0.0
-            new = round(mid + shift)
+            new = round(mid) + shift  # a fractional shock moves the book off the grid
             bids = [[new - 1 - i, 1.0 + i, 1.0 + i] for i in range(5)]
             asks = [[new + 1 + i, 1.0 + i, 1.0 + i] for i in range(5)]
             if old is not None:  # delete the previous levels that are not set again
