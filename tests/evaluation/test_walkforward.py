@@ -1,5 +1,6 @@
 """Walk-forward evaluation: causality (a planted future shock changes nothing before it),
-determinism under a seed, and bad input exiting 2 with one line. Real backtester, small data."""
+determinism under a seed (and across processes), progress, and bad input exiting 2 with one
+line. Real backtester, small data."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
 from evaluation_market import T0_NS, S, write_market
 
 from thalex_mm.backtest.runner import BacktestSettings
@@ -124,3 +126,18 @@ def test_evaluate_when_a_session_is_too_short_to_calibrate_exits_2_with_one_line
     data = write_market(tmp_path / "rec", 90)
     rc, _, err = _cli(["--data", str(data), "--out", str(tmp_path / "o")], capsys)
     _one_line_error(rc, err, "too short to calibrate", "--calibration-s 60", "need 120 s")
+
+
+def test_evaluate_when_run_on_two_processes_matches_one_and_reports_progress():
+    seen: list[tuple[float, float]] = []
+    docs = []
+    for jobs in (1, 2):
+        spec = EvaluationSpec(data=("synthetic:130:1", "synthetic:130:2"), config=BotConfig(),
+                              bootstrap=50, jobs=jobs)
+        doc, extras = run_evaluation(spec, on_progress=lambda d, t: seen.append((d, t)))
+        docs.append(doc)
+        assert len(extras["runs"]) == 2
+    assert docs[0] == docs[1]
+    total = seen[-1][1]
+    assert seen[-1][0] == pytest.approx(total)
+    assert any(0 < d < total for d, _ in seen)  # progress inside a running session too
