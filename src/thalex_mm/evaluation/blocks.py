@@ -247,9 +247,12 @@ def bootstrap_metrics(
     if samples <= 0 or not strata:
         return point, ci
     acc = np.zeros((samples, strata[0].shape[1]))
+    rows = np.arange(samples)[:, None]
     for s in strata:
         idx = rng.integers(0, s.shape[0], size=(samples, s.shape[0]))
-        acc += s[idx].sum(axis=1)
+        counts = np.zeros((samples, s.shape[0]))  # how often each block was drawn
+        np.add.at(counts, (rows, idx), 1.0)
+        acc += counts @ s  # memory samples × blocks, not samples × blocks × fields
     lo_q, hi_q = 50 * (1 - level), 50 * (1 + level)
     for name, vals in metrics_from_sums(acc, horizons_s).items():
         finite = vals[np.isfinite(vals)]

@@ -116,6 +116,8 @@ class EvaluationSpec:
             if not (v > 0 and math.isfinite(v)):
                 raise EvaluationInputError(f"--{name.replace('_', '-')}: got {v!r}, "
                                            "expected a number > 0")
+        if self.jobs is not None and self.jobs < 1:
+            raise EvaluationInputError(f"--jobs: got {self.jobs}, expected >= 1")
         if self.bootstrap < 0:
             raise EvaluationInputError(f"--bootstrap: got {self.bootstrap}, expected >= 0")
         if self.settings.seed < 0:
