@@ -110,9 +110,6 @@ class BacktestSettings:
         feed_latency_ms: constant market-data latency, ms; None = from the recorded local −
             exchange timestamps (median clock offset removed) plus ``feed_base_latency_ms``.
         feed_base_latency_ms: see ``feed_latency_ms``.
-        feed_offset_until_ns: with recorded latency, estimate the clock offset from the rows
-            before this exchange time only (None: the whole session); walk-forward runs set
-            it to the trading start so no delivery time depends on later rows.
         batch_ms: market-data batch length, ms (default :data:`DEFAULT_BATCH_MS` = 1 ms);
             None = the quoter's minimum requote interval (the old default, at least 1 ms).
             See "Batch length" below.
@@ -165,7 +162,6 @@ class BacktestSettings:
     latency_jitter: float = 0.0
     feed_latency_ms: float | None = None
     feed_base_latency_ms: float = 1.0
-    feed_offset_until_ns: int | None = None
     batch_ms: float | None = DEFAULT_BATCH_MS
     queue_model: str = "risk_averse"
     maker_fee_rate: float | None = None
@@ -306,8 +302,7 @@ def run_session(
     feed = None if settings.feed_latency_ms is None else int(settings.feed_latency_ms * 1e6)
     tape = build_tape(events, tick_size=tick, batch_ns=int(interval_ms * _NS_PER_MS),
                       feed_latency_ns=feed,
-                      feed_base_latency_ns=int(settings.feed_base_latency_ms * 1e6),
-                      feed_offset_until_ns=settings.feed_offset_until_ns)
+                      feed_base_latency_ns=int(settings.feed_base_latency_ms * 1e6))
     tape_s = time.perf_counter() - t_tape
     t_loop = time.perf_counter()
     loop = _Loop(tape, config, settings, recorder, core_factory)

@@ -8,8 +8,7 @@ orders is computed here with numpy, once per run:
 * **Feed delivery times** (local clock of the core): either ``exch_ts + feed_latency_ns`` (a
   constant) or, with ``feed_latency_ns=None``, the recorded ``local_ts - exch_ts`` minus its
   median (the clock offset between the recorder and the exchange; the 2024 Binance captures
-  run 1.5 s behind; estimated from the rows before ``feed_offset_until_ns`` when given)
-  clipped at 0, plus ``feed_base_latency_ns``. A feed is one ordered stream,
+  run 1.5 s behind) clipped at 0, plus ``feed_base_latency_ns``. A feed is one ordered stream,
   so delivery times are made non-decreasing.
 * **Batches.** Rows are delivered to the core in batches: every row whose delivery time falls
   in ``((k-1)·Δ, k·Δ]`` arrives at ``k·Δ`` (``Δ = batch_ns``; the backtest default is 1 ms,
@@ -161,16 +160,13 @@ class MarketTape:
 
 
 def _delivery(
-    exch_ts: np.ndarray, local_ts: np.ndarray, feed_latency_ns: int | None, base_ns: int,
-    offset_until_ns: int | None = None,
+    exch_ts: np.ndarray, local_ts: np.ndarray, feed_latency_ns: int | None, base_ns: int
 ) -> np.ndarray:
     if feed_latency_ns is not None:
         d = exch_ts + np.int64(feed_latency_ns)
     else:
         off = local_ts - exch_ts
-        n = off.size if offset_until_ns is None else int(np.searchsorted(exch_ts, offset_until_ns))
-        sample = off[:n] if n > 0 else off
-        med = np.int64(np.median(sample)) if sample.size else np.int64(0)
+        med = np.int64(np.median(off)) if off.size else np.int64(0)
         d = exch_ts + np.maximum(off - med, 0) + np.int64(base_ns)
     return np.maximum.accumulate(d) if d.size else d
 
@@ -182,7 +178,6 @@ def build_tape(
     batch_ns: int,
     feed_latency_ns: int | None = None,
     feed_base_latency_ns: int = 0,
-    feed_offset_until_ns: int | None = None,
 ) -> MarketTape:
     """Precompute a :class:`MarketTape` from a ``MARKET_EVENT_DTYPE`` array.
 
@@ -192,9 +187,6 @@ def build_tape(
         batch_ns: delivery batch length Δ, ns (> 0).
         feed_latency_ns: constant feed latency, ns; ``None`` = from the recorded timestamps.
         feed_base_latency_ns: with recorded latency: added to the de-offset recorded latency.
-        feed_offset_until_ns: with recorded latency: estimate the clock offset (the median)
-            from the rows before this exchange time only (None: all rows), so that nothing
-            about the delivery of earlier rows depends on later ones.
 
     Raises:
         ValueError: ``batch_ns`` or ``tick_size`` not positive, or unsorted rows.
@@ -231,7 +223,7 @@ def build_tape(
     clear_rows = np.flatnonzero(kind == _CLEAR)
 
     deliver = _delivery(exch_ts, np.ascontiguousarray(events["local_ts"]), feed_latency_ns,
-                        feed_base_latency_ns, feed_offset_until_ns)
+                        feed_base_latency_ns)
     bts = -((-deliver) // batch_ns) * batch_ns  # ceil to the grid
     if bts.size:
         starts = np.flatnonzero(np.r_[True, bts[1:] != bts[:-1]])

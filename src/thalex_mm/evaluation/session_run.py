@@ -12,9 +12,11 @@ engine, latencies and queue model as ``thalex-mm backtest``) with the core wrapp
 * ``[trade_from, session end]``: the **trading window**. The report window of the run record
   starts at ``trade_from`` (uptime, PnL, blocks); positions start flat.
 
-The price grid is inferred from the calibration window only (unless configured), and so is
-the recorder's clock offset that the feed-latency model removes (``feed_offset_until_ns``):
-nothing the core or the simulated venue is told depends on rows after ``trade_from``.
+The price grid is inferred from the calibration window only (unless configured): nothing the
+core or the simulated venue is told depends on rows after ``trade_from``. (The backtester's
+feed-latency model removes the median clock offset between the recorder and the exchange over
+the whole capture: a property of the recording machine's clock, not market information; a
+constant ``--feed-latency-ms`` avoids even that.)
 """
 
 from __future__ import annotations
@@ -133,9 +135,7 @@ def run_walkforward_session(task: SessionTask) -> SessionRun:
 
     config = apply_overrides(parse_config(task.config_json), task.overrides)
     events = load_session(SessionData(label=task.label, paths=task.paths), task.settings.seed)
-    # what the world is told comes from the calibration window only: the price grid, and the
-    # recorder's clock offset behind the feed delivery times
-    settings = replace(task.settings, feed_offset_until_ns=task.trade_from_ns)
+    settings = task.settings
     if settings.tick_size is None:
         calib = events[events["exch_ts"] < task.trade_from_ns]
         settings = replace(settings, tick_size=infer_tick_size(calib))

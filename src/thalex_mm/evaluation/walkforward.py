@@ -62,13 +62,13 @@ DESIGN = (
     "each with a fresh core: its first --calibration-s seconds are a calibration window (the "
     "core sees the market data and its estimators learn, but it is not connected and places "
     "no order; excluded from every metric), the rest is the trading window. The price grid "
-    "and the recorder's clock offset are taken from the calibration window only. Estimator "
-    "state is not carried across sessions (captures hours to months apart). With --grid "
-    "every point runs on every session, and the walk-forward track trades each session with "
-    "the point that scored best (--select-by) on the sessions that ended before its trading "
-    "window began (the first point when none did). Confidence intervals: block bootstrap "
-    "(--block-s blocks of the trading window resampled with replacement within each "
-    "session; 95 % percentile intervals; seeded by --seed)."
+    "is inferred from the calibration window only. Estimator state is not carried across "
+    "sessions (captures hours to months apart). With --grid every point runs on every "
+    "session, and the walk-forward track trades each session with the point that scored best "
+    "(--select-by) on the sessions that ended before its trading window began (the first "
+    "point when none did). Confidence intervals: block bootstrap (--block-s blocks of the "
+    "trading window resampled with replacement within each session; 95 % percentile "
+    "intervals; seeded by --seed)."
 )
 _NS = 1_000_000_000
 _SUMMARY_DROP = (*TIMING_KEYS, "config")
