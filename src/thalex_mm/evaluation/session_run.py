@@ -21,6 +21,7 @@ constant ``--feed-latency-ms`` avoids even that.)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -119,13 +120,26 @@ class SessionRun:
     wall_seconds: float = 0.0
 
 
+_CALIBRATION_HINTS = ("intensity", "confidence", "fit", "sigma", "volatility")
+
+
 def _calibration(status: Any) -> dict[str, Any] | None:
+    """:data:`CALIBRATION_FIELDS`, plus any other scalar status field about the fit (its name
+    mentions intensity, confidence, fit, sigma or volatility), so new estimator figures show
+    up without a change here."""
     if status is None:
         return None
+    names = list(CALIBRATION_FIELDS)
+    if dataclasses.is_dataclass(status):
+        names += [f.name for f in dataclasses.fields(status) if f.name not in names
+                  and any(h in f.name.lower() for h in _CALIBRATION_HINTS)]
     out: dict[str, Any] = {}
-    for name in CALIBRATION_FIELDS:
+    for name in names:
         v = getattr(status, name, None)
-        out[name] = v if v is None or isinstance(v, bool | int | float | str) else str(v)
+        if v is None or isinstance(v, bool | int | float | str):
+            out[name] = v
+        elif name in CALIBRATION_FIELDS:
+            out[name] = str(v)
     return out
 
 
