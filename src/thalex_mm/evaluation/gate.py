@@ -16,6 +16,7 @@ only calls ``handle``, ``on_sent`` and ``next_deadline_ns``; everything else is 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -67,9 +68,9 @@ class CalibrationGate:
             elif (isinstance(event, TimerFired) and self._held is not None
                   and event.local_ts_ns >= self.trade_from_ns):
                 self.connected_at_ns = event.local_ts_ns
-                result = self.core.handle(Connected(
-                    exchange_ts_ns=event.exchange_ts_ns, local_ts_ns=event.local_ts_ns,
-                    cancel_on_disconnect=self._held.cancel_on_disconnect))
+                result = self.core.handle(dataclasses.replace(
+                    self._held, exchange_ts_ns=event.exchange_ts_ns,
+                    local_ts_ns=event.local_ts_ns))
                 status = getattr(self.core, "status", None)
                 self.calibration = status() if callable(status) else None
                 return result
