@@ -205,11 +205,11 @@ def select_points(
         scores = [_pooled_metric([runs[(p, j)] for j in past], select_by, horizons_s)
                   for p in range(n_points)]
         finite = [(v, -p) for p, v in enumerate(scores) if math.isfinite(v)]
+        labels = ", ".join(sessions[j].label for j in past)
         if not finite:
-            out.append((0, f"{select_by} undefined on sessions {past}: the grid's first point"))
+            out.append((0, f"{select_by} undefined on {labels}: the grid's first point"))
             continue
         best = -max(finite)[1]
-        labels = ", ".join(sessions[j].label for j in past)
         out.append((best, f"best {select_by} ({scores[best]:.6g}) on {labels}"))
     return out
 
