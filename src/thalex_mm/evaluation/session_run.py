@@ -156,10 +156,12 @@ def run_walkforward_session(task: SessionTask) -> SessionRun:
     gates: list[CalibrationGate] = []
     on_time = None
     if task.progress is not None and events.size:
-        t0, span = int(events["exch_ts"][0]), max(1, int(events["exch_ts"][-1] - events["exch_ts"][0]))
+        t0 = int(events["exch_ts"][0])
+        span = max(1, int(events["exch_ts"][-1]) - t0)
 
         def on_time(ts_ns: int) -> None:
-            task.progress.put((task.point, task.session, min(1.0, max(0.0, (ts_ns - t0) / span))))
+            frac = min(1.0, max(0.0, (ts_ns - t0) / span))
+            task.progress.put((task.point, task.session, frac))
 
     def factory(cfg: BotConfig) -> CalibrationGate:
         if task.core_factory is None:
