@@ -2,8 +2,9 @@
 
 ``parse_grid("avellaneda.gamma=0.01,0.1,1")`` → ``("avellaneda.gamma", (0.01, 0.1, 1.0))``;
 :func:`grid_points` is the cartesian product in a fixed order. :func:`run_sweep` runs the
-points with ``multiprocessing`` (spawn context: safe on every platform) or, given an address,
-on a Ray cluster (``ray`` is an optional dependency: a clear error when it is missing).
+points on all local cores or, given an address, on a Ray cluster
+(:func:`thalex_mm.backtest.parallel.map_tasks`; ``ray`` is an optional extra: a clear error
+when it is missing).
 
 Ranking: :data:`SWEEP_METRICS` maps each summary metric to its natural direction (PnL, Sharpe,
 markouts, fills, uptime: higher is better; drawdown, fees, positions, rejects: lower is better;
@@ -18,11 +19,11 @@ import io
 import itertools
 import json
 import math
-import multiprocessing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from thalex_mm.backtest.parallel import map_tasks
 from thalex_mm.backtest.runner import BacktestSettings
 from thalex_mm.config.models import BotConfig
 from thalex_mm.progress import ProgressSink
@@ -231,7 +232,7 @@ def run_sweep(
     """Run every grid point; results in grid order, each ``{"params", "summary"}``.
 
     ``progress`` (``thalex_mm.progress``) is told the runs done and the best ``pnl_total``
-    so far as each run finishes (local runs; a Ray sweep reports only at the end).
+    so far as each run finishes (local processes or Ray).
 
     Raises:
         ConfigError: a grid value the config rejects (checked before anything runs).
@@ -242,52 +243,17 @@ def run_sweep(
         apply_overrides(config, p)  # fail fast, before starting workers
     cfg_json = config.model_dump(mode="json")
     tasks = [(list(data), cfg_json, p, settings, start_ns, end_ns) for p in points]
-    if ray_address is not None:
-        results = _run_ray(tasks, ray_address)
-        if progress is not None:
-            progress.update(done=len(results), pnl=_best_pnl(results))
-        return results
-    n = max(1, min(jobs or multiprocessing.cpu_count(), len(tasks)))
-    out: list[dict[str, Any] | None] = [None] * len(tasks)
     done: list[dict[str, Any]] = []
 
-    def finished(i: int, result: dict[str, Any]) -> None:
-        out[i] = result
+    def finished(_index: int, result: dict[str, Any]) -> None:
         done.append(result)
         if progress is not None:
             progress.update(done=len(done), pnl=_best_pnl(done))
 
-    if n == 1:
-        for i, t in enumerate(tasks):
-            finished(i, run_point(t))
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(n) as pool:
-            for i, result in pool.imap_unordered(_run_indexed, list(enumerate(tasks)), chunksize=1):
-                finished(i, result)
-    return [r for r in out if r is not None]
-
-
-def _run_indexed(item: tuple[int, tuple]) -> tuple[int, dict[str, Any]]:
-    """``run_point`` keeping the task's index (results arrive out of order)."""
-    i, task = item
-    return i, run_point(task)
+    return map_tasks(run_point, tasks, jobs=jobs, ray_address=ray_address, on_result=finished)
 
 
 def _best_pnl(results: Sequence[dict[str, Any]]) -> float | None:
     values = [r["summary"].get("pnl_total") for r in results]
     finite = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
     return max(finite) if finite else None
-
-
-def _run_ray(tasks: list, address: str) -> list[dict[str, Any]]:
-    try:
-        import ray  # type: ignore[import-not-found]
-    except ImportError:
-        raise RuntimeError(
-            "--ray-address needs the optional 'ray' package, which is not installed: "
-            "pip install 'ray[default]' (or run without --ray-address to use local cores)"
-        ) from None
-    ray.init(address=address, ignore_reinit_error=True)
-    remote = ray.remote(run_point)
-    return ray.get([remote.remote(t) for t in tasks])
