@@ -20,21 +20,29 @@ def _config() -> BotConfig:
     })
 
 
-def test_paper_run_when_killed_from_the_dashboard_names_the_kill_as_exit_reason(tmp_path: Path) -> None:
-    db = tmp_path / "journal.sqlite"
+def _paper_with_presses(db: Path, presses: list[tuple[float, str]], duration_s: float):
+    """A journaled paper run; at each ``(seconds, "kill"|"resume")`` the hub is pressed as the
+    dashboard presses it (source ``dashboard 127.0.0.1``)."""
     journal = Journal(db, flush_interval_s=0.05)
     hub = CoreStatusHub()
 
     def on_started(sim, quoter) -> None:
         loop = asyncio.get_running_loop()
-        loop.call_later(1.5, lambda: asyncio.ensure_future(hub.kill(source="dashboard 127.0.0.1")))
+        for at_s, what in presses:
+            press = getattr(hub, what)
+            loop.call_later(at_s, lambda p=press: asyncio.ensure_future(p(source="dashboard 127.0.0.1")))
 
     try:
-        result = asyncio.run(asyncio.wait_for(run_paper(
-            _config(), duration_s=3.0, seed=3, journal=journal, show_status=False,
+        return asyncio.run(asyncio.wait_for(run_paper(
+            _config(), duration_s=duration_s, seed=3, journal=journal, show_status=False,
             status_interval_s=0.1, hub=hub, on_started=on_started), 30.0))
     finally:
         journal.close()
+
+
+def test_paper_run_when_killed_from_the_dashboard_names_the_kill_as_exit_reason(tmp_path: Path) -> None:
+    db = tmp_path / "journal.sqlite"
+    result = _paper_with_presses(db, [(1.5, "kill")], 3.0)
     assert result.exit_reason.startswith("kill switch (dashboard 127.0.0.1) at 20")
     assert result.exit_reason.endswith("UTC; then duration reached")
     assert any(line.startswith("fee rates          maker 0.00 bp, taker 5.00 bp") for line in result.lines())
@@ -47,20 +55,7 @@ def test_paper_run_when_killed_from_the_dashboard_names_the_kill_as_exit_reason(
 
 def test_paper_run_when_resumed_after_a_kill_quotes_again_and_ends_on_its_duration(tmp_path: Path) -> None:
     db = tmp_path / "journal.sqlite"
-    journal = Journal(db, flush_interval_s=0.05)
-    hub = CoreStatusHub()
-
-    def on_started(sim, quoter) -> None:
-        loop = asyncio.get_running_loop()
-        loop.call_later(1.0, lambda: asyncio.ensure_future(hub.kill(source="dashboard 127.0.0.1")))
-        loop.call_later(1.8, lambda: asyncio.ensure_future(hub.resume(source="dashboard 127.0.0.1")))
-
-    try:
-        result = asyncio.run(asyncio.wait_for(run_paper(
-            _config(), duration_s=3.5, seed=3, journal=journal, show_status=False,
-            status_interval_s=0.1, hub=hub, on_started=on_started), 30.0))
-    finally:
-        journal.close()
+    result = _paper_with_presses(db, [(1.0, "kill"), (1.8, "resume")], 3.5)
     assert result.exit_reason == "duration reached"  # the kill was lifted: it did not end the run
     with JournalReader(db) as reader:
         events = reader.risk_events(result.run_id)
