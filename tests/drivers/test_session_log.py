@@ -62,7 +62,7 @@ def _fills(journal: Journal, run_id: str) -> dict[str, Any]:
 def test_fill_drained_before_its_trade_is_journaled_with_the_trades_fee(journal: Journal) -> None:
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR)
-    log.drain([_fill("t1", maker_taker="maker")], T0)
+    log.on_notices([_fill("t1", maker_taker="maker")], T0)
     assert _fills(journal, run_id) == {}  # waits for its fee
     log.on_event(_trades(("t1", 0.0005, "maker")))
     got = _fills(journal, run_id)["t1"]
@@ -76,7 +76,7 @@ def test_trade_before_the_fill_is_journaled_once_with_its_fee(journal: Journal) 
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR)
     log.on_event(_trades(("t1", -0.0002, "maker"), ("t2", 0.0007, "taker")))
-    log.drain([_fill("t1"), _fill("t2")], T0 + S)
+    log.on_notices([_fill("t1"), _fill("t2")], T0 + S)
     log.finish(T0 + 2 * S)
     got = _fills(journal, run_id)
     assert {k: (v.fee, v.maker_taker) for k, v in got.items()} == {
@@ -88,10 +88,10 @@ def test_a_fill_whose_trade_never_comes_is_journaled_after_the_grace_with_fee_ze
         journal: Journal) -> None:
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR, fee_grace_s=2.0)
-    log.drain([_fill("t1", maker_taker="taker")], T0)
-    log.drain([], T0 + 1 * S)
+    log.on_notices([_fill("t1", maker_taker="taker")], T0)
+    log.on_notices([], T0 + 1 * S)
     assert _fills(journal, run_id) == {}
-    log.drain([], T0 + 2 * S)
+    log.on_notices([], T0 + 2 * S)
     got = _fills(journal, run_id)["t1"]
     assert got.fee == 0.0 and got.maker_taker == "taker"
     # A Trade arriving afterwards does not journal the fill twice.
@@ -102,7 +102,7 @@ def test_a_fill_whose_trade_never_comes_is_journaled_after_the_grace_with_fee_ze
 def test_finish_journals_the_fills_still_waiting(journal: Journal) -> None:
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR)
-    log.drain([_fill("t1"), _fill("t2", side="sell", price=101.0)], T0)
+    log.on_notices([_fill("t1"), _fill("t2", side="sell", price=101.0)], T0)
     log.finish(T0)
     assert sorted(_fills(journal, run_id)) == ["t1", "t2"]
 
@@ -111,7 +111,7 @@ def test_trades_and_fills_of_other_instruments_are_not_journaled(journal: Journa
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR)
     log.on_event(_trades(("x1", 0.1, "maker"), instrument="ETH-PERPETUAL"))
-    log.drain([_fill("x2", instrument="ETH-PERPETUAL")], T0)
+    log.on_notices([_fill("x2", instrument="ETH-PERPETUAL")], T0)
     log.finish(T0)
     assert _fills(journal, run_id) == {}
 
@@ -121,7 +121,7 @@ def test_fill_with_a_known_fee_is_journaled_at_once(journal: Journal) -> None:
 
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR)
-    log.drain([replace(_fill("t1", maker_taker="maker"), fee=0.003)], T0)
+    log.on_notices([replace(_fill("t1", maker_taker="maker"), fee=0.003)], T0)
     assert _fills(journal, run_id)["t1"].fee == pytest.approx(0.003)
 
 
@@ -132,7 +132,7 @@ def test_rejections_and_exchange_errors_reach_the_dashboard_and_the_journal(
     log = SessionLog(journal, run_id, hub=hub)
     rej = OrderRejected(request_id=5, client_order_id=9, command="InsertOrder", code=3,
                         message="post-only would cross", action=Drop(code=3, reason=DropReason.INVALID_PRICE))
-    log.drain([rej], T0)
+    log.on_notices([rej], T0)
     log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=6, code=11,
                                message="order not found"))
     texts = [e["text"] for e in hub.status()["recent_errors"]]

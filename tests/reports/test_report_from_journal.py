@@ -29,7 +29,7 @@ def test_rejects_are_counted_from_the_errors_the_session_log_writes(tmp_path: Pa
     try:
         run_id = journal.start_run("paper", {}, instrument=INSTR, started_ns=T0)
         log = SessionLog(journal, run_id)
-        log.drain([_reject(1), _reject(2), _reject(3)], T0 + S)
+        log.on_notices([_reject(1), _reject(2), _reject(3)], T0 + S)
         journal.error(run_id, ts_ns=T0 + S, source="exchange", code=11, message="not a reject")
         journal.finish_run(run_id, "signal", stopped_ns=T0 + 2 * S)
     finally:

@@ -12,6 +12,9 @@ Four streams are merged in time order (ties: engine first, then responses, marke
    the mid when the data has no marks);
 4. the core's timer (``next_deadline_ns``).
 
+Each event's step: its commands go to stream 1, its notices to a ``NoticeCounter`` (the
+report's halt, denial and risk-event counters).
+
 Before anything happens at time ``t`` the engine first sees every market row with
 ``exch_ts <= t`` (``SimExchange.advance``), so a fill can never precede its order's arrival
 and the core never learns of a fill before ``fill time + response latency``.
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from thalex_mm.backtest.exchange import ACCOUNT, SimExchange
+from thalex_mm.backtest.notices import NoticeCounter
 from thalex_mm.backtest.tape import MarketTape, build_tape, infer_tick_size
 from thalex_mm.config.models import BotConfig
 from thalex_mm.core.commands import AmendOrder, Command, Halt, InsertOrder, MassQuote
@@ -344,6 +348,7 @@ class _Loop:
         self.ex.response_latency = LatencyModel(int(settings.response_latency_ms * 1e6),
                                                 settings.latency_jitter, rng)
         self.core = core_factory(config)
+        self.notices = NoticeCounter(recorder)
         self.cmd_q: deque[tuple[int, int, Command]] = deque()
         self._last_arrival = 0
         self._rid = 0
@@ -374,10 +379,12 @@ class _Loop:
 
     def _handle(self, event) -> None:
         self.core_events += 1
-        cmds = self.core.handle(event)
+        step = self.core.handle(event)
         now = event.local_ts_ns
-        if cmds:
-            self._dispatch(cmds, now)
+        if step.notices:
+            self.notices.on_notices(step.notices, now)
+        if step.commands:
+            self._dispatch(step.commands, now)
         dl = self.core.next_deadline_ns()
         if dl is not None and dl <= self._last_timer:
             dl = None

@@ -149,7 +149,7 @@ async def _run(config, url, creds, args) -> int:
     log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub,
                      instrument=config.market.instrument)
     core = MarketMakerCore(config)
-    quoter = AvellanedaQuoter(config, url, creds, core, on_command=log.on_command, on_event=log.on_event,
+    quoter = AvellanedaQuoter(config, url, creds, core, on_command=log.on_command, on_event=log.on_event, on_notices=log.on_notices,
                                latency=getattr(hub, "metrics", None))
     if hub is not None:
         hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
@@ -165,7 +165,6 @@ async def _run(config, url, creds, args) -> int:
         while not runner.done():
             await asyncio.wait({runner}, timeout=JOURNAL_HANDOVER_S)
             status = core.status()
-            log.drain(core.drain_records(), status.ts_ns)
             log.sample(status)
             if hub is not None and loop.time() >= next_publish:
                 next_publish = loop.time() + _PUBLISH_INTERVAL_S
@@ -174,9 +173,8 @@ async def _run(config, url, creds, args) -> int:
                 quoter.request_stop("duration reached")
         reason = await runner
     finally:
-        try:  # the last records, and fills still waiting for their trade's fee
+        try:  # the fills still waiting for their trade's fee
             last = core.status()
-            log.drain(core.drain_records(), last.ts_ns)
             log.finish(last.ts_ns)
         finally:
             journal.finish_run(run_id, "stopped" if not runner.done() else runner.result())

@@ -1,8 +1,9 @@
 """MarketMakerCore: the one pure trading core that every driver (live, paper, backtest) runs.
 
-One entry, one exit (STYLE.md §2): ``handle(event) -> tuple[Command, ...]``. The driver sends
-what comes back (calling ``on_sent(request_id, command)`` just before each), and delivers a
-``TimerFired`` at ``next_deadline_ns()``. No clock, no I/O: time arrives in events.
+One entry, one exit (STYLE.md §2): ``handle(event) -> Step``. The driver sends the step's
+commands (calling ``on_sent(request_id, command)`` just before each), hands its notices to its
+one sink, and delivers a ``TimerFired`` at ``next_deadline_ns()``. No clock, no I/O: time
+arrives in events.
 
 The quote step (DESIGN.md §3): market state → fair value → σ, A, k → model quotes (AS or GLFT)
 → risk gate (may cut a side, reduce-only, halt) → OrderManager diff → message budget →
@@ -11,13 +12,12 @@ and at most once per ``quoting.min_requote_interval_ms`` (bursts coalesce into o
 deadline).
 
 Everything worth journaling (trading-state changes, denials, rejections, fills, position
-discrepancies) is appended to ``records``; the driver drains it with ``drain_records()``.
+discrepancies) is a notice of the step it happened in (``core.step.Notice``).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,7 @@ from thalex_mm.core.quote_builder import QuoteBuilder, QuoteFigures
 from thalex_mm.core.reasons import Reason, TradingState
 from thalex_mm.core.risk import MarketSnapshot, RiskManager
 from thalex_mm.core.side_hold import SideHold
+from thalex_mm.core.step import Notice, Step
 from thalex_mm.core.technical import TechnicalAnalysis
 from thalex_mm.core.types import Instrument, Side, WantedQuotes
 
@@ -155,7 +156,7 @@ class MarketMakerCore:
         self.position = PositionTracker(m.instrument)
         self.instrument: Instrument | None = None
         self.builder: QuoteBuilder | None = None
-        self.records: deque[Any] = deque(maxlen=10_000)
+        self._notices: list[Notice] = []  # of the step being handled (handle returns them)
         self.figures: QuoteFigures | None = None
         self.wanted = WantedQuotes(instrument=m.instrument)
         self._min_interval_ns = int(config.quoting.min_requote_interval_ms * 1_000_000)
@@ -180,8 +181,11 @@ class MarketMakerCore:
 
     # ------------------------------------------------------------------ the entry
 
-    def handle(self, event: Event) -> tuple[Command, ...]:
-        """Consume one event; return the commands to send now, in send order."""
+    def handle(self, event: Event) -> Step:
+        """Consume one event; return the commands to send now (in send order) and the notices
+        of what happened while handling it."""
+        self._notices = []
+        steps_before = self.quote_steps
         now = event.local_ts_ns
         if now > self._now_ns:
             self._now_ns = now
@@ -230,7 +234,7 @@ class MarketMakerCore:
             self.market.book.clear()  # the next connection starts from a fresh snapshot
             self._crossed_since_ns = None  # the next connection starts from a snapshot
             self.orders.on_disconnected()
-            self.records.extend(self.risk.on_disconnected(now))
+            self._notices.extend(self.risk.on_disconnected(now))
             self.wanted = WantedQuotes(instrument=self.instrument_name)
         elif isinstance(event, KillSwitchPressed):
             urgent = self._kill(now, f"kill switch ({event.source})")
@@ -243,8 +247,12 @@ class MarketMakerCore:
             self.ta.advance(now)
             self._settle_held_portfolio(now)
             self._dirty = True
-        step = self._maybe_quote(now)
-        return urgent + step if urgent else step
+        quoted = self._maybe_quote(now)
+        return Step(
+            commands=urgent + quoted if urgent else quoted,
+            notices=tuple(self._notices),
+            quoted=self.quote_steps != steps_before,
+        )
 
     def on_sent(self, request_id: int, command: Command) -> None:
         """The driver is sending ``command`` as request ``request_id``."""
@@ -279,12 +287,6 @@ class MarketMakerCore:
         if self._crossed_since_ns is None:
             return 0.0
         return max(0.0, (now_ns - self._crossed_since_ns) / _NS)
-
-    def drain_records(self) -> list[Any]:
-        """Journal-worthy records since the last call (state changes, denials, fills ...)."""
-        out = list(self.records)
-        self.records.clear()
-        return out
 
     # ------------------------------------------------------------------ inputs
 
@@ -343,7 +345,7 @@ class MarketMakerCore:
             elif isinstance(rec, OrderRejected):
                 self._rejects += 1
                 self._hold_refused_side(rec, now)
-            self.records.append(rec)
+            self._notices.append(rec)
 
     def _hold_refused_side(self, rec: OrderRejected, now: int) -> None:
         """A refused insert/amend/mass quote is not re-sent blindly: its side waits a backoff."""
@@ -377,14 +379,14 @@ class MarketMakerCore:
         """Reconcile with one portfolio line; True if it disagreed (a discrepancy is recorded)."""
         discrepancy = self.position.reconcile(entry, now)
         if discrepancy is not None:
-            self.records.append(discrepancy)
+            self._notices.append(discrepancy)
         return discrepancy is not None
 
     def _on_fill_applied(self, applied: Any, now: int) -> None:
         self._last_fill_ns = now
-        self.records.extend(self.risk.on_fill(now))
+        self._notices.extend(self.risk.on_fill(now))
         if applied.round_trip is not None:
-            self.records.extend(self.risk.on_round_trip(applied.round_trip))
+            self._notices.extend(self.risk.on_round_trip(applied.round_trip))
         self._dirty = True
 
     def _on_error(self, event: ErrorReceived, now: int) -> None:
@@ -492,7 +494,7 @@ class MarketMakerCore:
         book = self.market.book
         ext_mid = ms.mid_price if ms.mid_price is not None and not ms.crossed else book.mid
         # Evaluate the limits first: the sides the model may quote depend on the state now.
-        self.records.extend(self.risk.evaluate(ms, pos, now))
+        self._notices.extend(self.risk.evaluate(ms, pos, now))
         fv = self.fair.compute(
             mid=ext_mid,
             microprice=self._external_microprice() if cfg.quoting.fair_value is FairValueSource.MICROPRICE else None,
@@ -527,8 +529,8 @@ class MarketMakerCore:
             )
         wanted, denials, changes = self.risk.gate(wanted, ms, pos, now, instrument=self.instrument)
         self._denials += len(denials)
-        self.records.extend(changes)
-        self.records.extend(denials)
+        self._notices.extend(changes)
+        self._notices.extend(denials)
         self.wanted = wanted
         if self.risk.state is TradingState.HALTED:
             return self._admit(self.orders.cancel_everything(self.instrument_name), now)
@@ -576,7 +578,7 @@ class MarketMakerCore:
             denied = self.risk.check_command(cmd, now, position=pos, side=side, resting_after=after)
             if denied is not None:
                 self._denials += 1
-                self.records.append(denied)
+                self._notices.append(denied)
                 blocked = self._dirty = True
                 continue
             if after is not None and side is not None:
@@ -609,15 +611,16 @@ class MarketMakerCore:
             client_order_id=cid,
             cancel_session=self._cod,
         )
-        self.records.extend(changes)
+        self._notices.extend(changes)
         if not self._connected:
             return tuple(c for c in cmds if isinstance(c, Halt))
         return cmds
 
-    def reset_risk(self, now_ns: int) -> None:
-        """Operator reset of sticky halts (loss limits, kill switch)."""
-        self.records.extend(self.risk.reset(now_ns))
+    def reset_risk(self, now_ns: int) -> tuple[Notice, ...]:
+        """Operator reset of sticky halts (loss limits, kill switch); returns the state changes
+        (for the driver's sink, like a step's notices)."""
         self._dirty = True
+        return tuple(self.risk.reset(now_ns))
 
     # ------------------------------------------------------------------ status
 

@@ -152,7 +152,7 @@ async def _run(
             close_crashed_runs(journal, "paper", config)  # earlier paper runs killed with kill -9
             run_id = journal.start_run("paper", config)
         log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub)
-        quoter = AvellanedaQuoter(config, sim.url, creds, core, on_command=log.on_command, on_event=log.on_event, latency=getattr(hub, "metrics", None))
+        quoter = AvellanedaQuoter(config, sim.url, creds, core, on_command=log.on_command, on_event=log.on_event, on_notices=log.on_notices, latency=getattr(hub, "metrics", None))
         if hub is not None and hasattr(hub, "set_kill_switch"):
             hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
         loop = asyncio.get_running_loop()
@@ -179,7 +179,6 @@ async def _run(
             while not runner.done():
                 await asyncio.wait({runner}, timeout=status_interval_s)
                 status = core.status()
-                log.drain(core.drain_records(), status.ts_ns)
                 log.sample(status)
                 if hub is not None:
                     hub.publish(status, quoter.stats, log.totals)
@@ -198,7 +197,6 @@ async def _run(
             if not runner.done():
                 runner.cancel()
         status = core.status()
-        log.drain(core.drain_records(), status.ts_ns)
         log.finish(status.ts_ns)  # journal the fills still waiting for their fee
         log.sample(status)
         # Shutdown runs cancel_session; give the exchange a moment to finish fanning it out.

@@ -59,6 +59,7 @@ from thalex_mm.core.events import (
     TickerUpdated,
     TimerFired,
 )
+from thalex_mm.core.step import Notice, Step
 from thalex_mm.drivers.backoff import FatalConnectionError, backoff_from_config, classify_error
 from thalex_mm.drivers.ws_session import WsSession
 from thalex_mm.protocol import constants as ch
@@ -75,7 +76,7 @@ log = logging.getLogger("thalex_mm.quoter")
 class CoreLike(Protocol):
     """What the driver needs from the pure core (``thalex_mm.core.market_maker.MarketMakerCore``)."""
 
-    def handle(self, event: Event) -> tuple[Command, ...]: ...
+    def handle(self, event: Event) -> Step: ...
     def on_sent(self, request_id: int, command: Command) -> None: ...
     def next_deadline_ns(self) -> int | None: ...
     def stale_for_s(self, now_ns: int) -> float: ...
@@ -134,6 +135,8 @@ class AvellanedaQuoter:
         core: the pure core.
         on_command: observer of every command sent (journal, metrics); must not block.
         on_event: observer of every event fed to the core; must not block.
+        on_notices: the one sink of the core's notices, called with ``(notices, local_ts_ns)``
+            after every step that has any (journal, dashboard); must not block.
         rng: jitter source for reconnect backoff.
         clock_ns: wall clock.
         monotonic_s: monotonic clock, seconds (how long a connection stayed up).
@@ -150,6 +153,7 @@ class AvellanedaQuoter:
         *,
         on_command: Callable[[int, Command, int], None] | None = None,
         on_event: Callable[[Event], None] | None = None,
+        on_notices: Callable[[tuple[Notice, ...], int], None] | None = None,
         rng: random.Random | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
         latency: LatencyObserver | None = None,
@@ -163,6 +167,7 @@ class AvellanedaQuoter:
         self.stats = QuoterStats()
         self._on_command = on_command
         self._on_event_observer = on_event
+        self._on_notices = on_notices
         self._rng = rng or random.Random()
         self._clock_ns = clock_ns
         self._monotonic_s = monotonic_s
@@ -396,16 +401,14 @@ class AvellanedaQuoter:
         session = self._session
         if self._tick_perf_s is None and session is not None and isinstance(event, _MARKET_EVENTS):
             self._tick_perf_s = session.last_frame_perf_s or None
-        steps_before = getattr(self.core, "quote_steps", None)
-        commands = self.core.handle(event)
-        # Did a quote step run (a core without the counter: did it produce commands)? It acted
-        # on the market frames seen so far: its orders carry the first one's arrival stamp.
-        ran = bool(commands) if steps_before is None else self.core.quote_steps != steps_before  # type: ignore[attr-defined]
+        step = self._step(event)
+        # A quote step acted on the market frames seen so far: its orders carry the first
+        # one's arrival stamp.
         stamp = None
-        if ran:
+        if step.quoted:
             stamp, self._tick_perf_s = self._tick_perf_s, None
-        if commands:
-            for cmd in commands:
+        if step.commands:
+            for cmd in step.commands:
                 if isinstance(cmd, Halt) or session is None:
                     self._outbox.append((0, cmd, None))
                     continue
@@ -417,6 +420,13 @@ class AvellanedaQuoter:
                 self.core.on_sent(rid, cmd)
                 self._outbox.append((rid, cmd, stamp))
         self._wake.set()
+
+    def _step(self, event: Event) -> Step:
+        """The core handles ``event``; its notices go to the sink at once."""
+        step = self.core.handle(event)
+        if step.notices and self._on_notices is not None:
+            self._on_notices(step.notices, event.local_ts_ns)
+        return step
 
     async def _quote_task(self, session: WsSession) -> None:
         """Send queued commands; deliver ``TimerFired`` at the core's deadline (coalesces bursts:
@@ -494,7 +504,7 @@ class AvellanedaQuoter:
         self._ready = False
         # The core stops quoting; the cancel itself is sent here and awaited (bounded by the
         # request timeout), so we know the exchange confirmed it before closing.
-        self.core.handle(ShutdownRequested(local_ts_ns=self._clock_ns(), reason=self._stop_reason or "shutdown"))
+        self._step(ShutdownRequested(local_ts_ns=self._clock_ns(), reason=self._stop_reason or "shutdown"))
         self._outbox.clear()
         await self._cancel_session_quietly(session)
 
