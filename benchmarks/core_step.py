@@ -71,7 +71,7 @@ def run(n: int, levels: int, seed: int) -> tuple[list[int], int]:
                     result = _report(c, o.side, c.price, c.amount, reason)
                 else:
                     result = None
-                batch += core.handle(ResponseReceived(local_ts_ns=ts, request_id=r, result=result)).commands
+                batch += core.handle(ResponseReceived(local_ts_ns=ts, request_id=r, report=result)).commands
 
     mid = 65_000.0
     core.handle(InstrumentsUpdated(local_ts_ns=T0, added=(BTC,), snapshot=True))

@@ -18,8 +18,8 @@ from thalex_mm.cli import main
 from thalex_mm.config.models import BotConfig
 from thalex_mm.core.commands import InsertOrder
 from thalex_mm.core.events import AccountTradesReceived, BookDeltaReceived, BookSnapshotReceived
-from thalex_mm.core.types import Side
 from thalex_mm.core.step import EMPTY_STEP, Step
+from thalex_mm.core.types import Side
 from thalex_mm.data import EventKind, events_from_columns
 from thalex_mm.reports import RunRecorder
 

@@ -15,6 +15,7 @@ from thalex_mm.core.commands import (
     InsertOrder,
     MassQuote,
 )
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
     BookDeltaReceived,
     BookSnapshotReceived,
@@ -87,7 +88,7 @@ def ack(core: MarketMakerCore, rid: int, cmd: InsertOrder, ts: int, *, filled: f
         amount=cmd.amount, filled_amount=filled, remaining_amount=cmd.amount - filled, status=status,
         change_reason=ChangeReason.INSERT, fills=fills,
     )
-    return core.handle(ResponseReceived(local_ts_ns=ts, request_id=rid, result=report)).commands
+    return core.handle(ResponseReceived(local_ts_ns=ts, request_id=rid, report=report)).commands
 
 
 def test_core_when_market_arrives_quotes_two_sided_around_fair_value():
@@ -214,7 +215,7 @@ def _run_log() -> list[str]:
             if isinstance(c, InsertOrder):
                 emit(ack(core, r, c, ts + MS), ts + MS)
             else:
-                emit(core.handle(ResponseReceived(local_ts_ns=ts + MS, request_id=r, result=None)).commands, ts + MS)
+                emit(core.handle(ResponseReceived(local_ts_ns=ts + MS, request_id=r, report=None)).commands, ts + MS)
 
     emit(start(core), T0 + 2)
     for e in events:
@@ -236,7 +237,7 @@ def test_core_when_halted_in_mass_quote_mode_pulls_the_mass_quotes_once():
     core = MarketMakerCore(cfg)
     (arm,) = start(core)
     send(core, (arm,))
-    quotes = core.handle(ResponseReceived(local_ts_ns=T0 + 3 * MS, request_id=1, result=None)).commands
+    quotes = core.handle(ResponseReceived(local_ts_ns=T0 + 3 * MS, request_id=1, report=None)).commands
     if not quotes:
         quotes = core.handle(TimerFired(local_ts_ns=T0 + 200 * MS)).commands
     assert [type(c).__name__ for c in quotes] == ["MassQuote"]
@@ -261,7 +262,7 @@ def test_core_when_venue_refuses_a_bid_holds_the_bid_side_with_backoff_not_blind
     bid_sends: list[int] = []
     for rid, c in sent.items():
         if isinstance(c, InsertOrder) and c.side is Side.BUY:
-            core.handle(ErrorReceived(local_ts_ns=t, request_id=rid, code=24, message="insufficient margin"))
+            core.handle(ErrorReceived(local_ts_ns=t, request_id=rid, kind=ErrorKind.INSUFFICIENT_MARGIN, code=24, message="insufficient margin"))
         else:
             ack(core, rid, c, t)
     next_id = 100
@@ -273,7 +274,7 @@ def test_core_when_venue_refuses_a_bid_holds_the_bid_side_with_backoff_not_blind
         for rid, c in sent.items():
             if isinstance(c, InsertOrder) and c.side is Side.BUY:
                 bid_sends.append(step)
-                core.handle(ErrorReceived(local_ts_ns=now + MS, request_id=rid, code=24, message="insufficient margin"))
+                core.handle(ErrorReceived(local_ts_ns=now + MS, request_id=rid, kind=ErrorKind.INSUFFICIENT_MARGIN, code=24, message="insufficient margin"))
     # refused at 0 -> held 0.5 s -> retried at step 5, refused 1 ms later -> held 1 s -> step 16
     # -> held 2 s -> beyond step 29
     assert bid_sends == [5, 16], bid_sends
@@ -305,7 +306,7 @@ def test_core_in_mass_quote_mode_fair_value_ignores_our_own_resting_quotes():
     )
     core = MarketMakerCore(cfg)
     send(core, start(core))
-    quotes = core.handle(ResponseReceived(local_ts_ns=T0 + 3 * MS, request_id=1, result=None)).commands
+    quotes = core.handle(ResponseReceived(local_ts_ns=T0 + 3 * MS, request_id=1, report=None)).commands
     if not quotes:
         quotes = core.handle(TimerFired(local_ts_ns=T0 + 200 * MS)).commands
     (mq,) = quotes
@@ -331,7 +332,7 @@ def test_core_when_book_gets_an_invalid_level_pulls_quotes_until_a_fresh_snapsho
     out = core.handle(TimerFired(local_ts_ns=T0 + 400 * MS)).commands
     assert sorted(type(c).__name__ for c in out) == ["CancelOrder", "CancelOrder"]
     for rid in send(core, out, first_id=50):
-        core.handle(ResponseReceived(local_ts_ns=T0 + 450 * MS, request_id=rid, result=None))
+        core.handle(ResponseReceived(local_ts_ns=T0 + 450 * MS, request_id=rid, report=None))
     again = core.handle(BookSnapshotReceived(local_ts_ns=T0 + 600 * MS, instrument=PERP.name,
                                              bids=((64_995.0, 1.0),), asks=((65_005.0, 1.0),))).commands
     assert any(isinstance(c, InsertOrder) for c in again)

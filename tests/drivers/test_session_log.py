@@ -11,6 +11,7 @@ import pytest
 
 from thalex_mm.core.budget import Drop, DropReason
 from thalex_mm.core.commands import InstrumentQuote, MassQuote
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import AccountTrade, AccountTradesReceived, ErrorReceived
 from thalex_mm.core.order_records import FillRecorded, OrderRejected
 from thalex_mm.drivers.session_log import SessionLog
@@ -131,9 +132,9 @@ def test_rejections_and_exchange_errors_reach_the_dashboard_and_the_journal(
     hub = CoreStatusHub()
     log = SessionLog(journal, run_id, hub=hub)
     rej = OrderRejected(request_id=5, client_order_id=9, command="InsertOrder", code=3,
-                        message="post-only would cross", action=Drop(code=3, reason=DropReason.INVALID_PRICE))
+                        message="post-only would cross", action=Drop(kind=ErrorKind.INVALID_PRICE, reason=DropReason.INVALID_PRICE))
     log.on_notices([rej], T0)
-    log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=6, code=11,
+    log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=6, kind=ErrorKind.SESSION_EXHAUSTED, code=11,
                                message="order not found"))
     texts = [e["text"] for e in hub.status()["recent_errors"]]
     assert any("post-only would cross" in t and "InsertOrder" in t for t in texts)
@@ -153,7 +154,7 @@ def test_rejections_and_exchange_errors_reach_the_dashboard_and_the_journal(
 def test_totals_errors_are_bounded() -> None:
     log = SessionLog(None, None)
     for i in range(120):
-        log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=i, code=1,
+        log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=i, kind=ErrorKind.ORDER_NOT_FOUND, code=1,
                                    message=f"e{i}"))
     assert len(log.totals.errors) == 50 and log.totals.errors[-1].endswith("e119")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
     AccountSummaryUpdated,
     AccountTradesReceived,
@@ -23,7 +24,7 @@ from thalex_mm.core.events import (
     TickerUpdated,
 )
 from thalex_mm.core.types import ChangeReason, DeleteReason, OrderStatus, OrderType, Side
-from thalex_mm.protocol.decoder import EXCERPT_CHARS, decode_frame
+from thalex_mm.protocol.decoder import EXCERPT_CHARS, ReplyReceived, decode_frame, response_event
 from thalex_mm.protocol.parsers import s_to_ns
 
 LOCAL = 1_716_200_003_000_000_000
@@ -267,13 +268,31 @@ def test_mm_protection_example_when_decoded_gives_items():
     ('{"id":7,"result":{"n_success":4,"n_fail":0,"errors":[]}}', 7,
      {"n_success": 4, "n_fail": 0, "errors": []}),
 ])
-def test_response_when_result_present_gives_response_received(frame, rid, result):
-    assert one(frame) == ResponseReceived(local_ts_ns=LOCAL, request_id=rid, result=result)
+def test_response_when_result_present_gives_reply_received(frame, rid, result):
+    assert one(frame) == ReplyReceived(local_ts_ns=LOCAL, request_id=rid, result=result)
+    # not an order status: the core gets the answer without a report
+    assert response_event(one(frame)) == ResponseReceived(local_ts_ns=LOCAL, request_id=rid, report=None)
+
+
+def test_response_event_when_result_is_an_order_status_carries_its_report():
+    frame = ('{"id":9,"result":{"order_id":"o1","client_order_id":3,"instrument_name":"BTC-PERPETUAL",'
+             '"direction":"buy","order_type":"limit","time_in_force":"good_till_cancelled","price":100.0,'
+             '"amount":0.1,"filled_amount":0,"remaining_amount":0.1,"status":"open","change_reason":"insert",'
+             '"fills":[],"create_time":1.0}}')
+    ev = response_event(one(frame))
+    assert isinstance(ev, ResponseReceived) and ev.request_id == 9
+    assert ev.report is not None and (ev.report.order_id, ev.report.client_order_id) == ("o1", 3)
+
+
+def test_response_event_when_order_status_is_malformed_gives_decode_failed_naming_the_field():
+    ev = response_event(one('{"id":9,"result":{"order_id":"o1","direction":"sideways"}}'))
+    assert isinstance(ev, DecodeFailed) and ev.may_hide_private_state
+    assert ev.reason.startswith("order response:")
 
 
 def test_error_when_error_present_gives_error_received():
     assert one(b'{"id":101,"error":{"code":4,"message":"throttle exceeded"}}') == ErrorReceived(
-        local_ts_ns=LOCAL, request_id=101, code=4, message="throttle exceeded")
+        local_ts_ns=LOCAL, request_id=101, kind=ErrorKind.THROTTLE_EXCEEDED, code=4, message="throttle exceeded")
 
 
 @pytest.mark.parametrize(("frame", "reason_part"), [

@@ -7,6 +7,7 @@ from pathlib import Path
 from thalex_mm.commands.report_cmd import record_from_journal
 from thalex_mm.core.budget import Drop, DropReason
 from thalex_mm.core.commands import AmendOrder, CancelOrder, InsertOrder, InstrumentQuote, MassQuote
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.order_records import OrderRejected
 from thalex_mm.core.types import Side
 from thalex_mm.drivers.session_log import SessionLog
@@ -20,7 +21,7 @@ INSTR = "BTC-PERPETUAL"
 def _reject(rid: int) -> OrderRejected:
     return OrderRejected(request_id=rid, client_order_id=rid, command="InsertOrder", code=3,
                          message="post-only would cross",
-                         action=Drop(code=3, reason=DropReason.INVALID_PRICE))
+                         action=Drop(kind=ErrorKind.INVALID_PRICE, reason=DropReason.INVALID_PRICE))
 
 
 def test_rejects_are_counted_from_the_errors_the_session_log_writes(tmp_path: Path) -> None:

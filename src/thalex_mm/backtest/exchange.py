@@ -46,11 +46,13 @@ from thalex_mm.core.events import (
     AccountTradesReceived,
     ErrorReceived,
     Event,
+    OrderReport,
     OrdersUpdated,
     PortfolioUpdated,
     ResponseReceived,
 )
 from thalex_mm.core.types import Instrument, OrderStatus, Side
+from thalex_mm.protocol.error_codes import error_kind
 from thalex_mm.sim.engine import EngineConfig, EngineOutput, MassQuoteResult, MatchingEngine
 
 __all__ = ["ACCOUNT", "SESSION", "SimExchange"]
@@ -320,15 +322,16 @@ class SimExchange:
         d = self._due(t_ns)
         if out.error is not None:
             self.rejects += 1
+            code = int(out.error.code)
             self.outbox.append((d, ErrorReceived(exchange_ts_ns=t_ns, local_ts_ns=d,
-                                                 request_id=request_id, code=int(out.error.code),
-                                                 message=out.error.message)))
+                                                 request_id=request_id, kind=error_kind(code),
+                                                 code=code, message=out.error.message)))
         else:
             if type(out.response) is MassQuoteResult and out.response.n_fail:
                 self.rejects += out.response.n_fail
+            report = out.response if type(out.response) is OrderReport else None
             self.outbox.append((d, ResponseReceived(exchange_ts_ns=t_ns, local_ts_ns=d,
-                                                    request_id=request_id,
-                                                    result=out.response)))
+                                                    request_id=request_id, report=report)))
         self._notify(t_ns, out, d)
 
     def _notify(self, t_ns: int, out: EngineOutput, d: int | None = None) -> None:

@@ -25,6 +25,7 @@ from thalex_mm.config.models import BotConfig, FairValueSource
 from thalex_mm.core.book import BookHealth
 from thalex_mm.core.budget import Drop, MessageBudget
 from thalex_mm.core.commands import AmendOrder, CancelSession, Command, Halt, InsertOrder
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
     AccountTradesReceived,
     BookDeltaReceived,
@@ -38,7 +39,6 @@ from thalex_mm.core.events import (
     KillSwitchPressed,
     LightTickerUpdated,
     MmProtectionUpdated,
-    OrderReport,
     OrdersUpdated,
     PortfolioUpdated,
     PublicTradesReceived,
@@ -199,10 +199,7 @@ class MarketMakerCore:
             self._on_order_records(self.orders.on_orders(event), now)
             self._dirty = True
         elif isinstance(event, ResponseReceived):
-            report = event.result if isinstance(event.result, OrderReport) else None
-            if report is None and isinstance(event.result, dict) and "order_id" in event.result:
-                report = _parse_report(event.result)
-            self._on_order_records(self.orders.on_response(event.request_id, report, now), now)
+            self._on_order_records(self.orders.on_response(event.request_id, event.report, now), now)
             self._dirty = True
         elif isinstance(event, ErrorReceived):
             self._on_error(event, now)
@@ -390,11 +387,12 @@ class MarketMakerCore:
         self._dirty = True
 
     def _on_error(self, event: ErrorReceived, now: int) -> None:
-        if event.code == 4:
+        if event.kind is ErrorKind.THROTTLE_EXCEEDED:
             self._throttles += 1
-        self.budget.on_error(event.code, now)
+        self.budget.on_error(event.kind, now)
         if event.request_id is not None:
-            self._on_order_records(self.orders.on_error(event.request_id, event.code, event.message), now)
+            records = self.orders.on_error(event.request_id, event.kind, event.message, code=event.code)
+            self._on_order_records(records, now)
         self._dirty = True
 
     # ------------------------------------------------------------------ quoting
@@ -677,14 +675,4 @@ class MarketMakerCore:
             budget_used=self.budget.me_used(self._now_ns),
             budget_limit=self.budget.me_limit_per_window,
         )
-
-
-def _parse_report(result: dict[str, Any]) -> OrderReport | None:
-    """An OrderStatus result that arrived as raw JSON (live/paper drivers)."""
-    from thalex_mm.protocol.parsers import parse_order_status  # pure codec; avoids an import cycle
-
-    try:
-        return parse_order_status(result)
-    except Exception:
-        return None
 

@@ -382,14 +382,14 @@ class AvellanedaQuoter:
             self._unanswered.pop(event.request_id, None)  # type: ignore[arg-type]
         elif isinstance(event, ReconnectRequested):
             self._reconnect_now.set()
-        if isinstance(event, ErrorReceived) and isinstance(classify_error_code(event.code), Escalate):
+        if isinstance(event, ErrorReceived) and isinstance(classify_error_code(event.kind), Escalate):
             # the session itself is bad (not logged in, session exhausted, account locked...):
             # nothing on it can be trusted; start over (login runs again, and a refused login
             # is fatal there)
             log.warning("exchange error %s (%s): reconnecting", event.code, event.message[:80])
             self.stats.last_error = f"session error {event.code}"
             self._reconnect_now.set()
-        elif isinstance(event, DecodeFailed) and _may_hide_private_state(event):
+        elif isinstance(event, DecodeFailed) and event.may_hide_private_state:
             # A lost order/fill/portfolio notification (or response) leaves the core believing
             # in orders the exchange no longer has (it then stops quoting that level for good).
             # Resynchronise the safe way: cancel the session, reconnect, take fresh snapshots.
@@ -518,14 +518,3 @@ class AvellanedaQuoter:
             with contextlib.suppress(Exception):
                 await session.call(rq.cancel_all)
 
-
-_PUBLIC_CHANNEL_PREFIXES = ("ticker.", "book.", "lwt.", "price_index.", "recent_trades.", "index_components.", "instruments", "system")
-
-
-def _may_hide_private_state(event: DecodeFailed) -> bool:
-    """Could the undecodable frame have been a private notification or a response? Public
-    market data is refreshed by the next update; our orders and fills are not."""
-    text = event.excerpt
-    if '"channel_name"' in text:
-        return "session." in text or "account." in text or not any(p in text for p in _PUBLIC_CHANNEL_PREFIXES)
-    return True

@@ -3,7 +3,7 @@
 Each parser takes an already-decoded JSON value and raises :class:`ProtocolError` with a
 precise reason (which field, what was found, what was expected) when it cannot build the core
 object. :func:`thalex_mm.protocol.decoder.decode_frame` turns those errors into
-``DecodeFailed``; drivers call the parsers directly on ``ResponseReceived.result``.
+``DecodeFailed``; ``decoder.response_event`` and the drivers call them on ``ReplyReceived.result``.
 
 Rules: numbers are JSON ints or floats (never booleans), finite; wire times are float Unix
 seconds and become ``int(round(t * 1e9))`` ns; an optional field that is absent or ``null``
