@@ -14,12 +14,15 @@ from thalex_mm.core.commands import (
     Halt,
     InsertOrder,
     MassQuote,
+    Resynchronise,
+    ResyncReason,
 )
 from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
     BookDeltaReceived,
     BookSnapshotReceived,
     Connected,
+    DecodeFailed,
     Disconnected,
     ErrorReceived,
     InstrumentsUpdated,
@@ -27,6 +30,7 @@ from thalex_mm.core.events import (
     OrderFill,
     OrderReport,
     OrdersUpdated,
+    ReconnectRequested,
     ResponseReceived,
     ShutdownRequested,
     TickerUpdated,
@@ -417,3 +421,76 @@ def test_core_when_held_portfolio_line_is_not_superseded_adopts_it_after_the_gra
     notices = core.handle(TimerFired(local_ts_ns=T0 + 1_200 * MS)).notices
     assert core.status().position == 0.0  # the exchange's word stands
     assert [r for r in notices if isinstance(r, PositionDiscrepancy)]
+
+
+# ------------------------------------------------------------------ resynchronising
+
+S = 1_000_000_000
+
+
+def _resyncs(step) -> list[Resynchronise]:
+    return [c for c in step.commands if isinstance(c, Resynchronise)]
+
+
+def test_core_when_feeds_stay_silent_past_the_limit_resynchronises_once_per_connection():
+    core = make_core()
+    start(core)
+    assert _resyncs(core.handle(TimerFired(local_ts_ns=T0 + 10 * S))) == []
+    (cmd,) = _resyncs(core.handle(TimerFired(local_ts_ns=T0 + 16 * S)))
+    assert cmd.reason is ResyncReason.STALE_DATA
+    assert _resyncs(core.handle(TimerFired(local_ts_ns=T0 + 17 * S))) == []  # already on its way
+    core.handle(Disconnected(local_ts_ns=T0 + 18 * S))
+    core.handle(Connected(local_ts_ns=T0 + 19 * S, cancel_on_disconnect=True))
+    assert _resyncs(core.handle(TimerFired(local_ts_ns=T0 + 20 * S))) == []  # snapshots on the way
+    (again,) = _resyncs(core.handle(TimerFired(local_ts_ns=T0 + 35 * S)))
+    assert again.reason is ResyncReason.STALE_DATA
+
+
+def test_core_when_timer_fires_right_after_connecting_before_any_data_does_not_resynchronise():
+    core = make_core()
+    core.handle(Connected(local_ts_ns=T0, cancel_on_disconnect=True))
+    assert _resyncs(core.handle(TimerFired(local_ts_ns=T0 + S))) == []
+
+
+def test_core_when_book_stays_crossed_past_the_limit_resynchronises_for_the_crossed_book():
+    core = make_core()
+    start(core)
+    core.handle(BookDeltaReceived(local_ts_ns=T0 + S, instrument=PERP.name, bids=((65_010.0, 1.0),), asks=()))
+    steps = []
+    for s in range(2, 18):  # data keeps flowing (not stale), the cross stays
+        core.handle(TickerUpdated(local_ts_ns=T0 + s * S, instrument=PERP.name, mark_price=65_000.0,
+                                  index_price=65_000.0))
+        core.handle(BookDeltaReceived(local_ts_ns=T0 + s * S, instrument=PERP.name, bids=((65_010.0, 1.0),), asks=()))
+        steps.append(core.handle(TimerFired(local_ts_ns=T0 + s * S + 1)))
+    found = [c for st in steps for c in _resyncs(st)]
+    assert [c.reason for c in found] == [ResyncReason.BOOK_CROSSED]
+
+
+def test_core_when_error_escalates_resynchronises_and_an_order_error_does_not():
+    core = make_core()
+    start(core)
+    order_error = ErrorReceived(local_ts_ns=T0 + S, request_id=None, kind=ErrorKind.INSUFFICIENT_MARGIN,
+                                code=24, message="insufficient margin")
+    assert _resyncs(core.handle(order_error)) == []
+    session_error = ErrorReceived(local_ts_ns=T0 + S, request_id=None, kind=ErrorKind.SESSION_EXHAUSTED,
+                                  code=11, message="session exhausted")
+    (cmd,) = _resyncs(core.handle(session_error))
+    assert cmd.reason is ResyncReason.SESSION_ERROR and cmd.detail.startswith("11")
+
+
+def test_core_when_a_frame_that_may_be_private_is_lost_resynchronises_and_a_public_one_not():
+    core = make_core()
+    start(core)
+    public = DecodeFailed(local_ts_ns=T0 + S, excerpt='{"channel_name":"ticker.X"', reason="bad",
+                          may_hide_private_state=False)
+    assert _resyncs(core.handle(public)) == []
+    private = DecodeFailed(local_ts_ns=T0 + S, excerpt='{"id":5,"result":', reason="invalid JSON")
+    (cmd,) = _resyncs(core.handle(private))
+    assert cmd.reason is ResyncReason.LOST_FRAME
+
+
+def test_core_when_exchange_announces_a_reconnect_resynchronises():
+    core = make_core()
+    start(core)
+    (cmd,) = _resyncs(core.handle(ReconnectRequested(local_ts_ns=T0 + S)))
+    assert cmd.reason is ResyncReason.EXCHANGE_RECONNECT

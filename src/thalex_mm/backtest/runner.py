@@ -37,7 +37,7 @@ from thalex_mm.backtest.exchange import ACCOUNT, SimExchange
 from thalex_mm.backtest.notices import NoticeCounter
 from thalex_mm.backtest.tape import MarketTape, build_tape, infer_tick_size
 from thalex_mm.config.models import BotConfig
-from thalex_mm.core.commands import AmendOrder, Command, Halt, InsertOrder, MassQuote
+from thalex_mm.core.commands import AmendOrder, Command, Halt, InsertOrder, MassQuote, Resynchronise
 from thalex_mm.core.events import (
     BookDeltaReceived,
     BookSnapshotReceived,
@@ -395,6 +395,8 @@ class _Loop:
             if isinstance(cmd, Halt):
                 self.halted = True
                 continue
+            if isinstance(cmd, Resynchronise):
+                continue  # no connection to renew: the tape loses no frame and stays in order
             if self.halted and isinstance(cmd, InsertOrder | AmendOrder | MassQuote):
                 continue
             self._rid += 1

@@ -5,6 +5,11 @@ commands (calling ``on_sent(request_id, command)`` just before each), hands its 
 one sink, and delivers a ``TimerFired`` at ``next_deadline_ns()``. No clock, no I/O: time
 arrives in events.
 
+The core also decides when what it knows of the exchange can no longer be trusted (a stale or
+crossed book, an error that escalates, a frame lost that may have been ours, the exchange's
+``reconnect`` notice) and says so with one ``Resynchronise(reason)`` per connection; the driver
+only carries it out.
+
 The quote step (DESIGN.md §3): market state → fair value → σ, A, k → model quotes (AS or GLFT)
 → risk gate (may cut a side, reduce-only, halt) → OrderManager diff → message budget →
 last-line risk check → commands. It runs when something that can change the quotes happened
@@ -23,14 +28,23 @@ from typing import Any
 
 from thalex_mm.config.models import BotConfig, FairValueSource
 from thalex_mm.core.book import BookHealth
-from thalex_mm.core.budget import Drop, MessageBudget
-from thalex_mm.core.commands import AmendOrder, CancelSession, Command, Halt, InsertOrder
+from thalex_mm.core.budget import Drop, ErrorAction, Escalate, MessageBudget
+from thalex_mm.core.commands import (
+    AmendOrder,
+    CancelSession,
+    Command,
+    Halt,
+    InsertOrder,
+    Resynchronise,
+    ResyncReason,
+)
 from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
     AccountTradesReceived,
     BookDeltaReceived,
     BookSnapshotReceived,
     Connected,
+    DecodeFailed,
     Disconnected,
     ErrorReceived,
     Event,
@@ -42,6 +56,7 @@ from thalex_mm.core.events import (
     OrdersUpdated,
     PortfolioUpdated,
     PublicTradesReceived,
+    ReconnectRequested,
     ResponseReceived,
     ShutdownRequested,
     TickerUpdated,
@@ -161,6 +176,8 @@ class MarketMakerCore:
         self.wanted = WantedQuotes(instrument=m.instrument)
         self._min_interval_ns = int(config.quoting.min_requote_interval_ms * 1_000_000)
         self._connected = False
+        self._connected_ns = 0  # local time of the last Connected
+        self._resync_requested = False  # a Resynchronise went out on this connection
         self._cod = False
         self._mass_quote = config.order.use_mass_quote
         self._shutdown = False
@@ -202,7 +219,17 @@ class MarketMakerCore:
             self._on_order_records(self.orders.on_response(event.request_id, event.report, now), now)
             self._dirty = True
         elif isinstance(event, ErrorReceived):
-            self._on_error(event, now)
+            if isinstance(self._on_error(event, now), Escalate):
+                # the session itself is bad: nothing on it can be trusted; start over (login
+                # runs again, and a refused login is fatal there)
+                urgent = self._resync(ResyncReason.SESSION_ERROR, f"{event.code}: {event.message[:80]}")
+        elif isinstance(event, DecodeFailed):
+            if event.may_hide_private_state:
+                # a lost order/fill/portfolio notification (or response) leaves us believing in
+                # orders the exchange no longer has: fresh snapshots are the safe way back
+                urgent = self._resync(ResyncReason.LOST_FRAME, event.reason[:120])
+        elif isinstance(event, ReconnectRequested):
+            urgent = self._resync(ResyncReason.EXCHANGE_RECONNECT)
         elif isinstance(event, AccountTradesReceived):
             for trade in event.trades:
                 applied = self.position.apply_trade(trade)
@@ -220,6 +247,7 @@ class MarketMakerCore:
             self._on_instruments(event)
         elif isinstance(event, Connected):
             self._connected = True
+            self._connected_ns = now
             self._shutdown = False
             self._cod = event.cancel_on_disconnect
             self.budget.set_cancel_on_disconnect(event.cancel_on_disconnect)
@@ -228,6 +256,7 @@ class MarketMakerCore:
             self._dirty = True
         elif isinstance(event, Disconnected):
             self._connected = False
+            self._resync_requested = False
             self.market.book.clear()  # the next connection starts from a fresh snapshot
             self._crossed_since_ns = None  # the next connection starts from a snapshot
             self.orders.on_disconnected()
@@ -244,6 +273,7 @@ class MarketMakerCore:
             self.ta.advance(now)
             self._settle_held_portfolio(now)
             self._dirty = True
+            urgent = self._check_feeds(now)
         quoted = self._maybe_quote(now)
         return Step(
             commands=urgent + quoted if urgent else quoted,
@@ -280,7 +310,7 @@ class MarketMakerCore:
     def book_crossed_for_s(self, now_ns: int) -> float:
         """Seconds the public book has stayed crossed or locked (best bid >= best ask) without a
         break; 0 when it is not. A lasting cross means a broken local book (a lost delta): the
-        driver resynchronises."""
+        core asks for a resynchronisation."""
         if self._crossed_since_ns is None:
             return 0.0
         return max(0.0, (now_ns - self._crossed_since_ns) / _NS)
@@ -386,14 +416,39 @@ class MarketMakerCore:
             self._notices.extend(self.risk.on_round_trip(applied.round_trip))
         self._dirty = True
 
-    def _on_error(self, event: ErrorReceived, now: int) -> None:
+    def _on_error(self, event: ErrorReceived, now: int) -> ErrorAction:
         if event.kind is ErrorKind.THROTTLE_EXCEEDED:
             self._throttles += 1
-        self.budget.on_error(event.kind, now)
+        action = self.budget.on_error(event.kind, now)
         if event.request_id is not None:
             records = self.orders.on_error(event.request_id, event.kind, event.message, code=event.code)
             self._on_order_records(records, now)
         self._dirty = True
+        return action
+
+    # ------------------------------------------------------------------ resynchronising
+
+    def _resync(self, reason: ResyncReason, detail: str = "") -> tuple[Command, ...]:
+        """One ``Resynchronise`` per connection (the driver is already on its way after it)."""
+        if self._resync_requested:
+            return ()
+        self._resync_requested = True
+        return (Resynchronise(reason=reason, detail=detail),)
+
+    def _check_feeds(self, now: int) -> tuple[Command, ...]:
+        """Resynchronise when a stream stayed silent, or the book crossed, for
+        ``connection.stale_reconnect_s`` (the risk gate pulled the quotes long before). The
+        clock starts at the connection at the earliest: its snapshots are still on their way."""
+        if not self._connected:
+            return ()
+        limit = self.config.connection.stale_reconnect_s
+        since_connected_s = (now - self._connected_ns) / _NS
+        if min(self.stale_for_s(now), since_connected_s) > limit:
+            return self._resync(ResyncReason.STALE_DATA, f"book or ticker silent for > {limit:.1f} s")
+        if self.book_crossed_for_s(now) > limit:
+            # no sequence numbers on the book feed: a lasting cross is a lost delta
+            return self._resync(ResyncReason.BOOK_CROSSED, f"for > {limit:.1f} s")
+        return ()
 
     # ------------------------------------------------------------------ quoting
 

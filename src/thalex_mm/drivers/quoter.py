@@ -6,7 +6,12 @@ and only then lets the core quote. Three tasks share one ``asyncio.TaskGroup``:
 
 - ``listen`` (``WsSession.listen``): read, decode, feed the core; never blocks;
 - ``quote``: woken when the core has commands or a deadline; sends commands in order;
-- ``heartbeat``: staleness, periodic status, forced reconnects when a stream stays stale.
+- ``heartbeat``: a ``TimerFired`` every second (the core checks its feeds then) and the
+  timeout of unanswered order requests.
+
+The core decides when to resynchronise (a stale or crossed book, an error that escalates, a
+lost frame, the exchange's ``reconnect`` notice) and says so with a ``Resynchronise`` command;
+the quoter carries it out: cancel the session's orders, reconnect at once, resubscribe.
 
 WebSocket pings are the heartbeat towards the exchange (they also keep cancel-on-disconnect
 alive). Reconnects use exponential backoff with jitter, reset after a stable period.
@@ -35,14 +40,11 @@ from typing import Any, Protocol
 
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials
-from thalex_mm.core.budget import Escalate
-from thalex_mm.core.budget import classify_error as classify_error_code
-from thalex_mm.core.commands import Command, Halt
+from thalex_mm.core.commands import Command, Halt, Resynchronise
 from thalex_mm.core.events import (
     BookDeltaReceived,
     BookSnapshotReceived,
     Connected,
-    DecodeFailed,
     Disconnected,
     ErrorReceived,
     Event,
@@ -53,7 +55,6 @@ from thalex_mm.core.events import (
     OrdersUpdated,
     PortfolioUpdated,
     PublicTradesReceived,
-    ReconnectRequested,
     ResponseReceived,
     ShutdownRequested,
     TickerUpdated,
@@ -79,8 +80,6 @@ class CoreLike(Protocol):
     def handle(self, event: Event) -> Step: ...
     def on_sent(self, request_id: int, command: Command) -> None: ...
     def next_deadline_ns(self) -> int | None: ...
-    def stale_for_s(self, now_ns: int) -> float: ...
-    def book_crossed_for_s(self, now_ns: int) -> float: ...
 
 
 #: Events decoded from a market-data frame (they start a tick-to-order measurement).
@@ -289,8 +288,8 @@ class AvellanedaQuoter:
                 await self._synchronise(session)
                 self._ready = True
                 self.stats.last_error = ""  # synchronised again: the last failure is history
-                tg.create_task(self._quote_task(session), name="quote")
-                tg.create_task(self._heartbeat_task(session), name="heartbeat")
+                quote = tg.create_task(self._quote_task(session), name="quote")
+                heartbeat = tg.create_task(self._heartbeat_task(session), name="heartbeat")
                 stop = tg.create_task(self._stop.wait(), name="stop")
                 recon = tg.create_task(self._reconnect_now.wait(), name="reconnect")
                 await asyncio.wait({listener, stop, recon}, return_when=asyncio.FIRST_COMPLETED)
@@ -298,7 +297,8 @@ class AvellanedaQuoter:
                     await self._shutdown(session)
                 elif self._reconnect_now.is_set():
                     await self._cancel_session_quietly(session)
-                for task in tg._tasks:
+                # this connection's tasks end with it (an exception above: the group cancels them)
+                for task in (listener, quote, heartbeat, stop, recon):
                     task.cancel()
         finally:
             self._ready = False
@@ -380,22 +380,6 @@ class AvellanedaQuoter:
         """Give one event to the core and queue what it wants sent (listen task; never blocks)."""
         if isinstance(event, ResponseReceived | ErrorReceived):
             self._unanswered.pop(event.request_id, None)  # type: ignore[arg-type]
-        elif isinstance(event, ReconnectRequested):
-            self._reconnect_now.set()
-        if isinstance(event, ErrorReceived) and isinstance(classify_error_code(event.kind), Escalate):
-            # the session itself is bad (not logged in, session exhausted, account locked...):
-            # nothing on it can be trusted; start over (login runs again, and a refused login
-            # is fatal there)
-            log.warning("exchange error %s (%s): reconnecting", event.code, event.message[:80])
-            self.stats.last_error = f"session error {event.code}"
-            self._reconnect_now.set()
-        elif isinstance(event, DecodeFailed) and event.may_hide_private_state:
-            # A lost order/fill/portfolio notification (or response) leaves the core believing
-            # in orders the exchange no longer has (it then stops quoting that level for good).
-            # Resynchronise the safe way: cancel the session, reconnect, take fresh snapshots.
-            log.warning("undecodable frame (%s): resynchronising", event.reason[:120])
-            self.stats.last_error = "undecodable frame"
-            self._reconnect_now.set()
         if self._on_event_observer is not None:
             self._on_event_observer(event)
         session = self._session
@@ -409,6 +393,9 @@ class AvellanedaQuoter:
             stamp, self._tick_perf_s = self._tick_perf_s, None
         if step.commands:
             for cmd in step.commands:
+                if isinstance(cmd, Resynchronise):
+                    self._resynchronise(cmd)
+                    continue
                 if isinstance(cmd, Halt) or session is None:
                     self._outbox.append((0, cmd, None))
                     continue
@@ -420,6 +407,13 @@ class AvellanedaQuoter:
                 self.core.on_sent(rid, cmd)
                 self._outbox.append((rid, cmd, stamp))
         self._wake.set()
+
+    def _resynchronise(self, cmd: Resynchronise) -> None:
+        """Carry out the core's decision: the connection ends at once (its orders are cancelled
+        first) and a fresh one starts without a backoff wait."""
+        self.stats.last_error = f"{cmd.reason.value}: {cmd.detail}" if cmd.detail else cmd.reason.value
+        log.warning("resynchronising: %s", self.stats.last_error)
+        self._reconnect_now.set()
 
     def _step(self, event: Event) -> Step:
         """The core handles ``event``; its notices go to the sink at once."""
@@ -461,21 +455,12 @@ class AvellanedaQuoter:
                 self._feed(TimerFired(local_ts_ns=self._clock_ns()))
 
     async def _heartbeat_task(self, session: WsSession) -> None:
-        """Stale streams: the core pulls quotes itself; we force a reconnect if it lasts."""
-        limit = self.config.connection.stale_reconnect_s
+        """Wake the core every second (it checks its feeds and may ask to resynchronise); time
+        out order requests the exchange never answered."""
         while True:
             await asyncio.sleep(1.0)
             now = self._clock_ns()
             self._feed(TimerFired(local_ts_ns=now))
-            if self.core.stale_for_s(now) > limit:
-                log.warning("market data stale for > %.1f s: reconnecting", limit)
-                self.stats.last_error = "stale market data"
-                self._reconnect_now.set()
-            if self.core.book_crossed_for_s(now) > limit:
-                # No sequence numbers on the book feed: a lasting cross is a lost delta.
-                log.warning("order book crossed for > %.1f s: resynchronising", limit)
-                self.stats.last_error = "book crossed"
-                self._reconnect_now.set()
             oldest = min(self._unanswered.values(), default=now)
             if (now - oldest) / 1e9 > self.config.connection.request_timeout_s:
                 # An order request the exchange never answered leaves its order (or the MMP
