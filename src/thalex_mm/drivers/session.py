@@ -1,0 +1,239 @@
+"""The one shell a live or paper run lives in, around the quoter and its core.
+
+Live (``thalex-mm live``) and paper (``thalex-mm paper``) differ only in where the exchange is
+(Thalex, or the simulated exchange on loopback) and in what the run is called in the journal;
+everything else happens here, the same way for both:
+
+- the journal sink: ``SessionLog`` gets every core notice as it happens (``on_notices``), and
+  every command and event; the status loop samples quotes and PnL into it;
+- the status loop (every ``status_interval_s``): sample, publish to the dashboard hub (at most
+  every ``publish_interval_s``), the terminal view, the duration limit;
+- the dashboard's kill button presses the quoter's kill switch;
+- signals: the first SIGINT/SIGTERM stops cleanly (cancel the session, summary), a second
+  aborts;
+- the end: fills still waiting for their fee are journaled, the run is finished, and a
+  :class:`SessionSummary` is returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from thalex_mm.config.models import BotConfig
+from thalex_mm.config.secrets import Credentials
+from thalex_mm.core.market_maker import CoreStatus, MarketMakerCore
+from thalex_mm.drivers.quoter import AvellanedaQuoter
+from thalex_mm.drivers.session_log import SessionLog
+from thalex_mm.drivers.status_view import render_status
+
+if TYPE_CHECKING:
+    from thalex_mm.monitoring.bridge import CoreStatusHub
+
+__all__ = ["SessionSummary", "run_session"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionSummary:
+    """End-of-run figures of a live or paper run. PnL in quote currency, amounts in contracts."""
+
+    exit_reason: str
+    seconds: float
+    fills: int
+    volume: float
+    pnl_realised: float
+    pnl_unrealised: float
+    fees: float
+    pnl_total: float
+    funding: float = 0.0
+    position: float
+    max_abs_position: float
+    quote_steps: int
+    inserts: int
+    amends: int
+    cancels: int
+    rejects: int
+    reconnects: int
+    open_orders_after: int
+    run_id: str | None
+
+    def lines(self) -> list[str]:
+        return [
+            f"exit reason        {self.exit_reason}",
+            f"duration           {self.seconds:.1f} s",
+            f"fills              {self.fills}",
+            f"volume             {self.volume:.3f} contracts",
+            f"PnL realised       {self.pnl_realised:+.2f} USD",
+            f"PnL unrealised     {self.pnl_unrealised:+.2f} USD",
+            f"fees               {self.fees:.2f} USD",
+            f"funding            {self.funding:+.2f} USD",
+            f"PnL total          {self.pnl_total:+.2f} USD",
+            f"final position     {self.position:+.3f} contracts",
+            f"max |position|     {self.max_abs_position:.3f} contracts",
+            f"requotes           {self.quote_steps} quote steps; {self.inserts} inserts, {self.amends} amends, {self.cancels} cancels",
+            f"rejects            {self.rejects}",
+            f"reconnects         {self.reconnects}",
+            f"open orders left   {self.open_orders_after}",
+        ] + ([f"journal run        {self.run_id}"] if self.run_id else [])
+
+
+async def run_session(
+    config: BotConfig,
+    url: str,
+    credentials: Credentials,
+    *,
+    journal: Any | None,
+    run_id: str | None,
+    hub: CoreStatusHub | None,
+    duration_s: float | None,
+    status_interval_s: float,
+    publish_interval_s: float = 0.0,
+    show_status: bool = False,
+    open_orders_left: Callable[[CoreStatus], int] | None = None,
+    on_started: Callable[[AvellanedaQuoter], None] | None = None,
+) -> SessionSummary:
+    """Run the quoter against ``url`` until the duration, a signal or a fatal error.
+
+    Args:
+        config: the effective BOT_CONFIG.
+        url: the exchange's WebSocket endpoint.
+        credentials: the API key to log in with.
+        journal: a ``thalex_mm.store`` journal (None: nothing is written); the caller opens,
+            and closes, it.
+        run_id: the journal's run, started by the caller (finished here).
+        hub: the dashboard hub (None: no dashboard, no metrics).
+        duration_s: stop after this long, seconds (None: until a signal).
+        status_interval_s: period of the status loop, seconds (journal samples, terminal).
+        publish_interval_s: the dashboard is published at most this often, seconds.
+        show_status: render the terminal status (rich on a terminal, a line every 5 s otherwise).
+        open_orders_left: the summary's "open orders left" (paper: the simulated exchange's
+            own count); default: the orders the core still knows of.
+        on_started: called with the quoter once it runs (tests, the paper driver).
+    """
+    started = time.monotonic()
+    core = MarketMakerCore(config)
+    log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s,
+                     hub=hub, instrument=config.market.instrument)
+    quoter = AvellanedaQuoter(config, url, credentials, core, on_command=log.on_command, on_event=log.on_event,
+                              on_notices=log.on_notices, latency=hub.metrics if hub is not None else None)
+    if hub is not None:
+        hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
+    runner = asyncio.create_task(quoter.run(), name="quoter")
+    exit_reason = "stopped"
+    with _signals_stop(quoter, runner):
+        if on_started is not None:
+            on_started(quoter)
+        view = _TerminalView(show_status)
+        deadline = None if duration_s is None else started + duration_s
+        next_publish = started
+        try:
+            while not runner.done():
+                await asyncio.wait({runner}, timeout=status_interval_s)
+                status = core.status()
+                log.sample(status)
+                if hub is not None and time.monotonic() >= next_publish:
+                    next_publish = time.monotonic() + publish_interval_s
+                    hub.publish(status, quoter.stats, log.totals)
+                view.update(status, quoter, log)
+                if deadline is not None and time.monotonic() >= deadline:
+                    quoter.request_stop("duration reached")
+            try:
+                exit_reason = await runner
+            except asyncio.CancelledError:
+                exit_reason = "aborted (second signal)"
+        finally:
+            view.stop()
+            if not runner.done():
+                runner.cancel()
+            status = core.status()
+            try:
+                log.finish(status.ts_ns)  # journal the fills still waiting for their fee
+                log.sample(status)
+            finally:
+                if journal is not None:
+                    journal.finish_run(run_id, exit_reason)
+    left = open_orders_left(status) if open_orders_left is not None else len(status.open_orders)
+    return _summary(exit_reason, time.monotonic() - started, status, quoter, log, left, run_id)
+
+
+@contextlib.contextmanager
+def _signals_stop(quoter: AvellanedaQuoter, runner: asyncio.Task[str]):
+    """First SIGINT/SIGTERM: clean shutdown (cancel_session, summary). Second: abort."""
+    loop = asyncio.get_running_loop()
+    seen = 0
+
+    def on_signal() -> None:
+        nonlocal seen
+        seen += 1
+        if seen == 1:
+            quoter.request_stop("signal")
+        else:
+            runner.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, on_signal)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+
+def _summary(exit_reason: str, seconds: float, s: CoreStatus, quoter: AvellanedaQuoter, log: SessionLog,
+             left: int, run_id: str | None) -> SessionSummary:
+    t = log.totals
+    return SessionSummary(
+        exit_reason=exit_reason, seconds=seconds, fills=s.fills, volume=s.volume,
+        pnl_realised=s.pnl_realised, pnl_unrealised=s.pnl_unrealised, fees=s.fees, pnl_total=s.pnl_total, funding=s.funding,
+        position=s.position, max_abs_position=max(t.max_abs_position, s.max_abs_position, abs(s.position)),
+        quote_steps=s.quote_steps, inserts=t.inserts, amends=t.amends, cancels=t.cancels,
+        rejects=s.rejects, reconnects=quoter.stats.reconnects, open_orders_after=left, run_id=run_id,
+    )
+
+
+class _TerminalView:
+    """A rich Live view on a terminal; one plain line every few seconds otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._live = None
+        self._last_line = 0.0
+        if enabled and sys.stdout.isatty():
+            from rich.live import Live
+
+            self._live = Live(auto_refresh=False, transient=False)
+            self._live.start()
+
+    def update(self, status: CoreStatus, quoter: AvellanedaQuoter, log: SessionLog) -> None:
+        if not self.enabled:
+            return
+        if self._live is not None:
+            self._live.update(render_status(status, quoter.stats, log.totals), refresh=True)
+            return
+        now = time.monotonic()
+        if now - self._last_line >= 5.0:
+            self._last_line = now
+            s = status
+            print(
+                f"[{s.trading_state}:{s.state_reason}] mid={_f(s.mid)} fv={_f(s.fair_value)} r={_f(s.reservation)} "
+                f"bid={_f(s.our_bid)} ask={_f(s.our_ask)} pos={s.position:+.3f} pnl={s.pnl_total:+.2f} "
+                f"σ={_f(s.sigma)} A={_f(s.A)} k={_f(s.k, 3)} fills={s.fills}",
+                flush=True,
+            )
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+def _f(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
