@@ -120,7 +120,6 @@ class _FakeQuoter:
 ])
 def test_live_journals_the_network_from_the_command_line_and_passes_dashboard_port(
         argv, network, creds_env, monkeypatch, capsys):
-    import thalex_mm.drivers.live as live
     import thalex_mm.drivers.session as session
 
     ports: list[int | None] = []
@@ -134,7 +133,7 @@ def test_live_journals_the_network_from_the_command_line_and_passes_dashboard_po
         return None, stop, None
 
     monkeypatch.setattr(session, "AvellanedaQuoter", _FakeQuoter)
-    monkeypatch.setattr(live, "start_monitoring", fake_monitoring)
+    monkeypatch.setattr(session, "start_monitoring", fake_monitoring)
     db = creds_env / "j.db"
     assert main(["live", *argv, "--db", str(db), "--dashboard-port", "0"]) == 0
     assert ports == [0]

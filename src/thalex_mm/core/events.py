@@ -23,6 +23,7 @@ from thalex_mm.core.types import (
 )
 
 __all__ = [
+    "MARKET_DATA_EVENTS",
     "AccountSummaryUpdated",
     "AccountTrade",
     "AccountTradesReceived",
@@ -161,6 +162,17 @@ class ReconnectRequested(Event):
     """``system`` event ``reconnect``: the server will close the socket in >= 10 s."""
 
     event: str = "reconnect"
+
+
+MARKET_DATA_EVENTS = (
+    BookSnapshotReceived,
+    BookDeltaReceived,
+    TickerUpdated,
+    LightTickerUpdated,
+    IndexUpdated,
+    PublicTradesReceived,
+)
+"""The events decoded from public market-data frames (for ``isinstance``)."""
 
 
 # ---------------------------------------------------------------- account

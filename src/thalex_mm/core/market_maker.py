@@ -40,6 +40,7 @@ from thalex_mm.core.commands import (
 )
 from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
+    MARKET_DATA_EVENTS,
     AccountTradesReceived,
     BookDeltaReceived,
     BookSnapshotReceived,
@@ -48,18 +49,14 @@ from thalex_mm.core.events import (
     Disconnected,
     ErrorReceived,
     Event,
-    IndexUpdated,
     InstrumentsUpdated,
     KillSwitchPressed,
-    LightTickerUpdated,
     MmProtectionUpdated,
     OrdersUpdated,
     PortfolioUpdated,
-    PublicTradesReceived,
     ReconnectRequested,
     ResponseReceived,
     ShutdownRequested,
-    TickerUpdated,
     TimerFired,
 )
 from thalex_mm.core.fair_value import FairValueModel
@@ -79,14 +76,6 @@ from thalex_mm.core.types import Instrument, Side, WantedQuotes
 __all__ = ["CoreStatus", "MarketMakerCore"]
 
 _NS = 1_000_000_000
-_MARKET_EVENTS = (
-    BookSnapshotReceived,
-    BookDeltaReceived,
-    TickerUpdated,
-    LightTickerUpdated,
-    IndexUpdated,
-    PublicTradesReceived,
-)
 
 
 _UNUSABLE_BOOK = frozenset({BookHealth.NO_SNAPSHOT, BookHealth.INCONSISTENT})
@@ -210,7 +199,7 @@ class MarketMakerCore:
         if event.exchange_ts_ns:
             self._last_exchange_ts_ns = event.exchange_ts_ns
         urgent: tuple[Command, ...] = ()
-        if isinstance(event, _MARKET_EVENTS):
+        if isinstance(event, MARKET_DATA_EVENTS):
             self._on_market(event, now)
         elif isinstance(event, OrdersUpdated):
             self._on_order_records(self.orders.on_orders(event), now)

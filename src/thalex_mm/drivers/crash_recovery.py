@@ -1,10 +1,6 @@
-"""Crash recovery of live runs: close the runs whose process died and journal the fills they missed.
-
-A live run hands its fills to the journal as they happen, but a ``kill -9`` (or a power loss)
-loses what the journal writer had not committed yet, and the run is never finished. Before a
-new live run starts, :func:`recover_crashed_runs` asks the exchange's
-``private/trade_history`` for the gap and closes those runs.
-"""
+"""Crash recovery of live runs: a ``kill -9`` (or a power loss) leaves a run unfinished and
+loses what the journal writer had not committed; before a new live run starts, the exchange's
+``private/trade_history`` fills the gap and those runs are closed."""
 
 from __future__ import annotations
 
@@ -37,26 +33,15 @@ async def recover_crashed_runs(
     network: str | None = None,
     clock_ns: Callable[[], int] = time.time_ns,
 ) -> None:
-    """Close the live runs of this journal whose process died (kill -9, power loss) and
-    journal the fills they missed.
+    """Close the live runs of this journal whose process died and journal the fills they missed.
 
-    Only runs of the same instrument, account and network whose process is gone count
-    (:func:`thalex_mm.store.recovery.crashed_runs`: the run row's pid is not alive on this
-    host); another bot still running on the same journal keeps its run open.
-
-    Every trade of the instrument since the oldest unfinished run started whose trade id the
-    journal does not hold yet is journaled into the unfinished run that was running at its
-    time. Each such run is then finished with exit reason ``crashed``, stopped at its last
-    journaled record. Any failure to read the exchange is logged and skipped: recovery
-    bookkeeping must not stop trading.
-
-    Args:
-        journal: the ``thalex_mm.store`` journal the new run will use.
-        config: the effective BOT_CONFIG (instrument, account).
-        url: the exchange's WebSocket endpoint.
-        creds: the API key (the trade history is private).
-        network: the journal's network name of the new run (default: the config's).
-        clock_ns: wall clock, ns (the login token's issue time).
+    Only runs of the same instrument, account and ``network`` whose process is gone count
+    (:func:`thalex_mm.store.recovery.crashed_runs`); another bot still running on the same
+    journal keeps its run open. Every trade of the instrument since the oldest such run started
+    that the journal does not hold yet goes to the run that was running at its time; each run is
+    then finished as ``crashed``, stopped at its last journaled record. A failure to read the
+    exchange is logged and skipped: recovery bookkeeping must not stop trading. ``clock_ns``
+    (wall clock, ns) dates the login token.
     """
     ident = config_identity(config)
     if network is not None:
@@ -93,8 +78,7 @@ async def recover_crashed_runs(
 async def _trade_history(
     config: BotConfig, url: str, creds: Credentials | None, *, since_ns: int, clock_ns: Callable[[], int]
 ) -> list[AccountTrade]:
-    """The account's trades of the instrument since ``since_ns`` (oldest first, at most 1000),
-    from a short session of its own (login, one request, close)."""
+    """The account's trades of the instrument since ``since_ns`` (oldest first, at most 1000)."""
     if creds is None:
         raise ValueError("no API key: the trade history is private")
     session = WsSession(url, lambda _event: None, request_timeout_s=config.connection.request_timeout_s,

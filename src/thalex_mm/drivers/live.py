@@ -1,15 +1,11 @@
-"""``thalex-mm live``: the session shell against a real Thalex endpoint, with a journal.
-
-Before the run starts, the live runs of the same journal whose process died are closed and
-their missed fills journaled (:mod:`thalex_mm.drivers.crash_recovery`).
-"""
+"""``thalex-mm live``: the session shell against a Thalex endpoint, journaled; crashed live runs
+of the same journal are closed first (:mod:`thalex_mm.drivers.crash_recovery`)."""
 
 from __future__ import annotations
 
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials
 from thalex_mm.drivers.crash_recovery import recover_crashed_runs
-from thalex_mm.drivers.monitoring_wiring import start_monitoring
 from thalex_mm.drivers.session import SessionSummary, run_session
 from thalex_mm.store import open_journal
 
@@ -33,31 +29,17 @@ async def run_live(
     duration_s: float | None = None,
     dashboard_port: int | None = None,
 ) -> SessionSummary:
-    """Trade ``config`` on ``url`` until the duration or a signal; returns the summary.
-
-    Args:
-        config: the effective BOT_CONFIG (market.network/url as traded).
-        url: the exchange's WebSocket endpoint.
-        creds: the API key.
-        journal_path: SQLite file or ``postgresql://`` URL of the journal.
-        network: what the journal records as the run's network.
-        duration_s: stop after this long, seconds (None: until a signal).
-        dashboard_port: override of ``monitoring.dashboard_port`` (0 = any free port).
-    """
+    """Trade ``config`` on ``url`` until ``duration_s`` or a signal; returns the summary.
+    ``journal_path``: SQLite file or ``postgresql://`` URL; ``network``: the run's network as
+    journaled; ``dashboard_port``: override of ``monitoring.dashboard_port`` (0 = any free)."""
     journal = open_journal(journal_path)
     try:
         await recover_crashed_runs(journal, config, url, creds, network=network)
         run_id = journal.start_run("live", config, network=network)
-        hub, stop_dashboard, dash_url = await start_monitoring(config.monitoring, port=dashboard_port)
-        if dash_url:
-            print(f"dashboard   {dash_url}")
-        try:
-            # "open orders left": the orders the core still knew of at exit (after the shutdown's
-            # confirmed cancel_session, normally 0; the exchange's cancel-on-disconnect covers the rest)
-            return await run_session(config, url, creds, journal=journal, run_id=run_id, hub=hub,
-                                     duration_s=duration_s, status_interval_s=JOURNAL_HANDOVER_S,
-                                     publish_interval_s=_PUBLISH_INTERVAL_S)
-        finally:
-            await stop_dashboard()
+        # "open orders left": the orders the core still knew of at exit (after the shutdown's
+        # confirmed cancel_session, normally 0; the exchange's cancel-on-disconnect covers the rest)
+        return await run_session(config, url, creds, journal=journal, run_id=run_id, dashboard_port=dashboard_port,
+                                 duration_s=duration_s, status_interval_s=JOURNAL_HANDOVER_S,
+                                 publish_interval_s=_PUBLISH_INTERVAL_S)
     finally:
         journal.close()

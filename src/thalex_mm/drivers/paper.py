@@ -14,7 +14,6 @@ from typing import Any
 
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials, Secret
-from thalex_mm.drivers.monitoring_wiring import start_monitoring
 from thalex_mm.drivers.session import SessionSummary, run_session
 from thalex_mm.sim.app import running_simulated_exchange
 from thalex_mm.store import close_crashed_runs
@@ -56,11 +55,6 @@ async def run_paper(
             test's faults/rates. Fee rates given here override the config's.
         on_started: called with ``(sim, quoter)`` once both run (tests and the dashboard).
     """
-    stop_dashboard = None
-    if hub is None:
-        hub, stop_dashboard, url = await start_monitoring(config.monitoring, port=dashboard_port)
-        if url and show_status:
-            print(f"dashboard: {url}", flush=True)
     # The simulated exchange charges the fees the model is told about (unless a test overrides).
     kwargs = {
         "maker_fee_rate": config.avellaneda.maker_fee_rate,
@@ -68,20 +62,16 @@ async def run_paper(
         **(sim_kwargs or {}),
     }
     key_dir = tempfile.mkdtemp(prefix="thalex-mm-paper-")
-    try:
-        async with running_simulated_exchange(seed=seed, replay=replay, key_dir=key_dir, **kwargs) as (sim, keys):
-            creds = Credentials(key_id=keys.kid, private_key=Secret(keys.private_key_pem()))
-            run_id = None
-            if journal is not None:
-                close_crashed_runs(journal, "paper", config)  # earlier paper runs killed with kill -9
-                run_id = journal.start_run("paper", config)
-            return await run_session(
-                config, sim.url, creds, journal=journal, run_id=run_id, hub=hub, duration_s=duration_s,
-                status_interval_s=status_interval_s, show_status=show_status,
-                # shutdown ran cancel_session: what the exchange itself still holds of ours
-                open_orders_left=lambda _status: len(sim.open_orders(keys.account)),
-                on_started=None if on_started is None else lambda quoter: on_started(sim, quoter),
-            )
-    finally:
-        if stop_dashboard is not None:
-            await stop_dashboard()
+    async with running_simulated_exchange(seed=seed, replay=replay, key_dir=key_dir, **kwargs) as (sim, keys):
+        creds = Credentials(key_id=keys.kid, private_key=Secret(keys.private_key_pem()))
+        run_id = None
+        if journal is not None:
+            close_crashed_runs(journal, "paper", config)  # earlier paper runs killed with kill -9
+            run_id = journal.start_run("paper", config)
+        return await run_session(
+            config, sim.url, creds, journal=journal, run_id=run_id, hub=hub, dashboard_port=dashboard_port,
+            duration_s=duration_s, status_interval_s=status_interval_s, show_status=show_status,
+            # shutdown ran cancel_session: what the exchange itself still holds of ours
+            open_orders_left=lambda _status: len(sim.open_orders(keys.account)),
+            on_started=None if on_started is None else lambda quoter: on_started(sim, quoter),
+        )

@@ -42,22 +42,17 @@ from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials
 from thalex_mm.core.commands import Command, Halt, Resynchronise
 from thalex_mm.core.events import (
-    BookDeltaReceived,
-    BookSnapshotReceived,
+    MARKET_DATA_EVENTS,
     Connected,
     Disconnected,
     ErrorReceived,
     Event,
-    IndexUpdated,
     InstrumentsUpdated,
     KillSwitchPressed,
-    LightTickerUpdated,
     OrdersUpdated,
     PortfolioUpdated,
-    PublicTradesReceived,
     ResponseReceived,
     ShutdownRequested,
-    TickerUpdated,
     TimerFired,
 )
 from thalex_mm.core.step import Notice, Step
@@ -80,13 +75,6 @@ class CoreLike(Protocol):
     def handle(self, event: Event) -> Step: ...
     def on_sent(self, request_id: int, command: Command) -> None: ...
     def next_deadline_ns(self) -> int | None: ...
-
-
-#: Events decoded from a market-data frame (they start a tick-to-order measurement).
-_MARKET_EVENTS = (
-    BookDeltaReceived, BookSnapshotReceived, TickerUpdated, LightTickerUpdated, IndexUpdated,
-    PublicTradesReceived,
-)
 
 
 class LatencyObserver(Protocol):
@@ -383,7 +371,7 @@ class AvellanedaQuoter:
         if self._on_event_observer is not None:
             self._on_event_observer(event)
         session = self._session
-        if self._tick_perf_s is None and session is not None and isinstance(event, _MARKET_EVENTS):
+        if self._tick_perf_s is None and session is not None and isinstance(event, MARKET_DATA_EVENTS):
             self._tick_perf_s = session.last_frame_perf_s or None
         step = self._step(event)
         # A quote step acted on the market frames seen so far: its orders carry the first
@@ -439,10 +427,10 @@ class AvellanedaQuoter:
                 self._unanswered[rid] = self._clock_ns()
                 await session.send(rq.command_to_request(cmd, rid))
                 self.stats.commands_sent += 1
-                if stamp is not None and stamp != last_stamp:
+                if stamp is not None and stamp != last_stamp and self.latency is not None:
                     # First order request of the quote step this market frame caused.
                     last_stamp = stamp
-                    self._observe_tick_to_order(time.perf_counter() - stamp)
+                    self.latency.observe_tick_to_order(time.perf_counter() - stamp)
             self._wake.clear()
             deadline = self.core.next_deadline_ns()
             timeout = None if deadline is None else max(0.0, (deadline - self._clock_ns()) / 1e9)
@@ -470,17 +458,9 @@ class AvellanedaQuoter:
                 self._unanswered.clear()
                 self._reconnect_now.set()
 
-    # ------------------------------------------------------------------ latency
-
     def _observe_round_trip(self, seconds: float) -> None:
-        observer = self.latency
-        if observer is not None:
-            observer.observe_round_trip(seconds)
-
-    def _observe_tick_to_order(self, seconds: float) -> None:
-        observer = self.latency
-        if observer is not None:
-            observer.observe_tick_to_order(seconds)
+        if self.latency is not None:
+            self.latency.observe_round_trip(seconds)
 
     # ------------------------------------------------------------------ shutdown
 

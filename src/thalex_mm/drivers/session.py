@@ -1,18 +1,10 @@
-"""The one shell a live or paper run lives in, around the quoter and its core.
+"""The one shell a live or paper run lives in: live and paper differ only in where the exchange
+is (Thalex, or the simulated exchange on loopback) and what the journal calls the run.
 
-Live (``thalex-mm live``) and paper (``thalex-mm paper``) differ only in where the exchange is
-(Thalex, or the simulated exchange on loopback) and in what the run is called in the journal;
-everything else happens here, the same way for both:
-
-- the journal sink: ``SessionLog`` gets every core notice as it happens (``on_notices``), and
-  every command and event; the status loop samples quotes and PnL into it;
-- the status loop (every ``status_interval_s``): sample, publish to the dashboard hub (at most
-  every ``publish_interval_s``), the terminal view, the duration limit;
-- the dashboard's kill button presses the quoter's kill switch;
-- signals: the first SIGINT/SIGTERM stops cleanly (cancel the session, summary), a second
-  aborts;
-- the end: fills still waiting for their fee are journaled, the run is finished, and a
-  :class:`SessionSummary` is returned.
+The shell wires the quoter to its one sink (``SessionLog``: every core notice as it happens,
+every command and event), runs the status loop (journal samples, dashboard, terminal view,
+duration), connects the dashboard's kill button, handles signals (the first SIGINT/SIGTERM
+stops cleanly, a second aborts) and ends the run with a :class:`SessionSummary`.
 """
 
 from __future__ import annotations
@@ -29,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials
 from thalex_mm.core.market_maker import CoreStatus, MarketMakerCore
+from thalex_mm.drivers.monitoring_wiring import start_monitoring
 from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.drivers.session_log import SessionLog
 from thalex_mm.drivers.status_view import render_status
@@ -90,7 +83,8 @@ async def run_session(
     *,
     journal: Any | None,
     run_id: str | None,
-    hub: CoreStatusHub | None,
+    hub: CoreStatusHub | None = None,
+    dashboard_port: int | None = None,
     duration_s: float | None,
     status_interval_s: float,
     publish_interval_s: float = 0.0,
@@ -101,37 +95,40 @@ async def run_session(
     """Run the quoter against ``url`` until the duration, a signal or a fatal error.
 
     Args:
-        config: the effective BOT_CONFIG.
-        url: the exchange's WebSocket endpoint.
-        credentials: the API key to log in with.
-        journal: a ``thalex_mm.store`` journal (None: nothing is written); the caller opens,
-            and closes, it.
-        run_id: the journal's run, started by the caller (finished here).
-        hub: the dashboard hub (None: no dashboard, no metrics).
+        journal / run_id: the journal (None: nothing written) and its run, started by the
+            caller (who also closes the journal); the run is finished here.
+        hub: the dashboard hub; None starts the dashboard (and metrics) from
+            ``config.monitoring`` on ``dashboard_port`` (0 = any free port), if enabled.
         duration_s: stop after this long, seconds (None: until a signal).
-        status_interval_s: period of the status loop, seconds (journal samples, terminal).
-        publish_interval_s: the dashboard is published at most this often, seconds.
-        show_status: render the terminal status (rich on a terminal, a line every 5 s otherwise).
-        open_orders_left: the summary's "open orders left" (paper: the simulated exchange's
-            own count); default: the orders the core still knows of.
-        on_started: called with the quoter once it runs (tests, the paper driver).
+        status_interval_s / publish_interval_s: period of the status loop and least time
+            between two dashboard publications, seconds.
+        show_status: the terminal status (rich on a terminal, a line every 5 s otherwise).
+        open_orders_left: the summary's "open orders left" (default: the orders the core
+            still knows of).
+        on_started: called with the quoter once it runs.
     """
     started = time.monotonic()
-    core = MarketMakerCore(config)
-    log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s,
-                     hub=hub, instrument=config.market.instrument)
-    quoter = AvellanedaQuoter(config, url, credentials, core, on_command=log.on_command, on_event=log.on_event,
-                              on_notices=log.on_notices, latency=hub.metrics if hub is not None else None)
-    if hub is not None:
-        hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
-    runner = asyncio.create_task(quoter.run(), name="quoter")
-    exit_reason = "stopped"
-    with _signals_stop(quoter, runner):
+    async with contextlib.AsyncExitStack() as stack:
+        if hub is None:
+            hub, stop_dashboard, dash_url = await start_monitoring(config.monitoring, port=dashboard_port)
+            stack.push_async_callback(stop_dashboard)
+            if dash_url:
+                print(f"dashboard   {dash_url}", flush=True)
+        core = MarketMakerCore(config)
+        log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s,
+                         hub=hub, instrument=config.market.instrument)
+        quoter = AvellanedaQuoter(config, url, credentials, core, on_command=log.on_command, on_event=log.on_event,
+                                  on_notices=log.on_notices, latency=hub.metrics if hub is not None else None)
+        if hub is not None:
+            hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
+        runner = asyncio.create_task(quoter.run(), name="quoter")
+        stack.enter_context(_signals_stop(quoter, runner))
+        view = _TerminalView(show_status)
+        stack.callback(view.stop)
         if on_started is not None:
             on_started(quoter)
-        view = _TerminalView(show_status)
         deadline = None if duration_s is None else started + duration_s
-        next_publish = started
+        next_publish, exit_reason = started, "stopped"
         try:
             while not runner.done():
                 await asyncio.wait({runner}, timeout=status_interval_s)
@@ -148,7 +145,6 @@ async def run_session(
             except asyncio.CancelledError:
                 exit_reason = "aborted (second signal)"
         finally:
-            view.stop()
             if not runner.done():
                 runner.cancel()
             status = core.status()
@@ -158,8 +154,16 @@ async def run_session(
             finally:
                 if journal is not None:
                     journal.finish_run(run_id, exit_reason)
-    left = open_orders_left(status) if open_orders_left is not None else len(status.open_orders)
-    return _summary(exit_reason, time.monotonic() - started, status, quoter, log, left, run_id)
+    t = log.totals
+    return SessionSummary(
+        exit_reason=exit_reason, seconds=time.monotonic() - started, fills=status.fills, volume=status.volume,
+        pnl_realised=status.pnl_realised, pnl_unrealised=status.pnl_unrealised, fees=status.fees,
+        pnl_total=status.pnl_total, funding=status.funding, position=status.position,
+        max_abs_position=max(t.max_abs_position, status.max_abs_position, abs(status.position)),
+        quote_steps=status.quote_steps, inserts=t.inserts, amends=t.amends, cancels=t.cancels,
+        rejects=status.rejects, reconnects=quoter.stats.reconnects, run_id=run_id,
+        open_orders_after=len(status.open_orders) if open_orders_left is None else open_orders_left(status),
+    )
 
 
 @contextlib.contextmanager
@@ -187,18 +191,6 @@ def _signals_stop(quoter: AvellanedaQuoter, runner: asyncio.Task[str]):
                 loop.remove_signal_handler(sig)
 
 
-def _summary(exit_reason: str, seconds: float, s: CoreStatus, quoter: AvellanedaQuoter, log: SessionLog,
-             left: int, run_id: str | None) -> SessionSummary:
-    t = log.totals
-    return SessionSummary(
-        exit_reason=exit_reason, seconds=seconds, fills=s.fills, volume=s.volume,
-        pnl_realised=s.pnl_realised, pnl_unrealised=s.pnl_unrealised, fees=s.fees, pnl_total=s.pnl_total, funding=s.funding,
-        position=s.position, max_abs_position=max(t.max_abs_position, s.max_abs_position, abs(s.position)),
-        quote_steps=s.quote_steps, inserts=t.inserts, amends=t.amends, cancels=t.cancels,
-        rejects=s.rejects, reconnects=quoter.stats.reconnects, open_orders_after=left, run_id=run_id,
-    )
-
-
 class _TerminalView:
     """A rich Live view on a terminal; one plain line every few seconds otherwise."""
 
@@ -220,8 +212,7 @@ class _TerminalView:
             return
         now = time.monotonic()
         if now - self._last_line >= 5.0:
-            self._last_line = now
-            s = status
+            self._last_line, s = now, status
             print(
                 f"[{s.trading_state}:{s.state_reason}] mid={_f(s.mid)} fv={_f(s.fair_value)} r={_f(s.reservation)} "
                 f"bid={_f(s.our_bid)} ask={_f(s.our_ask)} pos={s.position:+.3f} pnl={s.pnl_total:+.2f} "
