@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from thalex_mm.core.budget import Drop, DropReason
-from thalex_mm.core.commands import InstrumentQuote, MassQuote
+from thalex_mm.core.commands import InsertOrder, InstrumentQuote, MassQuote
 from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import AccountTrade, AccountTradesReceived, ErrorReceived
 from thalex_mm.core.order_records import FillRecorded, OrderRejected
+from thalex_mm.core.types import Side
 from thalex_mm.drivers.session_log import SessionLog
 from thalex_mm.monitoring.bridge import CoreStatusHub, snapshot_from_core
 from thalex_mm.store import Journal
@@ -48,6 +49,10 @@ def journal(tmp_path: Path):
     j = Journal(tmp_path / "j.sqlite", flush_interval_s=0.02)
     yield j
     j.close()
+
+
+def _insert(cid: int) -> InsertOrder:
+    return InsertOrder(client_order_id=cid, instrument=INSTR, side=Side.BUY, amount=0.1, price=100.0)
 
 
 def _run(journal: Journal) -> str:
@@ -131,7 +136,7 @@ def test_rejections_and_exchange_errors_reach_the_dashboard_and_the_journal(
     run_id = _run(journal)
     hub = CoreStatusHub()
     log = SessionLog(journal, run_id, hub=hub)
-    rej = OrderRejected(request_id=5, client_order_id=9, command="InsertOrder", code=3,
+    rej = OrderRejected(request_id=5, client_order_id=9, command=_insert(9), code=3,
                         message="post-only would cross", action=Drop(kind=ErrorKind.INVALID_PRICE, reason=DropReason.INVALID_PRICE))
     log.on_notices([rej], T0)
     log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=6, kind=ErrorKind.SESSION_EXHAUSTED, code=11,

@@ -19,7 +19,8 @@ INSTR = "BTC-PERPETUAL"
 
 
 def _reject(rid: int) -> OrderRejected:
-    return OrderRejected(request_id=rid, client_order_id=rid, command="InsertOrder", code=3,
+    return OrderRejected(request_id=rid, client_order_id=rid, code=3,
+                         command=InsertOrder(client_order_id=rid, instrument=INSTR, side=Side.BUY, amount=0.1, price=100.0),
                          message="post-only would cross",
                          action=Drop(kind=ErrorKind.INVALID_PRICE, reason=DropReason.INVALID_PRICE))
 

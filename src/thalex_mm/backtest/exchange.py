@@ -52,6 +52,7 @@ from thalex_mm.core.events import (
     ResponseReceived,
 )
 from thalex_mm.core.types import Instrument, OrderStatus, Side
+from thalex_mm.data.events import EventKind
 from thalex_mm.protocol.error_codes import error_kind
 from thalex_mm.sim.engine import EngineConfig, EngineOutput, MassQuoteResult, MatchingEngine
 
@@ -63,9 +64,8 @@ ACCOUNT = "backtest-account"
 _BUY = Side.BUY
 _SELL = Side.SELL
 _LIVE = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
-_LEVEL = 2
-_TRADE = 3
-_CLEAR = 1
+_LEVEL = int(EventKind.BOOK_LEVEL)  # plain ints: compared per row on the hot path
+_TRADE = int(EventKind.TRADE)
 _IBIG = int(BIG)
 _CROSS_WINDOW = 4096  # ticks scanned for recorded levels crossing a new order
 _WINDOW_ROWS = 4096  # rows selected per vectorised pass in advance()

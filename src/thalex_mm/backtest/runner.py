@@ -48,6 +48,7 @@ from thalex_mm.core.events import (
     TimerFired,
 )
 from thalex_mm.core.types import Instrument, Side
+from thalex_mm.data.events import EventKind
 from thalex_mm.reports import RunRecorder
 from thalex_mm.sim.engine import (
     EngineConfig,
@@ -484,7 +485,7 @@ class _Loop:
 
     def _lists(self) -> dict:
         tape = self.tape
-        trade_rows = np.flatnonzero(tape.kind == 3)
+        trade_rows = np.flatnonzero(tape.kind == int(EventKind.TRADE))
         ends = tape.batch_row_end
         trade_start = np.searchsorted(trade_rows, np.r_[0, ends]).tolist()
         lv_price, lv_qty = tape.lv_price, tape.lv_qty

@@ -31,10 +31,12 @@ from thalex_mm.core.book import BookHealth
 from thalex_mm.core.budget import Drop, ErrorAction, Escalate, MessageBudget
 from thalex_mm.core.commands import (
     AmendOrder,
+    CancelOrder,
     CancelSession,
     Command,
     Halt,
     InsertOrder,
+    MassQuote,
     Resynchronise,
     ResyncReason,
 )
@@ -365,7 +367,7 @@ class MarketMakerCore:
 
     def _hold_refused_side(self, rec: OrderRejected, now: int) -> None:
         """A refused insert/amend/mass quote is not re-sent blindly: its side waits a backoff."""
-        if not isinstance(rec.action, Drop) or rec.command not in ("InsertOrder", "AmendOrder", "MassQuote"):
+        if not isinstance(rec.action, Drop) or not isinstance(rec.command, InsertOrder | AmendOrder | MassQuote):
             return
         tracked = self.orders.get(rec.client_order_id) if rec.client_order_id is not None else None
         sides = (tracked.side,) if tracked is not None else (Side.BUY, Side.SELL)
@@ -608,7 +610,7 @@ class MarketMakerCore:
             if isinstance(cmd, InsertOrder):
                 side = cmd.side
                 after = resting[side] + cmd.amount
-            elif hasattr(cmd, "client_order_id"):
+            elif isinstance(cmd, AmendOrder | CancelOrder):
                 tracked = self.orders.get(cmd.client_order_id) if cmd.client_order_id is not None else None
                 side = tracked.side if tracked is not None else None
                 if isinstance(cmd, AmendOrder) and tracked is not None:

@@ -305,7 +305,7 @@ class OrderManager:
             OrderRejected(
                 request_id=request_id if request_id is not None else -1,
                 client_order_id=cid,
-                command=type(cmd).__name__,
+                command=cmd,
                 code=code,
                 message=message,
                 action=classify_error(kind),

@@ -160,9 +160,9 @@ class SessionLog:
                         self._pending[rec.trade_id] = (rec, now_ns)
             elif isinstance(rec, OrderRejected):
                 t.rejects += 1
-                self._note_error(f"rejected {rec.command} (code {rec.code}): {rec.message}")
+                self._note_error(f"rejected {rec.command_name} (code {rec.code}): {rec.message}")
                 if j is not None:
-                    j.error(self.run_id, ts_ns=now_ns, source="rejected", code=rec.code, message=f"{rec.command}: {rec.message}")
+                    j.error(self.run_id, ts_ns=now_ns, source="rejected", code=rec.code, message=f"{rec.command_name}: {rec.message}")
             elif isinstance(rec, TradingStateChanged):
                 if j is not None:
                     j.risk_event(self.run_id, ts_ns=rec.local_ts_ns or now_ns, state=rec.state.value,
