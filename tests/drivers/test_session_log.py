@@ -4,17 +4,19 @@ errors reach the dashboard, mass quotes journaled one row per level."""
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from thalex_mm.config import BotConfig
 from thalex_mm.core.budget import Drop, DropReason
 from thalex_mm.core.commands import InsertOrder, InstrumentQuote, MassQuote
 from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import AccountTrade, AccountTradesReceived, ErrorReceived
+from thalex_mm.core.market_maker import MarketMakerCore
 from thalex_mm.core.order_records import FillRecorded, OrderRejected
 from thalex_mm.core.types import Side
+from thalex_mm.drivers.quoter import QuoterStats
 from thalex_mm.drivers.session_log import SessionLog
 from thalex_mm.monitoring.bridge import CoreStatusHub, snapshot_from_core
 from thalex_mm.store import Journal
@@ -146,7 +148,7 @@ def test_rejections_and_exchange_errors_reach_the_dashboard_and_the_journal(
     assert any("order not found" in t and "11" in t for t in texts)
     # The drivers publish (status, quoter stats, totals): the snapshot's recent errors (which
     # replace the hub's own list on the dashboard) carry them too.
-    snap = snapshot_from_core(SimpleNamespace(ts_ns=T0), SimpleNamespace(errors=[]), log.totals)
+    snap = snapshot_from_core(MarketMakerCore(BotConfig()).status(), QuoterStats(), log.totals)
     assert snap.recent_errors is not None
     assert any("post-only would cross" in t for t in snap.recent_errors)
     assert any("order not found" in t for t in snap.recent_errors)
