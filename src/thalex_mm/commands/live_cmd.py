@@ -128,6 +128,5 @@ async def _run(config: BotConfig, url: str, creds: Credentials, args: argparse.N
     summary = await run_live(config, url, creds, journal_path=args.db or config.monitoring.journal_path,
                              network=journal_network(args.network, args.url), duration_s=args.duration,
                              dashboard_port=args.dashboard_port)
-    for line in summary.lines():
-        print(line)
+    print("\n".join(summary.lines()))
     return 0 if not summary.exit_reason.startswith("fatal") else 1

@@ -52,8 +52,7 @@ async def recover_crashed_runs(
     known = journal.trade_ids(since_ns=0)
     recovered: dict[str, int] = {r.run_id: 0 for r in crashed}
     try:
-        trades = await _trade_history(config, url, creds, since_ns=crashed[0].started_ns, clock_ns=clock_ns)
-        for trade in trades:
+        for trade in await _trade_history(config, url, creds, since_ns=crashed[0].started_ns, clock_ns=clock_ns):
             if trade.instrument != config.market.instrument or trade.trade_type != "normal" or trade.trade_id in known:
                 continue
             owner = [r for r in crashed if r.started_ns <= trade.ts_ns]

@@ -14,9 +14,8 @@ __all__ = ["JOURNAL_HANDOVER_S", "run_live"]
 #: Period of the live status loop, seconds: quote and PnL samples reach the journal at least
 #: this often (fills, risk events and rejections go at once, as the core notices them). With the
 #: journal writer's 0.2 s commit interval a kill -9 loses at most the last ~0.7 s of records (see
-#: ``thalex_mm.store.journal``); the dashboard is published once a second.
+#: ``thalex_mm.store.journal``).
 JOURNAL_HANDOVER_S = 0.5
-_PUBLISH_INTERVAL_S = 1.0
 
 
 async def run_live(
@@ -40,6 +39,6 @@ async def run_live(
         # confirmed cancel_session, normally 0; the exchange's cancel-on-disconnect covers the rest)
         return await run_session(config, url, creds, journal=journal, run_id=run_id, dashboard_port=dashboard_port,
                                  duration_s=duration_s, status_interval_s=JOURNAL_HANDOVER_S,
-                                 publish_interval_s=_PUBLISH_INTERVAL_S)
+                                 publish_interval_s=1.0)  # the dashboard: once a second
     finally:
         journal.close()

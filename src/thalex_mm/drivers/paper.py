@@ -47,20 +47,16 @@ async def run_paper(
         seed: seed of the synthetic market.
         journal: a ``thalex_mm.store`` journal, or None.
         show_status: render the live terminal status.
-        hub: a monitoring hub with ``publish(status, stats, totals)``; None starts the dashboard
-            from ``config.monitoring`` (when enabled) and uses its hub.
-        dashboard_port: override of ``monitoring.dashboard_port`` (0 = ephemeral).
+        hub / dashboard_port: the dashboard hub; None starts the dashboard from
+            ``config.monitoring`` (when enabled) on ``dashboard_port`` (0 = ephemeral).
         sim_kwargs: extra arguments for ``build_simulated_exchange``: the CLI's ``--sim``,
             ``--fault`` and replay-mapping options (``commands.sim_cmd.market_kwargs``), or a
             test's faults/rates. Fee rates given here override the config's.
         on_started: called with ``(sim, quoter)`` once both run (tests and the dashboard).
     """
     # The simulated exchange charges the fees the model is told about (unless a test overrides).
-    kwargs = {
-        "maker_fee_rate": config.avellaneda.maker_fee_rate,
-        "taker_fee_rate": config.avellaneda.taker_fee_rate,
-        **(sim_kwargs or {}),
-    }
+    fees = {"maker_fee_rate": config.avellaneda.maker_fee_rate, "taker_fee_rate": config.avellaneda.taker_fee_rate}
+    kwargs = {**fees, **(sim_kwargs or {})}
     key_dir = tempfile.mkdtemp(prefix="thalex-mm-paper-")
     async with running_simulated_exchange(seed=seed, replay=replay, key_dir=key_dir, **kwargs) as (sim, keys):
         creds = Credentials(key_id=keys.kid, private_key=Secret(keys.private_key_pem()))

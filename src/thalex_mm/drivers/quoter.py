@@ -6,12 +6,11 @@ and only then lets the core quote. Three tasks share one ``asyncio.TaskGroup``:
 
 - ``listen`` (``WsSession.listen``): read, decode, feed the core; never blocks;
 - ``quote``: woken when the core has commands or a deadline; sends commands in order;
-- ``heartbeat``: a ``TimerFired`` every second (the core checks its feeds then) and the
-  timeout of unanswered order requests.
+- ``heartbeat``: a ``TimerFired`` every second and the timeout of unanswered order requests.
 
-The core decides when to resynchronise (a stale or crossed book, an error that escalates, a
-lost frame, the exchange's ``reconnect`` notice) and says so with a ``Resynchronise`` command;
-the quoter carries it out: cancel the session's orders, reconnect at once, resubscribe.
+The core decides when to resynchronise (stale or crossed book, an escalating error, a lost
+frame, the exchange's ``reconnect``): on its ``Resynchronise`` the quoter cancels the session's
+orders and reconnects at once.
 
 WebSocket pings are the heartbeat towards the exchange (they also keep cancel-on-disconnect
 alive). Reconnects use exponential backoff with jitter, reset after a stable period.
@@ -88,10 +87,9 @@ class LatencyObserver(Protocol):
 class QuoterStats:
     """Connection-level counters for the status line and the summary.
 
-    ``connects`` counts connections opened; ``reconnects`` every connection after the first,
-    whatever caused it (lost socket, or a forced resync: stale feed, ``system`` reconnect event,
-    crossed book, undecodable frame, unanswered request); ``backoff_waits`` the reconnects that
-    first waited out a backoff delay (the forced resyncs reconnect at once).
+    ``connects`` counts connections opened; ``reconnects`` every connection after the first
+    (a lost socket, the core's ``Resynchronise``, an unanswered request); ``backoff_waits`` the
+    reconnects that first waited out a backoff delay (a resynchronisation reconnects at once).
 
     ``task_failures`` counts the internal errors of the run (an exception in a quoter task, e.g.
     a bug in the core: the connection is closed, which pulls the quotes, and restarted);
@@ -315,10 +313,8 @@ class AvellanedaQuoter:
             except RequestRejected as exc:
                 raise FatalConnectionError(f"login refused: [{int(exc.code)}] {exc.message}") from None
             del token
-        cod = False
-        if self.credentials is not None:
             await session.call(rq.set_cancel_on_disconnect, cfg.connection.cancel_on_disconnect_timeout_s)
-            cod = True
+        cod = self.credentials is not None
         now = self._clock_ns()
         raw = await session.call(rq.instruments)
         found = tuple(parse_instrument(d) for d in raw or ())
@@ -326,27 +322,17 @@ class AvellanedaQuoter:
         if not any(i.name == instrument for i in found):
             raise FatalConnectionError(f"market.instrument: {instrument!r} is not listed by the exchange")
         product = next(i.product for i in found if i.name == instrument)
-        mmp = False
-        if cfg.order.use_mass_quote and self.credentials is not None:
+        mmp = cfg.order.use_mass_quote and cod
+        if mmp:
             await session.call(rq.set_mm_protection, product, cfg.order.mmp_trade_amount, cfg.order.mmp_quote_amount)
-            mmp = True
-        public = [
-            ch.ticker_channel(instrument),
-            ch.book_channel(instrument),
-            ch.price_index_channel(cfg.market.underlying),
-            ch.recent_trades_channel(instrument, "single"),
-            ch.Channel.SYSTEM.value,
-        ]
+        public = [ch.ticker_channel(instrument), ch.book_channel(instrument), ch.price_index_channel(cfg.market.underlying),
+                  ch.recent_trades_channel(instrument, "single"), ch.Channel.SYSTEM.value]
         got = await session.call(rq.public_subscribe, public)
         self._check_subscribed(public, got)
         if self.credentials is not None:
-            private = [
-                ch.Channel.SESSION_ORDERS.value,
-                ch.Channel.ACCOUNT_PORTFOLIO.value,
-                ch.Channel.ACCOUNT_TRADE_HISTORY.value,
-                ch.Channel.ACCOUNT_SUMMARY.value,
-                ch.Channel.SESSION_MM_PROTECTION.value,
-            ]
+            private = [c.value for c in (ch.Channel.SESSION_ORDERS, ch.Channel.ACCOUNT_PORTFOLIO,
+                                         ch.Channel.ACCOUNT_TRADE_HISTORY, ch.Channel.ACCOUNT_SUMMARY,
+                                         ch.Channel.SESSION_MM_PROTECTION)]
             got = await session.call(rq.private_subscribe, private)
             self._check_subscribed(private, got)
             now = self._clock_ns()

@@ -170,15 +170,11 @@ async def run_session(
 def _signals_stop(quoter: AvellanedaQuoter, runner: asyncio.Task[str]):
     """First SIGINT/SIGTERM: clean shutdown (cancel_session, summary). Second: abort."""
     loop = asyncio.get_running_loop()
-    seen = 0
+    seen: list[None] = []  # one entry per signal
 
     def on_signal() -> None:
-        nonlocal seen
-        seen += 1
-        if seen == 1:
-            quoter.request_stop("signal")
-        else:
-            runner.cancel()
+        seen.append(None)
+        quoter.request_stop("signal") if len(seen) == 1 else runner.cancel()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -216,9 +212,7 @@ class _TerminalView:
             print(
                 f"[{s.trading_state}:{s.state_reason}] mid={_f(s.mid)} fv={_f(s.fair_value)} r={_f(s.reservation)} "
                 f"bid={_f(s.our_bid)} ask={_f(s.our_ask)} pos={s.position:+.3f} pnl={s.pnl_total:+.2f} "
-                f"σ={_f(s.sigma)} A={_f(s.A)} k={_f(s.k, 3)} fills={s.fills}",
-                flush=True,
-            )
+                f"σ={_f(s.sigma)} A={_f(s.A)} k={_f(s.k, 3)} fills={s.fills}", flush=True)
 
     def stop(self) -> None:
         if self._live is not None:

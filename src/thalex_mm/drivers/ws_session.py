@@ -149,9 +149,7 @@ class WsSession:
                         self._round_trip_done(event.request_id, arrived_s)
                         if self._resolve(event):
                             continue
-                    if isinstance(event, ReplyReceived):
-                        event = response_event(event)
-                    self._on_event(event)
+                    self._on_event(response_event(event) if isinstance(event, ReplyReceived) else event)
         finally:
             self._fail_pending(TransportError("connection closed"))
 
