@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from thalex_mm.core.error_kinds import ErrorKind
@@ -24,8 +25,9 @@ from thalex_mm.core.events import (
     TickerUpdated,
 )
 from thalex_mm.core.types import ChangeReason, DeleteReason, OrderStatus, OrderType, Side
+from thalex_mm.errors import ProtocolError
 from thalex_mm.protocol.decoder import EXCERPT_CHARS, ReplyReceived, decode_frame, response_event
-from thalex_mm.protocol.parsers import s_to_ns
+from thalex_mm.protocol.parsers import parse_trade_history, s_to_ns
 
 LOCAL = 1_716_200_003_000_000_000
 
@@ -231,6 +233,21 @@ def test_account_trade_history_example_when_decoded_gives_trade():
     assert (t.client_order_id, t.label, t.maker_taker, t.position_after, t.trade_type) == (
         101, "P", "maker", 0.05, "normal")
     assert t.ts_ns == ev.exchange_ts_ns == s_to_ns(1716200002.1)
+
+
+_TRADE = ('{"trade_id":"t1","order_id":"o1","instrument_name":"BTC-PERPETUAL","direction":"sell",'
+          '"price":64900,"amount":0.05,"time":1716200002.1,"trade_type":"normal","fee":0.16}')
+
+
+@pytest.mark.parametrize("result", [f'{{"trades":[{_TRADE}],"bookmark":null}}', f"[{_TRADE}]"])
+def test_trade_history_result_when_parsed_gives_its_trades(result):
+    (t,) = parse_trade_history(orjson.loads(result))
+    assert (t.trade_id, t.side, t.price, t.fee) == ("t1", Side.SELL, 64900.0, 0.16)
+
+
+def test_trade_history_result_when_a_trade_is_malformed_names_it():
+    with pytest.raises(ProtocolError, match=r"trades\[1\]"):
+        parse_trade_history(orjson.loads(f'{{"trades":[{_TRADE},{{"trade_id":1}}]}}'))
 
 
 def test_account_portfolio_example_when_decoded_gives_entry():

@@ -16,7 +16,7 @@ from thalex_mm.core.events import AccountTrade
 from thalex_mm.drivers.ws_session import WsSession
 from thalex_mm.protocol import requests as rq
 from thalex_mm.protocol.auth import make_login_token
-from thalex_mm.protocol.decoder import parse_account_trade
+from thalex_mm.protocol.parsers import parse_trade_history
 from thalex_mm.store.recovery import config_identity, crashed_runs
 
 __all__ = ["recover_crashed_runs"]
@@ -76,7 +76,7 @@ async def recover_crashed_runs(
 
 async def _trade_history(
     config: BotConfig, url: str, creds: Credentials | None, *, since_ns: int, clock_ns: Callable[[], int]
-) -> list[AccountTrade]:
+) -> tuple[AccountTrade, ...]:
     """The account's trades of the instrument since ``since_ns`` (oldest first, at most 1000)."""
     if creds is None:
         raise ValueError("no API key: the trade history is private")
@@ -93,5 +93,4 @@ async def _trade_history(
     finally:
         listener.cancel()
         await session.close()
-    raw = result.get("trades", []) if isinstance(result, dict) else (result or [])
-    return [parse_account_trade(item) for item in raw]
+    return parse_trade_history(result)
