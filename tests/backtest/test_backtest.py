@@ -19,6 +19,7 @@ from thalex_mm.cli import main
 from thalex_mm.config.models import BotConfig
 from thalex_mm.core.commands import InsertOrder
 from thalex_mm.core.events import AccountTradesReceived, BookDeltaReceived, BookSnapshotReceived
+from thalex_mm.core.step import EMPTY_STEP, Step
 from thalex_mm.core.types import Side
 from thalex_mm.data import EventKind, events_from_columns
 from thalex_mm.reports import RunRecorder
@@ -45,9 +46,9 @@ class OneBidCore:
         if not self.sent and isinstance(event, BookSnapshotReceived | BookDeltaReceived):
             self.sent = True
             self.sent_at.append(event.local_ts_ns)
-            return (InsertOrder(client_order_id=1, instrument=self.name, side=Side.BUY,
-                                amount=self.amount, price=self.price, post_only=True),)
-        return ()
+            return Step(commands=(InsertOrder(client_order_id=1, instrument=self.name, side=Side.BUY,
+                                              amount=self.amount, price=self.price, post_only=True),))
+        return EMPTY_STEP
 
     def on_sent(self, request_id, command):
         pass

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from thalex_mm.core.budget import Reconcile
+from thalex_mm.core.commands import AmendOrder, InsertOrder
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import ErrorReceived
 from thalex_mm.core.order_records import OrderRejected
 from thalex_mm.core.reasons import Reason, TradingState, TradingStateChanged
@@ -52,6 +54,17 @@ def test_exit_reason_when_a_passing_halt_resumes_is_not_blamed() -> None:
     assert out.exit_reason("signal") == "signal"
 
 
+def _amend(cid: int) -> AmendOrder:
+    return AmendOrder(client_order_id=cid, price=100.0, amount=0.1)
+
+
+def _insert(cid: int) -> InsertOrder:
+    from thalex_mm.core.types import Side
+
+    return InsertOrder(client_order_id=cid, instrument="BTC-PERPETUAL", side=Side.BUY, price=100.0,
+                       amount=0.1)
+
+
 @pytest.fixture
 def journal(tmp_path: Path):
     j = Journal(tmp_path / "j.sqlite", flush_interval_s=0.02)
@@ -62,11 +75,11 @@ def journal(tmp_path: Path):
 def test_session_log_when_amend_races_a_fill_journals_one_info_and_no_error(journal: Journal) -> None:
     run_id = journal.start_run("paper", {}, started_ns=T0)
     log = SessionLog(journal, run_id)
-    log.on_event(ErrorReceived(local_ts_ns=T0, request_id=64, code=1,
+    log.on_event(ErrorReceived(local_ts_ns=T0, request_id=64, kind=ErrorKind.ORDER_NOT_FOUND, code=1,
                                message="client_order_id 64 not found in this session"))
-    log.drain([OrderRejected(request_id=64, client_order_id=64, command="AmendOrder", code=1,
-                             message="client_order_id 64 not found in this session",
-                             action=Reconcile(code=1), expected=True)], T0)
+    log.on_notices([OrderRejected(request_id=64, client_order_id=64, command=_amend(64), code=1,
+                                  message="client_order_id 64 not found in this session",
+                                  action=Reconcile(kind=ErrorKind.ORDER_NOT_FOUND), expected=True)], T0)
     journal.flush()
     rows = journal.errors(run_id)
     assert [r.source for r in rows] == [INFO_SOURCE]
@@ -76,9 +89,10 @@ def test_session_log_when_amend_races_a_fill_journals_one_info_and_no_error(jour
 def test_session_log_when_a_real_reject_arrives_notes_it_once(journal: Journal) -> None:
     run_id = journal.start_run("paper", {}, started_ns=T0)
     log = SessionLog(journal, run_id)
-    log.on_event(ErrorReceived(local_ts_ns=T0, request_id=7, code=13, message="invalid price"))
-    log.drain([OrderRejected(request_id=7, client_order_id=7, command="InsertOrder", code=13,
-                             message="invalid price", action=Reconcile(code=13))], T0)
+    log.on_event(ErrorReceived(local_ts_ns=T0, request_id=7, kind=ErrorKind.INVALID_PRICE, code=13,
+                               message="invalid price"))
+    log.on_notices([OrderRejected(request_id=7, client_order_id=7, command=_insert(7), code=13,
+                                  message="invalid price", action=Reconcile(kind=ErrorKind.INVALID_PRICE))], T0)
     journal.flush()
     assert [r.source for r in journal.errors(run_id)] == ["rejected"]
     assert len(log.totals.errors) == 1 and log.totals.rejects == 1

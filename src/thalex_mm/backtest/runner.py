@@ -12,6 +12,9 @@ Four streams are merged in time order (ties: engine first, then responses, marke
    the mid when the data has no marks);
 4. the core's timer (``next_deadline_ns``).
 
+Each event's step: its commands go to stream 1, its notices to a ``NoticeCounter`` (the
+report's halt, denial and risk-event counters).
+
 Before anything happens at time ``t`` the engine first sees every market row with
 ``exch_ts <= t`` (``SimExchange.advance``), so a fill can never precede its order's arrival
 and the core never learns of a fill before ``fill time + response latency``.
@@ -31,9 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from thalex_mm.backtest.exchange import ACCOUNT, SimExchange
+from thalex_mm.backtest.notices import NoticeCounter
 from thalex_mm.backtest.tape import MarketTape, build_tape, infer_tick_size
 from thalex_mm.config.models import BotConfig
-from thalex_mm.core.commands import AmendOrder, Command, Halt, InsertOrder, MassQuote
+from thalex_mm.core.commands import AmendOrder, Command, Halt, InsertOrder, MassQuote, Resynchronise
 from thalex_mm.core.events import (
     BookDeltaReceived,
     BookSnapshotReceived,
@@ -43,12 +47,10 @@ from thalex_mm.core.events import (
     TickerUpdated,
     TimerFired,
 )
-from thalex_mm.core.order_records import OrderRejected
-from thalex_mm.core.reasons import TradingStateChanged
 from thalex_mm.core.types import Instrument, Side
+from thalex_mm.data.events import EventKind
 from thalex_mm.progress import ProgressSink
 from thalex_mm.reports import RunRecorder
-from thalex_mm.reports.timeline import error_event, state_change_event
 from thalex_mm.sim.engine import (
     EngineConfig,
     LogProbQueue,
@@ -356,6 +358,7 @@ class _Loop:
         self.ex.response_latency = LatencyModel(int(settings.response_latency_ms * 1e6),
                                                 settings.latency_jitter, rng)
         self.core = core_factory(config)
+        self.notices = NoticeCounter(recorder)
         self.cmd_q: deque[tuple[int, int, Command]] = deque()
         self._last_arrival = 0
         self._rid = 0
@@ -388,10 +391,12 @@ class _Loop:
 
     def _handle(self, event) -> None:
         self.core_events += 1
-        cmds = self.core.handle(event)
+        step = self.core.handle(event)
         now = event.local_ts_ns
-        if cmds:
-            self._dispatch(cmds, now)
+        if step.notices:
+            self.notices.on_notices(step.notices, now)
+        if step.commands:
+            self._dispatch(step.commands, now)
         dl = self.core.next_deadline_ns()
         if dl is not None and dl <= self._last_timer:
             dl = None
@@ -402,6 +407,8 @@ class _Loop:
             if isinstance(cmd, Halt):
                 self.halted = True
                 continue
+            if isinstance(cmd, Resynchronise):
+                continue  # no connection to renew: the tape loses no frame and stays in order
             if self.halted and isinstance(cmd, InsertOrder | AmendOrder | MassQuote):
                 continue
             self._rid += 1
@@ -497,7 +504,7 @@ class _Loop:
 
     def _lists(self) -> dict:
         tape = self.tape
-        trade_rows = np.flatnonzero(tape.kind == 3)
+        trade_rows = np.flatnonzero(tape.kind == int(EventKind.TRADE))
         ends = tape.batch_row_end
         trade_start = np.searchsorted(trade_rows, np.r_[0, ends]).tolist()
         lv_price, lv_qty = tape.lv_price, tape.lv_qty
@@ -563,27 +570,9 @@ class _Loop:
             elif t_batch == t_core:
                 self._deliver_batch(k, lists)
                 k += 1
-                if not k % _PROGRESS_EVERY_BATCHES:
-                    self._collect_timeline(t_core)
-                    if self.progress is not None:
-                        self._report_progress(k, t_core)
+                if not k % _PROGRESS_EVERY_BATCHES and self.progress is not None:
+                    self._report_progress(k, t_core)
             else:
                 self._last_timer = t_core
                 self.timer = None
                 self._handle(TimerFired(exchange_ts_ns=t_core, local_ts_ns=t_core))
-        self._collect_timeline(end_ts)
-
-    def _collect_timeline(self, now_ns: int) -> None:
-        """The core's halts, kills and refused requests go to the report's timeline (a
-        refusal carries no time of its own: it is stamped ``now_ns``, within 256 batches)."""
-        drain = getattr(self.core, "drain_records", None)
-        if drain is None:
-            return
-        for rec in drain():
-            if isinstance(rec, TradingStateChanged):
-                self.rec.on_timeline(state_change_event(
-                    rec.local_ts_ns, rec.state.value, rec.previous.value, rec.reason.value,
-                    rec.detail))
-            elif isinstance(rec, OrderRejected) and not rec.expected:
-                self.rec.on_timeline(error_event(now_ns, "rejected", rec.code,
-                                                 f"{rec.command}: {rec.message}"))

@@ -49,9 +49,9 @@ class RunOutcome:
     def __init__(self) -> None:
         self.halt: TradingStateChanged | None = None
 
-    def observe(self, records: Iterable[Any]) -> None:
-        """Take the core's records (anything not a :class:`TradingStateChanged` is ignored)."""
-        for rec in records:
+    def observe(self, notices: Iterable[Any]) -> None:
+        """Take the core's notices (anything not a :class:`TradingStateChanged` is ignored)."""
+        for rec in notices:
             if not isinstance(rec, TradingStateChanged):
                 continue
             if rec.state is TradingState.HALTED and rec.reason in STICKY_REASONS:
