@@ -17,7 +17,12 @@ from thalex_mm.backtest.sweep import parse_grid, run_sweep
 from thalex_mm.cli import main
 from thalex_mm.config.models import BotConfig
 from thalex_mm.core.commands import InsertOrder
-from thalex_mm.core.events import AccountTradesReceived, BookDeltaReceived, BookSnapshotReceived
+from thalex_mm.core.events import (
+    AccountTradesReceived,
+    BookDeltaReceived,
+    BookSnapshotReceived,
+    TickerUpdated,
+)
 from thalex_mm.core.types import Side
 from thalex_mm.data import EventKind, events_from_columns
 from thalex_mm.reports import RunRecorder
@@ -217,3 +222,14 @@ def test_shared_sessions_backtest_from_cli(tmp_path):
     assert s["sessions"] == 2 and s["events"] > 700_000
     assert (tmp_path / "20230404-20230405" / "report.html").exists()
     assert s["fills"] > 0
+
+
+def test_backtest_when_data_has_an_8h_funding_rate_core_sees_it_per_24h():
+    # Binance states funding per 8 h; the core's fair value takes a rate per 24 h (Thalex's
+    # convention): the ticker the core sees must carry 3 x the recorded rate.
+    F = EventKind.FUNDING_RATE
+    events = _tiny(extra=[(F, 0, T0 + 2 * S, T0 + 2 * S, 0.0003, 0.0)], seconds=4)
+    holder: list = []
+    _run(events, BacktestSettings(order_latency_ms=1.0, response_latency_ms=1.0), core_holder=holder)
+    rates = [e.funding_rate for e in holder[0].log if isinstance(e, TickerUpdated) and e.funding_rate is not None]
+    assert rates and rates[0] == pytest.approx(0.0009)

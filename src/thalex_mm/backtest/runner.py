@@ -27,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -43,6 +44,7 @@ from thalex_mm.core.events import (
     TickerUpdated,
     TimerFired,
 )
+from thalex_mm.core.order_ids import seeded_base
 from thalex_mm.core.types import Instrument, Side
 from thalex_mm.reports import RunRecorder
 from thalex_mm.sim.engine import (
@@ -295,7 +297,8 @@ def run_session(
     if core_factory is None:
         from thalex_mm.core.market_maker import MarketMakerCore
 
-        core_factory = MarketMakerCore
+        # client order ids from the seed: deterministic, and unlike any live run's (order_ids)
+        core_factory = partial(MarketMakerCore, first_client_order_id=seeded_base(settings.seed))
     t_tape = time.perf_counter()
     tick = settings.tick_size or infer_tick_size(events)
     interval_ms = effective_batch_ms(config, settings)
@@ -414,8 +417,12 @@ class _Loop:
             if idx == idx:
                 self._index = idx
             fr = lists["funding"][k]
-            if fr == fr and not self._funding_fixed:
-                self._funding_rate_24h = fr * 24.0 / self.settings.funding_interval_h
+            if fr == fr:
+                # the data's rate is per ``funding_interval_h`` (Binance: 8 h); the core and
+                # the engine take a rate per 24 h (Thalex's convention, core.fair_value)
+                fr = fr * 24.0 / self.settings.funding_interval_h
+                if not self._funding_fixed:
+                    self._funding_rate_24h = fr
             self.ex.engine.set_mark(name, mark)
             self._handle(TickerUpdated(
                 exchange_ts_ns=exch, local_ts_ns=t, instrument=name, mark_price=mark,

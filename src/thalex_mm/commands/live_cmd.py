@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(config, url, creds, args) -> int:
     from thalex_mm.core.market_maker import MarketMakerCore
+    from thalex_mm.core.order_ids import run_base_from_wall_clock
     from thalex_mm.drivers.monitoring_wiring import start_monitoring
     from thalex_mm.drivers.paper import PaperResult
     from thalex_mm.drivers.quoter import AvellanedaQuoter
@@ -148,7 +149,7 @@ async def _run(config, url, creds, args) -> int:
         print(f"dashboard   {dash_url}")
     log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub,
                      instrument=config.market.instrument)
-    core = MarketMakerCore(config)
+    core = MarketMakerCore(config, first_client_order_id=run_base_from_wall_clock(time.time_ns()))
     quoter = AvellanedaQuoter(config, url, creds, core, on_command=log.on_command, on_event=log.on_event,
                                latency=getattr(hub, "metrics", None))
     if hub is not None:

@@ -23,6 +23,7 @@ __all__ = [
     "FairValueSource",
     "HorizonMode",
     "KillSwitchAction",
+    "LeftoverPolicy",
     "MarketConfig",
     "MonitoringConfig",
     "Network",
@@ -70,6 +71,13 @@ class VolatilityEstimator(StrEnum):
     RANGE = "range"
 
 
+class LeftoverPolicy(StrEnum):
+    """What to do with live orders of the account this process did not create."""
+
+    CANCEL = "cancel"
+    KEEP = "keep"
+
+
 class KillSwitchAction(StrEnum):
     CANCEL = "cancel"
     CANCEL_AND_FLATTEN = "cancel_and_flatten"
@@ -98,6 +106,7 @@ class OrderConfig(_Section):
     use_mass_quote: bool = _f(False, "Quote with private/mass_quote (needs an MM account and MMP). Default false.")
     mmp_trade_amount: float = _f(0.1, "MMP: contracts that may trade before the group's quotes are pulled, > 0. Default 0.1.", gt=0)
     mmp_quote_amount: float = _f(0.1, "MMP: largest single quote, contracts, >= mmp_trade_amount. Default 0.1.", gt=0)
+    leftover_orders: LeftoverPolicy = _f(LeftoverPolicy.CANCEL, "Live orders of the account this run did not create (another session, an earlier run), on the quoted instrument: cancel them by order id at start and after each reconnect, or keep them (never touched; counted against every limit). Default cancel.")
 
 
     def size_for_level(self, level: int) -> float:

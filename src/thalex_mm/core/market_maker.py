@@ -135,8 +135,9 @@ class MarketMakerCore:
 
     Args:
         config: the effective BOT_CONFIG.
-        first_client_order_id: first client order id (ids are unique for the session; a
-            restarted process should start above the previous one).
+        first_client_order_id: the run's first client order id: the driver supplies
+            ``order_ids.run_base_from_wall_clock(start)`` (live, paper) or
+            ``order_ids.seeded_base(seed)`` (backtests), so ids never repeat across runs.
     """
 
     def __init__(self, config: BotConfig, *, first_client_order_id: int = 1) -> None:
@@ -244,6 +245,8 @@ class MarketMakerCore:
             self._settle_held_portfolio(now)
             self._dirty = True
         step = self._maybe_quote(now)
+        if self._connected and not self._shutdown and self.orders.has_leftovers:
+            step += self._admit(self.orders.leftover_cancels(self.instrument_name), now)
         return urgent + step if urgent else step
 
     def on_sent(self, request_id: int, command: Command) -> None:
@@ -525,7 +528,9 @@ class MarketMakerCore:
                 allow_ask=allow_ask,
                 position_limit=cfg.risk.position_soft_limit if cfg.quoting.one_sided_at_limit else None,
             )
-        wanted, denials, changes = self.risk.gate(wanted, ms, pos, now, instrument=self.instrument)
+        wanted, denials, changes = self.risk.gate(
+            wanted, ms, pos, now, instrument=self.instrument, resting_elsewhere=self.orders.leftover_resting(self.instrument_name)
+        )
         self._denials += len(denials)
         self.records.extend(changes)
         self.records.extend(denials)

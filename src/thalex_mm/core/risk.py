@@ -347,6 +347,7 @@ class RiskManager:
         now_ns: int,
         *,
         instrument: Instrument | None = None,
+        resting_elsewhere: tuple[float, float] = (0.0, 0.0),
     ) -> tuple[WantedQuotes, tuple[QuoteDenied, ...], tuple[TradingStateChanged, ...]]:
         """Evaluate the limits, then cut ``wanted`` down to what they allow.
 
@@ -354,6 +355,9 @@ class RiskManager:
         capped at |position|), soft limit (one side), max order size (cut), price band vs mark
         and index, cumulative position/notional room (a full fill of the side stays within the
         hard limit and max notional), self-cross (a bid at or above our best ask).
+
+        ``resting_elsewhere`` is ``(bids, asks)`` contracts that rest outside these quotes (kept
+        leftover orders of the account): they use up room on their side as if quoted here.
 
         Returns:
             ``(allowed, denials, state_changes)``. With ``instrument``, cut amounts are aligned
@@ -378,14 +382,16 @@ class RiskManager:
                     hi = r_hi
         # Memo of the last quotes that passed uncut: same levels, position, band and state
         # pass again (levels are usually the QuoteBuilder's reused objects: cheap to compare).
-        key = (wanted.bids, wanted.asks, pos, lo, hi, self.state, instrument)
+        key = (wanted.bids, wanted.asks, pos, lo, hi, self.state, instrument, resting_elsewhere)
         if key == self._passed_key:
             return wanted, (), changes
         bids = self._filter_side(
-            wanted.bids, Side.BUY, bids_ok, pos, lo, hi, instrument, now_ns, denials
+            wanted.bids, Side.BUY, bids_ok, pos, lo, hi, instrument, now_ns, denials,
+            resting_elsewhere[0],
         )
         asks = self._filter_side(
-            wanted.asks, Side.SELL, asks_ok, pos, lo, hi, instrument, now_ns, denials
+            wanted.asks, Side.SELL, asks_ok, pos, lo, hi, instrument, now_ns, denials,
+            resting_elsewhere[1],
         )
         if asks and bids:
             best_ask = asks[0].price
@@ -435,6 +441,7 @@ class RiskManager:
         instrument: Instrument | None,
         now_ns: int,
         denials: list[QuoteDenied],
+        used: float = 0.0,
     ) -> list[QuoteLevel]:
         """One side of the gate (hot path: plain locals, a level object is reused when uncut)."""
         out: list[QuoteLevel] = []
@@ -454,7 +461,6 @@ class RiskManager:
         reduce_only = reduces and self.state is TradingState.REDUCING
         vtick = instrument.volume_tick_size if instrument is not None else 0.0
         min_amount = instrument.min_order_amount if instrument is not None else 0.0
-        used = 0.0
         for lv in levels:
             price = lv.price
             if price < lo or price > hi:

@@ -21,6 +21,7 @@ from typing import Any
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials, Secret
 from thalex_mm.core.market_maker import CoreStatus, MarketMakerCore
+from thalex_mm.core.order_ids import run_base_from_wall_clock
 from thalex_mm.drivers.monitoring_wiring import start_monitoring
 from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.drivers.session_log import SessionLog
@@ -146,7 +147,7 @@ async def _run(
     }
     async with running_simulated_exchange(seed=seed, replay=replay, key_dir=key_dir, **kwargs) as (sim, keys):
         creds = Credentials(key_id=keys.kid, private_key=Secret(keys.private_key_pem()))
-        core = MarketMakerCore(config)
+        core = MarketMakerCore(config, first_client_order_id=run_base_from_wall_clock(time.time_ns()))
         run_id = None
         if journal is not None:
             close_crashed_runs(journal, "paper", config)  # earlier paper runs killed with kill -9

@@ -26,7 +26,13 @@ from thalex_mm.core.events import (
     OrdersUpdated,
 )
 from thalex_mm.core.market_maker import CoreStatus
-from thalex_mm.core.order_records import FillRecorded, OrderRejected, UnknownOrderReported
+from thalex_mm.core.order_records import (
+    FillRecorded,
+    LeftoverOrderFound,
+    OrderRejected,
+    OrderStateAnomaly,
+    UnknownOrderReported,
+)
 from thalex_mm.core.position import PositionDiscrepancy
 from thalex_mm.core.reasons import OrderDenied, TradingStateChanged
 
@@ -55,6 +61,10 @@ class SessionTotals:
     volume: float = 0.0
     max_abs_position: float = 0.0
     errors: list[str] = field(default_factory=list)
+
+
+# records journaled as one error row each (their repr names every field)
+_JOURNALED_AS_ERROR = (OrderDenied, UnknownOrderReported, PositionDiscrepancy, OrderStateAnomaly, LeftoverOrderFound)
 
 
 class SessionLog:
@@ -164,7 +174,7 @@ class SessionLog:
                 if j is not None:
                     j.risk_event(self.run_id, ts_ns=rec.local_ts_ns or now_ns, state=rec.state.value,
                                  previous=rec.previous.value, reason=rec.reason.value, detail=rec.detail)
-            elif isinstance(rec, OrderDenied | UnknownOrderReported | PositionDiscrepancy) and j is not None:
+            elif isinstance(rec, _JOURNALED_AS_ERROR) and j is not None:
                 j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
         self._flush_pending(now_ns - self._grace_ns, now_ns)
 

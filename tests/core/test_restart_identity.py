@@ -1,0 +1,163 @@
+"""Order identity across runs (issue 12, finding 1): client ids, leftovers, unexpected replies."""
+
+from __future__ import annotations
+
+from thalex_mm.config import BotConfig
+from thalex_mm.config.models import AvellanedaConfig, LeftoverPolicy, OrderConfig, RiskConfig
+from thalex_mm.core.commands import CancelOrder, InsertOrder
+from thalex_mm.core.events import (
+    BookSnapshotReceived,
+    Connected,
+    ErrorReceived,
+    InstrumentsUpdated,
+    OrderReport,
+    OrdersUpdated,
+    ResponseReceived,
+    TickerUpdated,
+)
+from thalex_mm.core.market_maker import MarketMakerCore
+from thalex_mm.core.order_ids import (
+    IDS_PER_SECOND,
+    MAX_CLIENT_ORDER_ID,
+    ClientIdAllocator,
+    run_base_from_wall_clock,
+    seeded_base,
+)
+from thalex_mm.core.order_manager import OrderManager
+from thalex_mm.core.order_records import LeftoverOrderFound, OrderStateAnomaly
+from thalex_mm.core.order_state import OrderState
+from thalex_mm.core.types import ChangeReason, Instrument, OrderStatus, OrderType, Side, TimeInForce
+from thalex_mm.protocol.error_codes import ErrorCode
+
+T0 = 1_700_000_000_000_000_000
+MS = 1_000_000
+PERP = Instrument(
+    name="BTC-PERPETUAL", product="FBTCUSD", tick_size=1.0, volume_tick_size=0.001,
+    min_order_amount=0.001, underlying="BTCUSD",
+)
+MID = 65_000.0
+
+
+def leftover(cid: int | None, side: Side, price: float, amount: float, oid: str) -> OrderReport:
+    return OrderReport(
+        order_id=oid, client_order_id=cid, instrument=PERP.name, side=side, order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC, price=price, amount=amount, filled_amount=0.0,
+        remaining_amount=amount, status=OrderStatus.OPEN, change_reason=ChangeReason.EXISTING,
+    )
+
+
+def make_core(policy: LeftoverPolicy = LeftoverPolicy.CANCEL, *, first: int = 1, hard: float = 0.1) -> MarketMakerCore:
+    cfg = BotConfig(
+        avellaneda=AvellanedaConfig(estimate_intensity=False, k=0.5, A=2.0, gamma=0.1),
+        order=OrderConfig(sizes=(0.01,), leftover_orders=policy),
+        risk=RiskConfig(position_soft_limit=hard / 2, position_hard_limit=hard),
+    )
+    return MarketMakerCore(cfg, first_client_order_id=first)
+
+
+def feed(core: MarketMakerCore, event, sent: list) -> None:
+    """Like the quoter: every command is told to the core as sent before the next event."""
+    for cmd in core.handle(event):
+        sent.append(cmd)
+        core.on_sent(len(sent), cmd)
+
+
+def start_with(core: MarketMakerCore, orders: tuple[OrderReport, ...]) -> list:
+    """The quoter's start-up order: instruments, the account's open orders, Connected, market.
+    Returns the commands sent (request id = position + 1)."""
+    sent: list = []
+    feed(core, InstrumentsUpdated(local_ts_ns=T0, added=(PERP,), snapshot=True), sent)
+    feed(core, OrdersUpdated(local_ts_ns=T0, orders=orders, snapshot=True, scope="account"), sent)
+    feed(core, Connected(local_ts_ns=T0, cancel_on_disconnect=True), sent)
+    feed(core, TickerUpdated(local_ts_ns=T0 + 1, instrument=PERP.name, mark_price=MID, index_price=MID), sent)
+    feed(core, BookSnapshotReceived(
+        local_ts_ns=T0 + 2, instrument=PERP.name,
+        bids=((MID - 5, 1.0), (MID - 10, 2.0)), asks=((MID + 5, 1.0), (MID + 10, 2.0)),
+    ), sent)
+    return sent
+
+
+def test_run_base_when_runs_start_later_is_higher_and_within_32_bits():
+    a = run_base_from_wall_clock(T0)
+    b = run_base_from_wall_clock(T0 + 1_000_000_000)
+    assert b - a == IDS_PER_SECOND
+    assert 1 <= a <= MAX_CLIENT_ORDER_ID and a != 1
+    assert seeded_base(7) == seeded_base(7) != seeded_base(8)
+
+
+def test_allocator_when_id_is_held_by_a_live_order_of_the_account_skips_it():
+    ids = ClientIdAllocator(5)
+    ids.avoid(6)
+    assert [ids.next(), ids.next(), ids.next()] == [5, 7, 8]
+
+
+def test_core_when_leftover_carries_our_next_client_id_cancels_it_by_order_id_and_never_reuses_the_id():
+    core = make_core(first=1)
+    cmds = start_with(core, (leftover(1, Side.BUY, MID - 50, 0.01, "left-1"),))
+    cancels = [c for c in cmds if isinstance(c, CancelOrder)]
+    inserts = [c for c in cmds if isinstance(c, InsertOrder)]
+    assert cancels == [CancelOrder(client_order_id=None, order_id="left-1")]
+    assert inserts and all(c.client_order_id != 1 for c in inserts)
+    # the leftover's record is its own: our new orders did not overwrite it
+    assert core.orders.get("left-1").state is OrderState.PENDING_CANCEL
+    assert all(core.orders.get(c.client_order_id).order_id is None for c in inserts)
+
+
+def test_core_when_leftover_cancel_is_answered_not_found_does_not_raise_and_journals():
+    core = make_core(first=1)
+    cmds = start_with(core, (leftover(1, Side.BUY, MID - 50, 0.01, "left-1"),))
+    cancel_rid = 1 + next(i for i, c in enumerate(cmds) if isinstance(c, CancelOrder))
+    core.handle(ErrorReceived(local_ts_ns=T0 + 5 * MS, request_id=cancel_rid,
+                              code=ErrorCode.ORDER_NOT_FOUND, message="order not found"))
+    assert core.orders.get("left-1").state is OrderState.CANCELLED
+
+
+def test_order_manager_when_reply_is_unexpected_moves_state_with_reason_instead_of_raising():
+    om = OrderManager(OrderConfig(), first_client_order_id=10)
+    insert = InsertOrder(client_order_id=10, instrument=PERP.name, side=Side.BUY, amount=0.01, price=100.0)
+    om.on_sent(1, insert)
+    opened = OrderReport(
+        order_id="o10", client_order_id=10, instrument=PERP.name, side=Side.BUY, order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC, price=100.0, amount=0.01, filled_amount=0.0, remaining_amount=0.01,
+        status=OrderStatus.OPEN, change_reason=ChangeReason.INSERT,
+    )
+    om.on_orders(OrdersUpdated(orders=(opened,)))  # the notification says it rests
+    records = om.on_error(1, ErrorCode.DUPLICATE_ORDER_ID, "duplicate client order id")  # then this
+    anomalies = [r for r in records if isinstance(r, OrderStateAnomaly)]
+    assert len(anomalies) == 1 and anomalies[0].previous is OrderState.OPEN
+    assert "insert_failed" in anomalies[0].reason
+
+
+def test_core_when_not_found_reply_arrives_for_an_order_in_flight_does_not_raise():
+    core = make_core(first=1)
+    cmds = start_with(core, ())
+    i, insert = next((i, c) for i, c in enumerate(cmds) if isinstance(c, InsertOrder))
+    core.drain_records()
+    # the venue answers "not found" to the insert itself (e.g. a client id it mixed up):
+    # the order is in flight, the table has no such move
+    core.handle(ErrorReceived(local_ts_ns=T0 + 5 * MS, request_id=i + 1, code=ErrorCode.ORDER_NOT_FOUND, message="nf"))
+    core.handle(ResponseReceived(local_ts_ns=T0 + 6 * MS, request_id=i + 1, result=None))
+    assert core.orders.get(insert.client_order_id).state is OrderState.REJECTED
+
+
+def test_core_when_policy_keeps_leftovers_leaves_them_and_counts_them_against_the_hard_limit():
+    core = make_core(LeftoverPolicy.KEEP, hard=0.1)
+    big_bid = leftover(7, Side.BUY, MID - 50, 0.095, "left-big")
+    cmds = start_with(core, (big_bid,))
+    assert not any(isinstance(c, CancelOrder) for c in cmds)
+    assert any(isinstance(r, LeftoverOrderFound) and r.action == "keep" for r in core.drain_records())
+    # a full 0.01 bid on top of the resting 0.095 could take the position past 0.1: cut
+    bid_total = sum(c.amount for c in cmds if isinstance(c, InsertOrder) and c.side is Side.BUY)
+    assert bid_total <= 0.1 - 0.095 + 1e-9
+    assert any(isinstance(c, InsertOrder) and c.side is Side.SELL for c in cmds)
+    assert core.orders.get("left-big").state is OrderState.OPEN
+
+
+def test_core_when_reconnect_lists_a_kept_leftover_again_it_stays_live_and_counted():
+    core = make_core(LeftoverPolicy.KEEP)
+    kept = leftover(3, Side.SELL, MID + 50, 0.02, "left-3")
+    start_with(core, (kept,))
+    core.handle(OrdersUpdated(local_ts_ns=T0 + 10 * MS, orders=(kept,), snapshot=True, scope="account"))
+    order = core.orders.get("left-3")
+    assert order.state is OrderState.OPEN and order.client_order_id is None
+    assert order in core.orders.active_orders(PERP.name)
