@@ -496,6 +496,9 @@ class MarketMakerCore:
         ext_mid = ms.mid_price if ms.mid_price is not None and not ms.crossed else book.mid
         # Evaluate the limits first: the sides the model may quote depend on the state now.
         self.records.extend(self.risk.evaluate(ms, pos, now))
+        baseline = self.risk.take_baseline()  # what the run inherited: once, at the first step
+        if baseline is not None:
+            self.records.append(baseline)
         fv = self.fair.compute(
             mid=ext_mid,
             microprice=self._external_microprice() if cfg.quoting.fair_value is FairValueSource.MICROPRICE else None,

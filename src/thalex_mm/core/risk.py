@@ -17,7 +17,15 @@ Which halts resume by themselves (STICKY_REASONS in ``reasons``):
   notional is below 90 % of ``max_notional_usd``.
 
 The soft limit does not change the state: the gate removes the side that would add to the
-position (``allowed_sides``). Loss figures use ``PositionSnapshot.total_pnl_usd`` (realised +
+position (``allowed_sides``).
+
+Start-up (inherited state): the first ``evaluate`` of a run takes the baselines of drawdown
+(peak), session loss and daily loss from the PnL it sees then, which already values whatever
+the account held (the driver feeds the portfolio snapshot before the first quote step), so an
+inherited loss does not trip a loss limit at once. A position inherited above the soft limit
+starts REDUCING (``INHERITED_POSITION``: only the reducing side quotes, capped at |position|)
+until |position| <= the soft limit; above the hard limit POSITION_HARD_LIMIT applies as usual.
+``take_baseline`` hands the start-up figures over once, for the journal and the console. Loss figures use ``PositionSnapshot.total_pnl_usd`` (realised +
 unrealised - fees + funding); "daily" is measured from the first evaluation of each UTC day
 (day = ts_ns // 86400e9).
 """
@@ -25,6 +33,7 @@ unrealised - fees + funding); "daily" is measured from the first evaluation of e
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from thalex_mm.config.models import KillSwitchAction, RiskConfig
@@ -63,6 +72,7 @@ __all__ = [
     "QuoteDenied",
     "Reason",
     "RiskManager",
+    "RunBaseline",
     "TradingState",
     "TradingStateChanged",
 ]
@@ -107,6 +117,30 @@ class MarketSnapshot(NamedTuple):
             self.best_bid is not None
             and self.best_ask is not None
             and self.best_bid >= self.best_ask
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunBaseline:
+    """What the run inherited and where its loss limits are measured from (quote currency,
+    contracts): the figures of the first risk evaluation."""
+
+    ts_ns: int
+    position: float
+    average_price: float
+    mark_price: float
+    pnl_usd: float
+    """Total PnL (realised + unrealised - fees + funding) at start: the drawdown peak and the
+    session and daily baselines."""
+    state: TradingState
+    reason: Reason
+
+    def line(self) -> str:
+        """One console line for the start-up summary."""
+        return (
+            f"inherited   position {self.position:+g} @ {self.average_price:.2f} (mark {self.mark_price:.2f}); "
+            f"PnL baseline {self.pnl_usd:+.2f} USD for drawdown, session and daily loss; "
+            f"starts {self.state.value} ({self.reason.value})"
         )
 
 
@@ -158,6 +192,9 @@ class RiskManager:
         # the same objects does not evaluate again (nothing can have changed in between;
         # every other input method clears it)
         self._evaluated: tuple | None = None
+        self._baseline: RunBaseline | None = None  # set by the first evaluate
+        self._baseline_taken = False
+        self._inherited = False  # started above the soft limit: REDUCING until back within
 
     # ------------------------------------------------------------------ inputs
 
@@ -172,6 +209,8 @@ class RiskManager:
         self._position = signed
         pnl = position.total_pnl_usd
         self._last_pnl = pnl
+        if self._baseline is None:
+            self._start_from(position, pnl, now_ns)
         peak = self._peak_pnl
         if pnl > peak:
             peak = self._peak_pnl = pnl
@@ -217,6 +256,11 @@ class RiskManager:
         soft = self._soft_limit
         if pos >= self._hard_limit - _EPS or (hard_was and pos > soft + _EPS):
             reduces.append((Reason.POSITION_HARD_LIMIT, f"|position| {pos}"))
+        if self._inherited:
+            if pos > soft + _EPS:
+                reduces.append((Reason.INHERITED_POSITION, f"|position| {pos} inherited above the soft limit"))
+            else:
+                self._inherited = False  # worked down: from now on the usual limits only
         notional = pos * (mark or position.mark_price)
         max_notional = self._max_notional
         if notional >= max_notional or (
@@ -234,6 +278,26 @@ class RiskManager:
         ):
             return ()  # the common case: all clear and already ACTIVE (what _retarget finds)
         return self._retarget(now_ns, market.exchange_ts_ns)
+
+    def _start_from(self, position: PositionSnapshot, pnl: float, now_ns: int) -> None:
+        """First evaluation of the run: baselines from what the account holds now."""
+        self._peak_pnl = self._session_base_pnl = self._day_start_pnl = pnl
+        self._day = now_ns // _NS_PER_DAY
+        self._inherited = abs(position.position) > self._soft_limit + _EPS
+        self._baseline = RunBaseline(
+            ts_ns=now_ns, position=position.position, average_price=position.average_entry_price,
+            mark_price=position.mark_price, pnl_usd=pnl, state=self.state, reason=self.reason,
+        )
+
+    def take_baseline(self) -> RunBaseline | None:
+        """The run's start-up figures, once (after the first ``evaluate``), with the state it
+        started in; None before and afterwards."""
+        if self._baseline is None or self._baseline_taken:
+            return None
+        self._baseline_taken = True
+        b = self._baseline
+        return RunBaseline(ts_ns=b.ts_ns, position=b.position, average_price=b.average_price,
+                           mark_price=b.mark_price, pnl_usd=b.pnl_usd, state=self.state, reason=self.reason)
 
     def on_fill(self, ts_ns: int) -> tuple[TradingStateChanged, ...]:
         """Count a fill of ours for the fill-rate rule (N fills in M s -> pause)."""

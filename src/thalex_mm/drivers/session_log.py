@@ -13,6 +13,7 @@ after it was drained (or by ``finish``) is journaled with fee 0 (fee unknown).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +35,8 @@ from thalex_mm.core.order_records import (
     UnknownOrderReported,
 )
 from thalex_mm.core.position import PositionDiscrepancy
-from thalex_mm.core.reasons import OrderDenied, TradingStateChanged
+from thalex_mm.core.reasons import OrderDenied, TradingState, TradingStateChanged
+from thalex_mm.core.risk import RunBaseline
 
 __all__ = ["SessionLog", "SessionTotals"]
 
@@ -62,6 +64,8 @@ class SessionTotals:
     max_abs_position: float = 0.0
     errors: list[str] = field(default_factory=list)
 
+
+log = logging.getLogger("thalex_mm.session")
 
 # records journaled as one error row each (their repr names every field)
 _JOURNALED_AS_ERROR = (OrderDenied, UnknownOrderReported, PositionDiscrepancy, OrderStateAnomaly, LeftoverOrderFound)
@@ -171,9 +175,14 @@ class SessionLog:
                 if j is not None:
                     j.error(self.run_id, ts_ns=now_ns, source="rejected", code=rec.code, message=f"{rec.command}: {rec.message}")
             elif isinstance(rec, TradingStateChanged):
+                _console_state_line(rec)
                 if j is not None:
                     j.risk_event(self.run_id, ts_ns=rec.local_ts_ns or now_ns, state=rec.state.value,
                                  previous=rec.previous.value, reason=rec.reason.value, detail=rec.detail)
+            elif isinstance(rec, RunBaseline):
+                log.warning("%s", rec.line())  # the start-up summary's last line
+                if j is not None:
+                    j.error(self.run_id, ts_ns=rec.ts_ns or now_ns, source="RunBaseline", message=rec.line())
             elif isinstance(rec, _JOURNALED_AS_ERROR) and j is not None:
                 j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
         self._flush_pending(now_ns - self._grace_ns, now_ns)
@@ -274,3 +283,10 @@ class SessionLog:
             realised=s.pnl_realised, unrealised=s.pnl_unrealised, fees=s.fees, funding=s.funding,
             equity=s.pnl_total,
         )
+
+
+def _console_state_line(rec: TradingStateChanged) -> None:
+    """One console line per trading-state change (halt, reduce, resume), with its reason."""
+    verb = {TradingState.HALTED: "halted", TradingState.REDUCING: "reducing", TradingState.ACTIVE: "resumed"}[rec.state]
+    detail = f" ({rec.detail})" if rec.detail else ""
+    log.warning("trading %s: %s%s [was %s]", verb, rec.reason.value, detail, rec.previous.value)
