@@ -8,7 +8,10 @@ The quote step (DESIGN.md §3): market state → fair value → σ, A, k → mod
 → risk gate (may cut a side, reduce-only, halt) → OrderManager diff → message budget →
 last-line risk check → commands. It runs when something that can change the quotes happened
 and at most once per ``quoting.min_requote_interval_ms`` (bursts coalesce into one step at the
-deadline).
+deadline). Moves away from the market do not wait (``retreat_step``): inside the interval, a
+change of the touch or the position runs the step and sends only its cancels and retreats
+(``Priority.RETREAT`` and above: pulls, cancels, amends away from the market), which also come
+first in the message budget; advances and inserts wait for the deadline.
 
 Everything worth journaling (trading-state changes, denials, rejections, fills, position
 discrepancies) is appended to ``records``; the driver drains it with ``drain_records()``.
@@ -23,7 +26,7 @@ from typing import Any
 
 from thalex_mm.config.models import BotConfig, FairValueSource
 from thalex_mm.core.book import BookHealth
-from thalex_mm.core.budget import Drop, MessageBudget
+from thalex_mm.core.budget import Drop, MessageBudget, Priority
 from thalex_mm.core.commands import AmendOrder, CancelSession, Command, Halt, InsertOrder
 from thalex_mm.core.events import (
     AccountTradesReceived,
@@ -167,6 +170,7 @@ class MarketMakerCore:
         self._dirty = False
         self._now_ns = 0
         self._last_quote_ns: int | None = None
+        self._retreat_key: tuple | None = None  # (touch, position, state) at the last step
         self._last_exchange_ts_ns = 0
         self._crossed_since_ns: int | None = None
         self._last_trade_ts_ns = 0  # newest public trade fed to the intensity estimator
@@ -413,8 +417,18 @@ class MarketMakerCore:
         if not self._dirty or not self._ready():
             return ()
         if self._last_quote_ns is not None and now < self._last_quote_ns + self._min_interval_ns:
-            return ()
+            return self._retreat_step(now)
         return self._quote_step(now)
+
+    def _step_key(self) -> tuple:
+        book = self.market.book
+        return (book.best_bid, book.best_ask, self.position.position, self.risk.state)
+
+    def _retreat_step(self, now: int) -> tuple[Command, ...]:
+        """Inside the requote interval: only what moves away from the market goes out now."""
+        if self._step_key() == self._retreat_key:
+            return ()  # nothing that could call for a retreat changed since the last step
+        return self._quote_step(now, retreats_only=True)
 
     def _external_touch(self) -> tuple[float | None, float | None]:
         """Best bid and ask of the rest of the market: the public book minus our own resting
@@ -481,11 +495,16 @@ class MarketMakerCore:
         ref = mark or self._external_mid() or self.position.average_entry_price or 0.0
         return self.position.snapshot(ref)
 
-    def _quote_step(self, now: int) -> tuple[Command, ...]:
+    def _quote_step(self, now: int, *, retreats_only: bool = False) -> tuple[Command, ...]:
+        """One quote step; with ``retreats_only`` (inside the interval) the planned advances
+        and inserts are dropped, the step stays due at the deadline and is not counted unless
+        it sends something."""
         assert self.builder is not None and self.instrument is not None
-        self._dirty = False
-        self._last_quote_ns = now
-        self.quote_steps += 1
+        self._retreat_key = self._step_key()
+        if not retreats_only:
+            self._dirty = False
+            self._last_quote_ns = now
+            self.quote_steps += 1
         cfg = self.config
         if cfg.avellaneda.estimate_intensity:
             self.intensity.maybe_recalibrate(now)
@@ -539,11 +558,16 @@ class MarketMakerCore:
         self.records.extend(denials)
         self.wanted = wanted
         if self.risk.state is TradingState.HALTED:
-            return self._admit(self.orders.cancel_everything(self.instrument_name), now)
-        if self._mass_quote:
+            planned = self.orders.cancel_everything(self.instrument_name)
+        elif self._mass_quote:
             planned = self.orders.plan_mass_quote_prioritised(wanted, self.instrument)
         else:
             planned = self.orders.plan_prioritised(wanted, self.instrument)
+        if retreats_only:
+            planned = tuple(pc for pc in planned if pc[0] <= Priority.RETREAT)
+            if not planned:
+                return ()
+            self.quote_steps += 1  # it sends: a step for the driver's tick-to-order stamp
         return self._admit(planned, now, position=pos.position)
 
     def _admit(self, planned: tuple[tuple[Any, Command], ...], now: int, *, position: float | None = None) -> tuple[Command, ...]:

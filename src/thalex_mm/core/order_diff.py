@@ -1,7 +1,9 @@
 """The quote diff: wanted quotes vs our resting orders -> the fewest commands, self-cross safe.
 
-Rules (thalex_protocol.md §5.2, §10): an order within ``amend_tolerance_ticks`` of its wanted
-price and with an unchanged size is left alone (queue priority); otherwise it is amended
+Rules (thalex_protocol.md §5.2, §10): an order up to ``amend_tolerance_ticks`` *less*
+aggressive than its wanted price and with an unchanged size is left alone (queue priority);
+an order more aggressive than wanted, by any amount, is moved back at once (a stale
+aggressive quote is what gets picked off: the tolerance is for advances only); otherwise it is amended
 (volume-safe: the new amount is ``filled + wanted``); surplus levels are cancelled, missing ones
 inserted; orders with a request in flight are never touched. A partially filled order whose
 price stays put keeps resting with its remainder (its original amount still matches).
@@ -71,9 +73,10 @@ class QuoteDiffer:
             # defensive: a crossed wanted book keeps only the non-crossing bids
             bids = [lv for lv in bids if lv[0] < asks[0][0] - _EPS]
         tick = instrument.tick_size
-        tol = self._cfg.amend_tolerance_ticks * tick + tick * 1e-6
+        eps = tick * 1e-6
+        tol = self._cfg.amend_tolerance_ticks * tick + eps
         vtick = instrument.volume_tick_size
-        if self._unchanged(bids, asks, active, tol, vtick / 2):
+        if self._unchanged(bids, asks, active, tol, vtick / 2, eps):
             return (), planned
 
         cancels: list[tuple[Priority, Command]] = []
@@ -122,9 +125,9 @@ class QuoteDiffer:
                 st = o.state
                 if st is _PI or st is _PA or st is _PC:
                     continue
-                if abs(o.price - price) <= tol and abs(o.amount - o.fill_offset - amount) < vtick / 2:
+                away = price < o.price - eps if side is Side.BUY else price > o.price + eps
+                if not away and abs(o.price - price) <= tol and abs(o.amount - o.fill_offset - amount) < vtick / 2:
                     continue
-                away = price < o.price if side is Side.BUY else price > o.price
                 if away:
                     retreats.append((Priority.RETREAT, self._amend(o, price, amount, vtick), o))
                 else:
@@ -260,9 +263,10 @@ class QuoteDiffer:
         active: list[TrackedOrder],
         tol: float,
         half_vtick: float,
+        eps: float,
     ) -> bool:
         """Fast path of ``plan``: every level has exactly one order that is in flight or close
-        enough to its wanted price and size, and no order is surplus."""
+        enough to its wanted price (never more aggressive) and size, and no order is surplus."""
         mask_b = mask_a = 0
         nb, na = len(bids), len(asks)
         for o in active:
@@ -282,4 +286,6 @@ class QuoteDiffer:
                 continue
             if abs(o.price - p) > tol or abs(o.amount - o.fill_offset - a) >= half_vtick:
                 return False
+            if (o.price > p + eps) if o.side is Side.BUY else (o.price < p - eps):
+                return False  # more aggressive than wanted: retreat
         return mask_b == (1 << nb) - 1 and mask_a == (1 << na) - 1
