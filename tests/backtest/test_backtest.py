@@ -16,14 +16,14 @@ from thalex_mm.backtest.sessions import parse_time_ns, window_events
 from thalex_mm.backtest.sweep import parse_grid, run_sweep
 from thalex_mm.cli import main
 from thalex_mm.config.models import BotConfig
-from thalex_mm.core.commands import InsertOrder
+from thalex_mm.core.commands import Halt, InsertOrder
 from thalex_mm.core.events import (
     AccountTradesReceived,
     BookDeltaReceived,
     BookSnapshotReceived,
     TickerUpdated,
 )
-from thalex_mm.core.types import Side
+from thalex_mm.core.types import Side, TimeInForce
 from thalex_mm.data import EventKind, events_from_columns
 from thalex_mm.reports import RunRecorder
 
@@ -233,3 +233,24 @@ def test_backtest_when_data_has_an_8h_funding_rate_core_sees_it_per_24h():
     _run(events, BacktestSettings(order_latency_ms=1.0, response_latency_ms=1.0), core_holder=holder)
     rates = [e.funding_rate for e in holder[0].log if isinstance(e, TickerUpdated) and e.funding_rate is not None]
     assert rates and rates[0] == pytest.approx(0.0009)
+
+
+class KillingCore(OneBidCore):
+    """Stand-in core: on the first book, halts and sends a reduce-only IOC flatten (the kill
+    switch with cancel_and_flatten), as the real core does."""
+
+    def handle(self, event):
+        self.log.append(event)
+        if not self.sent and isinstance(event, BookSnapshotReceived | BookDeltaReceived):
+            self.sent = True
+            return (Halt(reason="kill_switch", detail="test"),
+                    InsertOrder(client_order_id=9, instrument=self.name, side=Side.SELL, amount=0.5,
+                                price=99.0, reduce_only=True, time_in_force=TimeInForce.IOC, post_only=False))
+        return ()
+
+
+def test_backtest_when_halt_comes_with_a_flatten_sends_the_flatten_like_live():
+    events = _tiny(seconds=3)
+    res = run_session(events, BotConfig(), BacktestSettings(order_latency_ms=1.0, response_latency_ms=1.0),
+                      RunRecorder(instrument="BTC-PERPETUAL"), core_factory=KillingCore)
+    assert res.commands == 1  # the flatten reached the exchange (the Halt is not a request)

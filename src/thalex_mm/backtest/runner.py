@@ -45,7 +45,7 @@ from thalex_mm.core.events import (
     TimerFired,
 )
 from thalex_mm.core.order_ids import seeded_base
-from thalex_mm.core.types import Instrument, Side
+from thalex_mm.core.types import Instrument, Side, TimeInForce
 from thalex_mm.reports import RunRecorder
 from thalex_mm.sim.engine import (
     EngineConfig,
@@ -82,6 +82,11 @@ DEFAULT_BATCH_MS: float = 1.0
 QUEUE_MODELS: tuple[str, ...] = ("risk_averse", "power2", "power3", "log")
 """Names accepted by ``--queue-model``: risk-averse (cancels come from behind us) and the
 probabilistic family of hftbacktest (``power2``/``power3``: f(x) = x^n; ``log``)."""
+
+
+def _is_flatten(cmd: InsertOrder) -> bool:
+    """The kill switch's flatten: a reduce-only IOC order (the only insert a halt allows)."""
+    return cmd.reduce_only and cmd.time_in_force is TimeInForce.IOC
 
 
 def make_queue_model(name: str) -> QueueModel:
@@ -391,8 +396,10 @@ class _Loop:
             if isinstance(cmd, Halt):
                 self.halted = True
                 continue
-            if self.halted and isinstance(cmd, InsertOrder | AmendOrder | MassQuote):
-                continue
+            if (self.halted and isinstance(cmd, AmendOrder | MassQuote)) or (
+                self.halted and isinstance(cmd, InsertOrder) and not _is_flatten(cmd)
+            ):
+                continue  # after a halt only the kill switch's flatten trades, as live
             self._rid += 1
             self.core.on_sent(self._rid, cmd)
             arrive = now + self.order_latency()

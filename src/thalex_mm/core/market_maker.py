@@ -24,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from thalex_mm.config.models import BotConfig, FairValueSource
+from thalex_mm.config.models import BotConfig, FairValueSource, KillSwitchAction
 from thalex_mm.core.book import BookHealth
 from thalex_mm.core.budget import Drop, MessageBudget, Priority
 from thalex_mm.core.commands import AmendOrder, CancelSession, Command, Halt, InsertOrder
@@ -51,6 +51,7 @@ from thalex_mm.core.events import (
     TimerFired,
 )
 from thalex_mm.core.fair_value import FairValueModel
+from thalex_mm.core.flatten import FlattenIntent
 from thalex_mm.core.intensity import IntensityEstimator
 from thalex_mm.core.market_state import MarketState, Stream
 from thalex_mm.core.order_manager import OrderManager
@@ -157,6 +158,7 @@ class MarketMakerCore:
         self.side_hold = SideHold(cc.throttle_cooldown_initial_s, cc.throttle_cooldown_cap_s, cc.throttle_quiet_reset_s)
         self.risk = RiskManager(config.risk, label=config.order.label)
         self.position = PositionTracker(m.instrument)
+        self.flatten = FlattenIntent()  # the kill switch's flatten, kept until done (flatten.py)
         self.instrument: Instrument | None = None
         self.builder: QuoteBuilder | None = None
         self.records: deque[Any] = deque(maxlen=10_000)
@@ -228,6 +230,7 @@ class MarketMakerCore:
             self._cod = event.cancel_on_disconnect
             self.budget.set_cancel_on_disconnect(event.cancel_on_disconnect)
             self.risk.on_connected(now)
+            self.flatten.on_reconnected()
             self._last_quote_ns = None
             self._dirty = True
         elif isinstance(event, Disconnected):
@@ -251,6 +254,8 @@ class MarketMakerCore:
         step = self._maybe_quote(now)
         if self._connected and not self._shutdown and self.orders.has_leftovers:
             step += self._admit(self.orders.leftover_cancels(self.instrument_name), now)
+        if self.flatten.active:
+            step += self._flatten_step(now)
         return urgent + step if urgent else step
 
     def on_sent(self, request_id: int, command: Command) -> None:
@@ -642,13 +647,53 @@ class MarketMakerCore:
             cancel_session=self._cod,
         )
         self.records.extend(changes)
+        pos = self.position.position
+        if self.config.risk.kill_switch_action is KillSwitchAction.CANCEL_AND_FLATTEN and (
+            self.instrument is None or abs(pos) >= self.instrument.min_order_amount
+        ):
+            self.records.append(self.flatten.request(now, pos))
+            sent = next((c for c in cmds if isinstance(c, InsertOrder)), None)
+            if sent is not None and self._connected:
+                self.records.append(self.flatten.sent(now, sent.client_order_id, pos))
         if not self._connected:
             return tuple(c for c in cmds if isinstance(c, Halt))
         return cmds
 
+    def _flatten_step(self, now: int) -> tuple[Command, ...]:
+        """The kill switch's flatten, until the position is flat or the operator cancels it:
+        a new reduce-only IOC attempt whenever none is in flight (``flatten.FlattenIntent``)."""
+        inst = self.instrument
+        if inst is None:
+            return ()
+        pos = self.position.position
+        done = self.flatten.check_flat(now, pos, inst.min_order_amount)
+        if done is not None:
+            self.records.append(done)
+            return ()
+        if not self._connected or self._shutdown:
+            return ()
+        cid = self.flatten.in_flight_id
+        last = self.orders.get(cid) if cid is not None else None
+        if not self.flatten.due(now, last is not None and not last.state.is_terminal):
+            return ()
+        mark = self.market.ticker.mark_price or self.market.book.mid
+        order = self.risk.flatten_order(mark, inst, self.orders.allocate_client_order_id(), position=pos)
+        if order is None:
+            return ()
+        denied = self.risk.check_command(order, now, position=pos)
+        if denied is not None:
+            self._denials += 1
+            self.records.append(denied)
+            return ()
+        self.records.append(self.flatten.sent(now, order.client_order_id, pos))
+        return (order,)
+
     def reset_risk(self, now_ns: int) -> None:
         """Operator reset of sticky halts (loss limits, kill switch)."""
         self.records.extend(self.risk.reset(now_ns))
+        cancelled = self.flatten.cancel(now_ns, self.position.position)
+        if cancelled is not None:
+            self.records.append(cancelled)
         self._dirty = True
 
     # ------------------------------------------------------------------ status

@@ -365,7 +365,7 @@ class RiskManager:
         changes = self._retarget(now_ns, 0)
         cancel: Command = CancelSession() if cancel_session else CancelAll()
         cmds: list[Command] = [cancel, Halt(reason=Reason.KILL_SWITCH.value, detail=detail)]
-        flatten = self._flatten_order(mark_price, instrument, client_order_id)
+        flatten = self._flatten_order(mark_price, instrument, client_order_id, self._position)
         if flatten is not None:
             cmds.append(flatten)
         return changes, tuple(cmds)
@@ -689,18 +689,26 @@ class RiskManager:
             ),
         )
 
+    def flatten_order(
+        self, mark: float | None, instrument: Instrument | None, cid: int | None, *, position: float | None = None
+    ) -> InsertOrder | None:
+        """The reduce-only IOC order closing ``position`` (default: the last evaluated one) at
+        most ``flatten_max_slippage_bps`` from ``mark``; None without a mark, an instrument, an
+        id, a tradeable amount, or with ``kill_switch_action = cancel``."""
+        return self._flatten_order(mark, instrument, cid, self._position if position is None else position)
+
     def _flatten_order(
-        self, mark: float | None, instrument: Instrument | None, cid: int | None
+        self, mark: float | None, instrument: Instrument | None, cid: int | None, position: float
     ) -> InsertOrder | None:
         if self._cfg.kill_switch_action is not KillSwitchAction.CANCEL_AND_FLATTEN:
             return None
         if mark is None or instrument is None or cid is None:
             return None
-        amount = round_to_tick(abs(self._position), instrument.volume_tick_size, "down")
+        amount = round_to_tick(abs(position), instrument.volume_tick_size, "down")
         if amount < instrument.min_order_amount - _EPS or amount <= 0:
             return None
         slip = self._cfg.flatten_max_slippage_bps / 1e4
-        if self._position > 0:
+        if position > 0:
             side, price = Side.SELL, round_to_tick(mark * (1 - slip), instrument.tick_size, "up")
         else:
             side, price = Side.BUY, round_to_tick(mark * (1 + slip), instrument.tick_size, "down")

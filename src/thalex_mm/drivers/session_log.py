@@ -26,6 +26,7 @@ from thalex_mm.core.events import (
     Event,
     OrdersUpdated,
 )
+from thalex_mm.core.flatten import FlattenReport
 from thalex_mm.core.market_maker import CoreStatus
 from thalex_mm.core.order_records import (
     FillRecorded,
@@ -179,6 +180,10 @@ class SessionLog:
                 if j is not None:
                     j.risk_event(self.run_id, ts_ns=rec.local_ts_ns or now_ns, state=rec.state.value,
                                  previous=rec.previous.value, reason=rec.reason.value, detail=rec.detail)
+            elif isinstance(rec, FlattenReport):
+                log.warning("%s", rec.line())
+                if j is not None:
+                    j.error(self.run_id, ts_ns=rec.ts_ns or now_ns, source="FlattenReport", message=rec.line())
             elif isinstance(rec, RunBaseline):
                 log.warning("%s", rec.line())  # the start-up summary's last line
                 if j is not None:
