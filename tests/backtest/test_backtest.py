@@ -27,6 +27,9 @@ from thalex_mm.core.types import Side, TimeInForce
 from thalex_mm.data import EventKind, events_from_columns
 from thalex_mm.reports import RunRecorder
 
+# tests here that need the shared data skip without it (fail under CI=true)
+pytestmark = pytest.mark.real_part("the shared market data (THALEX_MM_DATA_DIR or ../shared/data)")
+
 S = 1_000_000_000
 T0 = 1_700_000_000 * S
 REPO = Path(__file__).resolve().parents[2]
