@@ -228,26 +228,25 @@ async def end_run(end: str, bot: Bot, sim: SimExchange, keys: SimKeys, relay: Tc
         raise AssertionError(end)
 
 
-async def leave(kind: str, sim: SimExchange, keys: SimKeys) -> tuple[OtherSession | None, list[str], float]:
-    """Leave ``kind`` on the account; returns (a session to keep open, leftover order ids,
-    the loss of an inherited position in USD, 0 when none)."""
+async def leave(kind: str, sim: SimExchange, keys: SimKeys) -> tuple[OtherSession | None, list[str]]:
+    """Leave ``kind`` on the account; returns (a session to keep open, leftover order ids)."""
     if kind == "nothing":
-        return None, [], 0.0
+        return None, []
     other = OtherSession(sim.url, keys)
     await other.open(cancel_on_disconnect=kind == "other_session_orders")
-    bid, ask, mark = await other.touch()
+    bid, _ask, mark = await other.touch()
     if kind in ("other_session_orders", "persistent_orders"):
         ids = await other.rest(range(1, 4), "buy", round(bid - 200))
         if kind == "persistent_orders":
             await other.close()  # a persistent session's orders outlive it
-            return None, ids, 0.0
-        return other, ids, 0.0
+            return None, ids
+        return other, ids
     await other.close()
     # an earlier life of the account traded 0.08 at 1 % worse than today's mark: booked in the
     # exchange's ledger (the venue's state, which the restart then reads through the protocol)
     sign = 1 if kind == "long_at_loss" else -1
     sim.engine.ledger.apply_fill(keys.account, INSTRUMENT, sign, mark * (1 + 0.01 * sign), 0.08, maker=False)
-    return None, [], 0.0
+    return None, []
 
 
 def inherited_loss_usd(sim: SimExchange, keys: SimKeys) -> float:
@@ -271,7 +270,7 @@ def test_restart_when_run_ended_and_account_has_leftovers_resumes_safely(end: st
                 bot1 = start_bot(config(), url1, keys)
                 await until(lambda: len(ours_and_others(sim, keys, bot1)[0]) >= 2, 10, "the first run to quote", bot1)
                 await end_run(end, bot1, sim, keys, relay)
-                other, leftover_ids, _ = await leave(leftover, sim, keys)
+                other, leftover_ids = await leave(leftover, sim, keys)
                 try:
                     await restart_and_check(sim, keys, leftover, leftover_ids)
                 finally:
