@@ -3,34 +3,22 @@ reconnect until the position is flat or the operator cancels it, and reported ei
 
 from __future__ import annotations
 
+from core_harness import MID, MS, PERP, T0, S, feed, start_up
+
 from thalex_mm.config import BotConfig
 from thalex_mm.config.models import AvellanedaConfig, KillSwitchAction, OrderConfig, RiskConfig
 from thalex_mm.core.commands import InsertOrder
 from thalex_mm.core.events import (
-    BookSnapshotReceived,
-    Connected,
     Disconnected,
     ErrorReceived,
-    InstrumentsUpdated,
     KillSwitchPressed,
-    OrdersUpdated,
     PortfolioEntry,
     PortfolioUpdated,
-    TickerUpdated,
     TimerFired,
 )
 from thalex_mm.core.flatten import FlattenReport
 from thalex_mm.core.market_maker import MarketMakerCore
-from thalex_mm.core.types import Instrument, Side, TimeInForce
-
-T0 = 1_700_000_000_000_000_000
-MS = 1_000_000
-S = 1_000_000_000
-MID = 65_000.0
-PERP = Instrument(
-    name="BTC-PERPETUAL", product="FBTCUSD", tick_size=1.0, volume_tick_size=0.001,
-    min_order_amount=0.001, underlying="BTCUSD",
-)
+from thalex_mm.core.types import Side, TimeInForce
 
 
 def make_core() -> MarketMakerCore:
@@ -45,25 +33,7 @@ def make_core() -> MarketMakerCore:
 
 def connect(core: MarketMakerCore, ts: int, position: float, sent: list) -> None:
     """One connection's start-up (as the quoter runs it) with ``position`` on the account."""
-    for event in (
-        InstrumentsUpdated(local_ts_ns=ts, added=(PERP,), snapshot=True),
-        OrdersUpdated(local_ts_ns=ts, orders=(), snapshot=True, scope="account"),
-        PortfolioUpdated(local_ts_ns=ts, snapshot=True, entries=(
-            PortfolioEntry(instrument=PERP.name, position=position, average_price=MID, mark_price=MID),)),
-        Connected(local_ts_ns=ts, cancel_on_disconnect=True),
-        TickerUpdated(local_ts_ns=ts + 1, instrument=PERP.name, mark_price=MID, index_price=MID),
-        BookSnapshotReceived(local_ts_ns=ts + 2, instrument=PERP.name, bids=((MID - 5, 1.0),), asks=((MID + 5, 1.0),)),
-    ):
-        feed(core, event, sent)
-
-
-def feed(core: MarketMakerCore, event, sent: list) -> list:
-    out = []
-    for cmd in core.handle(event):
-        sent.append(cmd)
-        core.on_sent(len(sent), cmd)
-        out.append(cmd)
-    return out
+    start_up(core, sent, ts=ts, position=position, average_price=MID)
 
 
 def flattens(cmds) -> list[InsertOrder]:

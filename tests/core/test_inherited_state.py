@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from core_harness import MS, T0, start_up
 
 from thalex_mm.config import BotConfig
 from thalex_mm.config.models import AvellanedaConfig, OrderConfig, RiskConfig
 from thalex_mm.core.commands import InsertOrder
-from thalex_mm.core.events import (
-    BookSnapshotReceived,
-    Connected,
-    InstrumentsUpdated,
-    OrdersUpdated,
-    PortfolioEntry,
-    PortfolioUpdated,
-    TickerUpdated,
-    TimerFired,
-)
+from thalex_mm.core.events import TimerFired
 from thalex_mm.core.market_maker import MarketMakerCore
 from thalex_mm.core.risk import RunBaseline
-from thalex_mm.core.types import Instrument, Side
-
-T0 = 1_700_000_000_000_000_000
-MS = 1_000_000
-PERP = Instrument(
-    name="BTC-PERPETUAL", product="FBTCUSD", tick_size=1.0, volume_tick_size=0.001,
-    min_order_amount=0.001, underlying="BTCUSD",
-)
+from thalex_mm.core.types import Side
 
 
 def make_core(*, soft: float, hard: float) -> MarketMakerCore:
@@ -41,16 +26,7 @@ def make_core(*, soft: float, hard: float) -> MarketMakerCore:
 
 def start_inherited(core: MarketMakerCore, position: float, average: float, mark: float) -> list:
     """Start-up as the quoter runs it, on an account that already holds ``position``."""
-    out: list = []
-    out += core.handle(InstrumentsUpdated(local_ts_ns=T0, added=(PERP,), snapshot=True))
-    out += core.handle(OrdersUpdated(local_ts_ns=T0, orders=(), snapshot=True, scope="account"))
-    out += core.handle(PortfolioUpdated(local_ts_ns=T0, snapshot=True, entries=(
-        PortfolioEntry(instrument=PERP.name, position=position, average_price=average, mark_price=mark),)))
-    out += core.handle(Connected(local_ts_ns=T0, cancel_on_disconnect=True))
-    out += core.handle(TickerUpdated(local_ts_ns=T0 + 1, instrument=PERP.name, mark_price=mark, index_price=mark))
-    out += core.handle(BookSnapshotReceived(local_ts_ns=T0 + 2, instrument=PERP.name,
-                                            bids=((mark - 5, 1.0),), asks=((mark + 5, 1.0),)))
-    return out
+    return start_up(core, [], position=position, average_price=average, mark=mark)
 
 
 def test_core_when_inherited_long_is_at_a_loss_does_not_halt_on_drawdown_or_session_loss():

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
+from core_harness import MID, MS, PERP, T0, start_up
+
 from thalex_mm.config import BotConfig
 from thalex_mm.config.models import AvellanedaConfig, LeftoverPolicy, OrderConfig, RiskConfig
 from thalex_mm.core.commands import CancelOrder, InsertOrder
-from thalex_mm.core.events import (
-    BookSnapshotReceived,
-    Connected,
-    ErrorReceived,
-    InstrumentsUpdated,
-    OrderReport,
-    OrdersUpdated,
-    ResponseReceived,
-    TickerUpdated,
-)
+from thalex_mm.core.events import ErrorReceived, OrderReport, OrdersUpdated, ResponseReceived
 from thalex_mm.core.market_maker import MarketMakerCore
 from thalex_mm.core.order_ids import (
     IDS_PER_SECOND,
@@ -26,16 +19,8 @@ from thalex_mm.core.order_ids import (
 from thalex_mm.core.order_manager import OrderManager
 from thalex_mm.core.order_records import LeftoverOrderFound, OrderStateAnomaly
 from thalex_mm.core.order_state import OrderState
-from thalex_mm.core.types import ChangeReason, Instrument, OrderStatus, OrderType, Side, TimeInForce
+from thalex_mm.core.types import ChangeReason, OrderStatus, OrderType, Side, TimeInForce
 from thalex_mm.protocol.error_codes import ErrorCode
-
-T0 = 1_700_000_000_000_000_000
-MS = 1_000_000
-PERP = Instrument(
-    name="BTC-PERPETUAL", product="FBTCUSD", tick_size=1.0, volume_tick_size=0.001,
-    min_order_amount=0.001, underlying="BTCUSD",
-)
-MID = 65_000.0
 
 
 def leftover(cid: int | None, side: Side, price: float, amount: float, oid: str) -> OrderReport:
@@ -55,25 +40,10 @@ def make_core(policy: LeftoverPolicy = LeftoverPolicy.CANCEL, *, first: int = 1,
     return MarketMakerCore(cfg, first_client_order_id=first)
 
 
-def feed(core: MarketMakerCore, event, sent: list) -> None:
-    """Like the quoter: every command is told to the core as sent before the next event."""
-    for cmd in core.handle(event):
-        sent.append(cmd)
-        core.on_sent(len(sent), cmd)
-
-
 def start_with(core: MarketMakerCore, orders: tuple[OrderReport, ...]) -> list:
-    """The quoter's start-up order: instruments, the account's open orders, Connected, market.
-    Returns the commands sent (request id = position + 1)."""
+    """Start-up with ``orders`` on the account; the commands sent (request id = index + 1)."""
     sent: list = []
-    feed(core, InstrumentsUpdated(local_ts_ns=T0, added=(PERP,), snapshot=True), sent)
-    feed(core, OrdersUpdated(local_ts_ns=T0, orders=orders, snapshot=True, scope="account"), sent)
-    feed(core, Connected(local_ts_ns=T0, cancel_on_disconnect=True), sent)
-    feed(core, TickerUpdated(local_ts_ns=T0 + 1, instrument=PERP.name, mark_price=MID, index_price=MID), sent)
-    feed(core, BookSnapshotReceived(
-        local_ts_ns=T0 + 2, instrument=PERP.name,
-        bids=((MID - 5, 1.0), (MID - 10, 2.0)), asks=((MID + 5, 1.0), (MID + 10, 2.0)),
-    ), sent)
+    start_up(core, sent, orders=orders)
     return sent
 
 
