@@ -204,3 +204,19 @@ def test_session_log_when_run_baseline_arrives_prints_and_journals_the_inherited
     with caplog.at_level("WARNING", logger="thalex_mm.session"):
         log.drain([b], T0)
     assert any("position +0.1 @ 60000.00" in r.getMessage() and "-600.00 USD" in r.getMessage() for r in caplog.records)
+
+
+def test_session_log_when_a_disconnect_halts_and_resumes_prints_nothing_for_it(caplog) -> None:
+    from thalex_mm.core.reasons import Reason, TradingState, TradingStateChanged
+
+    log = SessionLog(None, None)
+    A, H = TradingState.ACTIVE, TradingState.HALTED
+    changes = [
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0, state=H, previous=A, reason=Reason.DISCONNECTED),
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0 + S, state=A, previous=H, reason=Reason.RESUMED),
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0 + 2 * S, state=H, previous=A, reason=Reason.STALE_DATA),
+    ]
+    with caplog.at_level("WARNING", logger="thalex_mm.session"):
+        log.drain(changes, T0 + 2 * S)
+    lines = [r.getMessage() for r in caplog.records if r.name == "thalex_mm.session"]
+    assert lines == ["trading halted: stale_data [was active]"]  # the quoter prints the reconnect

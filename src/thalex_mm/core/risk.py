@@ -137,8 +137,12 @@ class RunBaseline:
 
     def line(self) -> str:
         """One console line for the start-up summary."""
+        held = (
+            f"position {self.position:+g} @ {self.average_price:.2f} (mark {self.mark_price:.2f})"
+            if self.position else "flat"
+        )
         return (
-            f"inherited   position {self.position:+g} @ {self.average_price:.2f} (mark {self.mark_price:.2f}); "
+            f"inherited   {held}; "
             f"PnL baseline {self.pnl_usd:+.2f} USD for drawdown, session and daily loss; "
             f"starts {self.state.value} ({self.reason.value})"
         )

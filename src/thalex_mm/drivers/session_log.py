@@ -36,7 +36,7 @@ from thalex_mm.core.order_records import (
     UnknownOrderReported,
 )
 from thalex_mm.core.position import PositionDiscrepancy
-from thalex_mm.core.reasons import OrderDenied, TradingState, TradingStateChanged
+from thalex_mm.core.reasons import OrderDenied, Reason, TradingState, TradingStateChanged
 from thalex_mm.core.risk import RunBaseline
 
 __all__ = ["SessionLog", "SessionTotals"]
@@ -102,6 +102,7 @@ class SessionLog:
         self.run_id = run_id
         self.instrument = instrument
         self.totals = SessionTotals()
+        self._after_disconnect = False  # the last state change was a disconnect halt
         self._sample_ns = int(quote_sample_interval_s * 1e9)
         self._last_sample_ns = 0
         self._grace_ns = int(fee_grace_s * 1e9)
@@ -176,7 +177,7 @@ class SessionLog:
                 if j is not None:
                     j.error(self.run_id, ts_ns=now_ns, source="rejected", code=rec.code, message=f"{rec.command}: {rec.message}")
             elif isinstance(rec, TradingStateChanged):
-                _console_state_line(rec)
+                self._console_state_line(rec)
                 if j is not None:
                     j.risk_event(self.run_id, ts_ns=rec.local_ts_ns or now_ns, state=rec.state.value,
                                  previous=rec.previous.value, reason=rec.reason.value, detail=rec.detail)
@@ -191,6 +192,21 @@ class SessionLog:
             elif isinstance(rec, _JOURNALED_AS_ERROR) and j is not None:
                 j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
         self._flush_pending(now_ns - self._grace_ns, now_ns)
+
+    def _console_state_line(self, rec: TradingStateChanged) -> None:
+        """One console line per trading-state change (halt, reduce, resume), with its reason.
+        A disconnect and the resume after it are the quoter's connection lines ("connection
+        lost", "reconnected"): not printed twice (still journaled)."""
+        if rec.reason is Reason.DISCONNECTED:
+            self._after_disconnect = True
+            return
+        if self._after_disconnect and rec.state is TradingState.ACTIVE:
+            self._after_disconnect = False
+            return
+        self._after_disconnect = False
+        verb = {TradingState.HALTED: "halted", TradingState.REDUCING: "reducing", TradingState.ACTIVE: "resumed"}[rec.state]
+        detail = f" ({rec.detail})" if rec.detail else ""
+        log.warning("trading %s: %s%s [was %s]", verb, rec.reason.value, detail, rec.previous.value)
 
     def finish(self, now_ns: int) -> None:
         """End of the run: journal the fills still waiting for their fee (with fee 0)."""
@@ -289,9 +305,3 @@ class SessionLog:
             equity=s.pnl_total,
         )
 
-
-def _console_state_line(rec: TradingStateChanged) -> None:
-    """One console line per trading-state change (halt, reduce, resume), with its reason."""
-    verb = {TradingState.HALTED: "halted", TradingState.REDUCING: "reducing", TradingState.ACTIVE: "resumed"}[rec.state]
-    detail = f" ({rec.detail})" if rec.detail else ""
-    log.warning("trading %s: %s%s [was %s]", verb, rec.reason.value, detail, rec.previous.value)
