@@ -100,7 +100,7 @@ class OrderConfig(_Section):
     levels: int = _f(1, "Number of quote levels per side, 1-10. Default 1.", ge=1, le=10)
     level_spacing_ticks: int = _f(5, "Distance between consecutive levels, ticks, >= 1. Default 5.", ge=1)
     level_spacing_fraction: float | None = _f(None, "If set, spacing as a fraction of the half-spread (> 0, <= 5) instead of ticks.", gt=0, le=5)
-    amend_tolerance_ticks: int = _f(2, "Leave an order alone while its price is within this many ticks of the wanted price, >= 0. Default 2.", ge=0)
+    amend_tolerance_ticks: int = _f(2, "Leave an order alone while its price is up to this many ticks less aggressive than the wanted price (queue priority), >= 0; an order more aggressive than wanted is moved back at once. Default 2.", ge=0)
     label: str = _f("AS", "Order label, <= 32 chars of [A-Za-z0-9<>|_-]. Default AS.", pattern=r"^[A-Za-z0-9<>|_\-]{1,32}$")
     post_only: bool = _f(True, "Send post_only limit orders. Default true.")
     reject_post_only: bool = _f(False, "With post_only: cancel instead of repricing when the order would cross. Default false.")
@@ -121,7 +121,7 @@ class QuotingConfig(_Section):
     funding_adjust: bool = _f(True, "Shift fair value by the expected funding over the horizon (perpetuals). Default true.")
     min_spread_ticks: int = _f(2, "Minimum total spread (ask - bid), ticks, >= 1. Default 2.", ge=1)
     max_spread_ticks: int = _f(2000, "Maximum total spread, ticks, >= min_spread_ticks. Default 2000.", ge=1)
-    min_requote_interval_ms: int = _f(100, "Minimum time between quote steps, ms, >= 0. Default 100.", ge=0)
+    min_requote_interval_ms: int = _f(100, "Minimum time between quote steps that advance quotes or insert, ms, >= 0; retreats, cancels and risk pulls go out at once. Default 100.", ge=0)
     allow_cross: bool = _f(False, "Allow quotes that cross the opposite best (false: clamp one tick behind it). Default false.")
     one_sided_at_limit: bool = _f(True, "At the soft position limit, quote only the side that reduces inventory. Default true.")
 
