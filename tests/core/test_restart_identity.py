@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from core_harness import MID, MS, PERP, T0, start_up
+from core_harness import MID, MS, PERP, T0, S, start_up
 
 from thalex_mm.config import BotConfig
 from thalex_mm.config.models import AvellanedaConfig, LeftoverPolicy, OrderConfig, RiskConfig
-from thalex_mm.core.commands import CancelOrder, InsertOrder
-from thalex_mm.core.events import ErrorReceived, OrderReport, OrdersUpdated, ResponseReceived
+from thalex_mm.core.commands import AmendOrder, CancelOrder, InsertOrder
+from thalex_mm.core.events import (
+    Disconnected,
+    ErrorReceived,
+    OrderReport,
+    OrdersUpdated,
+    ResponseReceived,
+)
 from thalex_mm.core.market_maker import MarketMakerCore
 from thalex_mm.core.order_ids import (
     IDS_PER_SECOND,
@@ -131,3 +137,26 @@ def test_core_when_reconnect_lists_a_kept_leftover_again_it_stays_live_and_count
     order = core.orders.get("left-3")
     assert order.state is OrderState.OPEN and order.client_order_id is None
     assert order in core.orders.active_orders(PERP.name)
+
+
+def test_core_when_our_order_outlives_a_reconnect_addresses_it_by_order_id():
+    # a client order id is valid only in the session that created it: after a reconnect the
+    # orders of the earlier connection that still rest must be moved by order id
+    core = make_core(first=40)
+    sent = start_with(core, ())
+    bid = next(c for c in sent if isinstance(c, InsertOrder) and c.side is Side.BUY)
+    rid = sent.index(bid) + 1
+    core.handle(ResponseReceived(local_ts_ns=T0 + 3, request_id=rid, result=OrderReport(
+        order_id="ours-1", client_order_id=bid.client_order_id, instrument=PERP.name, side=Side.BUY,
+        order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC, price=bid.price, amount=bid.amount,
+        filled_amount=0.0, remaining_amount=bid.amount, status=OrderStatus.OPEN, change_reason=ChangeReason.INSERT)))
+    core.handle(Disconnected(local_ts_ns=T0 + 100 * MS))
+    still = OrderReport(
+        order_id="ours-1", client_order_id=bid.client_order_id, instrument=PERP.name, side=Side.BUY,
+        order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC, price=bid.price, amount=bid.amount,
+        filled_amount=0.0, remaining_amount=bid.amount, status=OrderStatus.OPEN, change_reason=ChangeReason.EXISTING)
+    again: list = []
+    start_up(core, again, ts=T0 + 2 * S, orders=(still,), mark=MID - 50)  # the market fell: move the bid
+    moved = [c for c in again if isinstance(c, AmendOrder | CancelOrder) and c.order_id == "ours-1"]
+    assert moved and all(c.client_order_id is None for c in moved)
+    assert not any(isinstance(c, AmendOrder | CancelOrder) and c.client_order_id == bid.client_order_id for c in again)

@@ -106,15 +106,8 @@ class QuoteDiffer:
                     o.price >= other_best if side is Side.BUY else o.price <= other_best
                 )
                 prio = Priority.UNSAFE_CANCEL if (not levels or crosses) else Priority.CANCEL
-                cancels.append(
-                    (
-                        prio,
-                        CancelOrder(
-                            client_order_id=o.client_order_id,
-                            order_id=None if o.client_order_id is not None else o.order_id,
-                        ),
-                    )
-                )
+                cid, oid = o.address()
+                cancels.append((prio, CancelOrder(client_order_id=cid, order_id=oid)))
                 cancelled_keys.append(o.key)
             for i, (price, amount) in enumerate(levels):
                 prio = Priority.TOP if i == 0 else Priority.DEEPER
@@ -178,10 +171,10 @@ class QuoteDiffer:
         # ``amount`` comes from ``normalise`` (already on the volume grid, where
         # round_to_tick is the identity): only a partial fill needs re-aligning
         total = amount if filled == 0.0 else round_to_tick(filled + amount, vtick, "nearest")
-        cid = o.client_order_id
+        cid, oid = o.address()
         return AmendOrder(
             client_order_id=cid,
-            order_id=None if cid is not None else o.order_id,
+            order_id=oid,
             price=price,
             amount=total,
         )

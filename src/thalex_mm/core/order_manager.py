@@ -440,6 +440,7 @@ class OrderManager:
                     label=rep.label,
                     reduce_only=rep.reduce_only,
                     inherited=not ours,
+                    earlier_session=ours,
                 )
                 self._orders[order.key] = order
                 self._active[order.key] = order
@@ -457,6 +458,9 @@ class OrderManager:
                         )
                     )
             else:
+                # listed at a (re)connection: it was sent on an earlier connection, whose
+                # client ids this session does not know
+                order.earlier_session = True
                 self._move(order, OrderTrigger.RESYNC_LIVE)
                 if order.pending_amount is not None and abs(rep.amount - order.pending_amount) < _EPS:
                     order.fill_offset = order.pending_fill_offset  # the amend did land
@@ -680,10 +684,7 @@ class OrderManager:
         cmds: list[tuple[Priority, Command]] = [
             (
                 Priority.UNSAFE_CANCEL,
-                CancelOrder(
-                    client_order_id=o.client_order_id,
-                    order_id=None if o.client_order_id is not None else o.order_id,
-                ),
+                CancelOrder(client_order_id=o.address()[0], order_id=o.address()[1]),
             )
             for o in self.active_orders(instrument)
             if o.state is not OrderState.PENDING_CANCEL and not o.inherited  # see leftover_cancels

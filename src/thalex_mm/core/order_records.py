@@ -56,6 +56,16 @@ class TrackedOrder:
     inherited: bool = False
     """Not created by this process (a leftover of another session or run): known by
     ``order_id`` only (``client_order_id`` is None), never amended, cancelled by order id."""
+    earlier_session: bool = False
+    """Ours, but created on an earlier connection (listed again at a reconnect): its client id
+    means nothing in this session (thalex_protocol.md §5.1), so it is addressed by order id."""
+
+    def address(self) -> tuple[int | None, str | None]:
+        """``(client_order_id, order_id)`` to put in an amend or cancel: exactly one is set;
+        the client id only for an order created on this connection."""
+        if self.client_order_id is not None and not self.earlier_session:
+            return self.client_order_id, None
+        return None, self.order_id
 
     @property
     def key(self) -> int | str:
