@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from core_harness import MID, MS, PERP, T0, S, start_up
+from core_harness import MID, MS, PERP, T0, S, feed, start_up
 
 from thalex_mm.config import BotConfig
 from thalex_mm.config.models import AvellanedaConfig, LeftoverPolicy, OrderConfig, RiskConfig
 from thalex_mm.core.commands import AmendOrder, CancelOrder, InsertOrder
 from thalex_mm.core.events import (
+    BookSnapshotReceived,
+    Connected,
     Disconnected,
     ErrorReceived,
     OrderReport,
     OrdersUpdated,
+    PortfolioEntry,
+    PortfolioUpdated,
     ResponseReceived,
+    TickerUpdated,
 )
 from thalex_mm.core.market_maker import MarketMakerCore
 from thalex_mm.core.order_ids import (
@@ -160,3 +165,33 @@ def test_core_when_our_order_outlives_a_reconnect_addresses_it_by_order_id():
     moved = [c for c in again if isinstance(c, AmendOrder | CancelOrder) and c.order_id == "ours-1"]
     assert moved and all(c.client_order_id is None for c in moved)
     assert not any(isinstance(c, AmendOrder | CancelOrder) and c.client_order_id == bid.client_order_id for c in again)
+
+
+def test_core_when_reducing_an_amend_by_order_id_of_the_reducing_side_is_not_denied():
+    # REDUCING allows amends of the reducing side; an amend addressed by order id (an order of
+    # an earlier connection) must be recognised as that side, not denied as "side unknown"
+    core = make_core(first=70, hard=0.1)
+    sent: list = []
+    start_up(core, sent, position=0.12, average_price=MID)  # above hard: REDUCING, asks only
+    ask = next(c for c in sent if isinstance(c, InsertOrder) and c.side is Side.SELL)
+    live = OrderReport(
+        order_id="ours-s", client_order_id=ask.client_order_id, instrument=PERP.name, side=Side.SELL,
+        order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC, price=ask.price, amount=ask.amount,
+        filled_amount=0.0, remaining_amount=ask.amount, status=OrderStatus.OPEN, change_reason=ChangeReason.INSERT)
+    core.handle(ResponseReceived(local_ts_ns=T0 + 3, request_id=sent.index(ask) + 1, result=live))
+    core.handle(Disconnected(local_ts_ns=T0 + 100 * MS))
+    ts, mark = T0 + 2 * S, MID + 30
+    again: list = []
+    for event in (  # the market first, then Connected: the first step sees a fresh book
+        OrdersUpdated(local_ts_ns=ts, orders=(live,), snapshot=True, scope="account"),
+        PortfolioUpdated(local_ts_ns=ts, snapshot=True, entries=(
+            PortfolioEntry(instrument=PERP.name, position=0.12, average_price=MID, mark_price=mark),)),
+        TickerUpdated(local_ts_ns=ts, instrument=PERP.name, mark_price=mark, index_price=mark),
+        BookSnapshotReceived(local_ts_ns=ts, instrument=PERP.name, bids=((mark - 5, 1.0),), asks=((mark + 5, 1.0),)),
+        Connected(local_ts_ns=ts + 1, cancel_on_disconnect=True),
+    ):
+        feed(core, event, again)
+    assert core.status().trading_state == "reducing"
+    amends = [c for c in again if isinstance(c, AmendOrder) and c.order_id == "ours-s"]
+    assert amends and amends[0].client_order_id is None
+    assert not [r for r in core.drain_records() if type(r).__name__ == "OrderDenied" and r.command == "AmendOrder"]

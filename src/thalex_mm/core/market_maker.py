@@ -602,7 +602,7 @@ class MarketMakerCore:
                 side = cmd.side
                 after = resting[side] + cmd.amount
             elif hasattr(cmd, "client_order_id"):
-                tracked = self.orders.get(cmd.client_order_id) if cmd.client_order_id is not None else None
+                tracked = self.orders.find(cmd.client_order_id, getattr(cmd, "order_id", None))
                 side = tracked.side if tracked is not None else None
                 if isinstance(cmd, AmendOrder) and tracked is not None:
                     old = share.get(tracked.key, 0.0)

@@ -153,6 +153,10 @@ class OrderManager:
     def get(self, key: int | str) -> TrackedOrder | None:
         return self._orders.get(key)
 
+    def find(self, client_order_id: int | None, order_id: str | None) -> TrackedOrder | None:
+        """The order an amend or cancel addresses (by client id, or by order id)."""
+        return self._find(client_order_id, order_id)
+
     def own_levels(self, instrument: str) -> list[tuple[Side, float, float]]:
         """``(side, price, amount)`` of what we may have resting on ``instrument``: tracked
         orders (remaining amount) and the last mass quote sent (as sent: mass-quote fills are
