@@ -24,6 +24,7 @@ from thalex_mm.core.events import (
     BookSnapshotReceived,
     TickerUpdated,
 )
+from thalex_mm.core.step import EMPTY_STEP, Step
 from thalex_mm.core.types import Side, TimeInForce
 from thalex_mm.data import EventKind, events_from_columns
 from thalex_mm.reports import RunRecorder
@@ -53,9 +54,9 @@ class OneBidCore:
         if not self.sent and isinstance(event, BookSnapshotReceived | BookDeltaReceived):
             self.sent = True
             self.sent_at.append(event.local_ts_ns)
-            return (InsertOrder(client_order_id=1, instrument=self.name, side=Side.BUY,
-                                amount=self.amount, price=self.price, post_only=True),)
-        return ()
+            return Step(commands=(InsertOrder(client_order_id=1, instrument=self.name, side=Side.BUY,
+                                              amount=self.amount, price=self.price, post_only=True),))
+        return EMPTY_STEP
 
     def on_sent(self, request_id, command):
         pass
@@ -248,10 +249,11 @@ class KillingCore(OneBidCore):
         self.log.append(event)
         if not self.sent and isinstance(event, BookSnapshotReceived | BookDeltaReceived):
             self.sent = True
-            return (Halt(reason="kill_switch", detail="test"),
-                    InsertOrder(client_order_id=9, instrument=self.name, side=Side.SELL, amount=0.5,
-                                price=99.0, reduce_only=True, time_in_force=TimeInForce.IOC, post_only=False))
-        return ()
+            return Step(commands=(
+                Halt(reason="kill_switch", detail="test"),
+                InsertOrder(client_order_id=9, instrument=self.name, side=Side.SELL, amount=0.5,
+                            price=99.0, reduce_only=True, time_in_force=TimeInForce.IOC, post_only=False)))
+        return EMPTY_STEP
 
 
 def test_backtest_when_halt_comes_with_a_flatten_sends_the_flatten_like_live():

@@ -33,11 +33,15 @@ PERP = Instrument(
 )
 
 
-def feed(core: MarketMakerCore, event: Event, sent: list) -> list:
+def feed(core: MarketMakerCore, event: Event, sent: list, notices: list | None = None) -> list:
     """Handle ``event``; each command is appended to ``sent`` and told to the core as sent
-    (request id = its position in ``sent`` + 1). Returns this event's commands."""
+    (request id = its position in ``sent`` + 1), the step's notices to ``notices``. Returns
+    this event's commands."""
     out = []
-    for cmd in core.handle(event):
+    step = core.handle(event)
+    if notices is not None:
+        notices.extend(step.notices)
+    for cmd in step.commands:
         sent.append(cmd)
         core.on_sent(len(sent), cmd)
         out.append(cmd)
@@ -53,6 +57,7 @@ def start_up(
     position: float | None = None,
     average_price: float | None = None,
     mark: float = MID,
+    notices: list | None = None,
 ) -> list:
     """One connection's start-up; ``position`` (with ``average_price``) is what the account
     holds (None: no portfolio line). Returns the commands of the whole sequence."""
@@ -71,5 +76,5 @@ def start_up(
     ]
     out: list = []
     for event in events:
-        out += feed(core, event, sent)
+        out += feed(core, event, sent, notices)
     return out

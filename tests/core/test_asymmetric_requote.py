@@ -78,10 +78,10 @@ def _core() -> tuple[MarketMakerCore, list]:
     core.handle(Connected(local_ts_ns=T0, cancel_on_disconnect=True))
     core.handle(TickerUpdated(local_ts_ns=T0 + 1, instrument=PERP.name, mark_price=65_000.0, index_price=65_000.0))
     cmds = core.handle(BookSnapshotReceived(local_ts_ns=T0 + 2, instrument=PERP.name,
-                                            bids=((64_995.0, 1.0),), asks=((65_005.0, 1.0),)))
+                                            bids=((64_995.0, 1.0),), asks=((65_005.0, 1.0),))).commands
     for rid, cmd in enumerate(cmds, start=1):
         core.on_sent(rid, cmd)
-        core.handle(ResponseReceived(local_ts_ns=T0 + 3, request_id=rid, result=OrderReport(
+        core.handle(ResponseReceived(local_ts_ns=T0 + 3, request_id=rid, report=OrderReport(
             order_id=f"o{cmd.client_order_id}", client_order_id=cmd.client_order_id, instrument=PERP.name,
             side=cmd.side, order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC, price=cmd.price,
             amount=cmd.amount, filled_amount=0.0, remaining_amount=cmd.amount, status=OrderStatus.OPEN,
@@ -91,7 +91,7 @@ def _core() -> tuple[MarketMakerCore, list]:
 
 def _book(core: MarketMakerCore, ts: int, mid: float):
     return core.handle(BookSnapshotReceived(local_ts_ns=ts, instrument=PERP.name,
-                                            bids=((mid - 5, 1.0),), asks=((mid + 5, 1.0),)))
+                                            bids=((mid - 5, 1.0),), asks=((mid + 5, 1.0),))).commands
 
 
 def test_core_when_market_drops_inside_the_requote_interval_pulls_the_bid_back_at_once():
@@ -102,7 +102,7 @@ def test_core_when_market_drops_inside_the_requote_interval_pulls_the_bid_back_a
     assert moved and all(isinstance(c, CancelOrder) or c.price < bid.price for c in moved)
     # the ask would advance (down): that waits for the interval
     assert not any(isinstance(c, AmendOrder) and c.client_order_id != bid.client_order_id for c in cmds)
-    later = core.handle(TimerFired(local_ts_ns=T0 + 2 + 100 * MS))
+    later = core.handle(TimerFired(local_ts_ns=T0 + 2 + 100 * MS)).commands
     assert any(isinstance(c, AmendOrder) and c.client_order_id != bid.client_order_id for c in later)
 
 

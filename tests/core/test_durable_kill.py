@@ -8,6 +8,7 @@ from core_harness import MID, MS, PERP, T0, S, feed, start_up
 from thalex_mm.config import BotConfig
 from thalex_mm.config.models import AvellanedaConfig, KillSwitchAction, OrderConfig, RiskConfig
 from thalex_mm.core.commands import InsertOrder
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
     Disconnected,
     ErrorReceived,
@@ -31,9 +32,9 @@ def make_core() -> MarketMakerCore:
     return MarketMakerCore(cfg, first_client_order_id=500)
 
 
-def connect(core: MarketMakerCore, ts: int, position: float, sent: list) -> None:
+def connect(core: MarketMakerCore, ts: int, position: float, sent: list, notices: list | None = None) -> None:
     """One connection's start-up (as the quoter runs it) with ``position`` on the account."""
-    start_up(core, sent, ts=ts, position=position, average_price=MID)
+    start_up(core, sent, ts=ts, position=position, average_price=MID, notices=notices)
 
 
 def flattens(cmds) -> list[InsertOrder]:
@@ -53,33 +54,34 @@ def test_kill_when_pressed_while_disconnected_flattens_after_reconnect():
 
 
 def test_kill_when_flatten_is_refused_retries_until_flat_and_reports_done():
-    core, sent = make_core(), []
+    core, sent, notices = make_core(), [], []
     connect(core, T0, -0.03, sent)
-    feed(core, KillSwitchPressed(local_ts_ns=T0 + S, source="test"), sent)
+    feed(core, KillSwitchPressed(local_ts_ns=T0 + S, source="test"), sent, notices)
     first = flattens(sent)
     assert len(first) == 1 and first[0].side is Side.BUY
     rid = sent.index(first[0]) + 1
-    feed(core, ErrorReceived(local_ts_ns=T0 + S + 5 * MS, request_id=rid, code=41, message="insufficient liquidity"), sent)
+    feed(core, ErrorReceived(local_ts_ns=T0 + S + 5 * MS, request_id=rid, kind=ErrorKind.INSUFFICIENT_LIQUIDITY,
+                             code=41, message="insufficient liquidity"), sent, notices)
     before = len(sent)
-    feed(core, TimerFired(local_ts_ns=T0 + 3 * S), sent)
+    feed(core, TimerFired(local_ts_ns=T0 + 3 * S), sent, notices)
     assert len(flattens(sent[before:])) == 1  # tried again
     feed(core, PortfolioUpdated(local_ts_ns=T0 + 4 * S, snapshot=True, entries=(
-        PortfolioEntry(instrument=PERP.name, position=0.0, average_price=None, mark_price=MID),)), sent)
+        PortfolioEntry(instrument=PERP.name, position=0.0, average_price=None, mark_price=MID),)), sent, notices)
     before = len(sent)
-    feed(core, TimerFired(local_ts_ns=T0 + 6 * S), sent)
+    feed(core, TimerFired(local_ts_ns=T0 + 6 * S), sent, notices)
     assert flattens(sent[before:]) == []
-    reports = [r for r in core.drain_records() if isinstance(r, FlattenReport)]
+    reports = [r for r in notices if isinstance(r, FlattenReport)]
     assert [r.outcome for r in reports][-1] == "done"
 
 
 def test_kill_when_operator_resets_cancels_the_pending_flatten_and_reports_it():
-    core, sent = make_core(), []
+    core, sent, notices = make_core(), [], []
     connect(core, T0, 0.04, sent)
     feed(core, Disconnected(local_ts_ns=T0 + S), sent)
-    feed(core, KillSwitchPressed(local_ts_ns=T0 + 2 * S, source="test"), sent)
-    core.reset_risk(T0 + 3 * S)
+    feed(core, KillSwitchPressed(local_ts_ns=T0 + 2 * S, source="test"), sent, notices)
+    notices += core.reset_risk(T0 + 3 * S)
     before = len(sent)
-    connect(core, T0 + 5 * S, 0.04, sent)
+    connect(core, T0 + 5 * S, 0.04, sent, notices)
     assert flattens(sent[before:]) == []
-    outcomes = [r.outcome for r in core.drain_records() if isinstance(r, FlattenReport)]
+    outcomes = [r.outcome for r in notices if isinstance(r, FlattenReport)]
     assert outcomes == ["pending", "cancelled"]

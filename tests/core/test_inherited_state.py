@@ -24,16 +24,17 @@ def make_core(*, soft: float, hard: float) -> MarketMakerCore:
     return MarketMakerCore(cfg, first_client_order_id=1000)
 
 
-def start_inherited(core: MarketMakerCore, position: float, average: float, mark: float) -> list:
+def start_inherited(core: MarketMakerCore, position: float, average: float, mark: float,
+                    notices: list | None = None) -> list:
     """Start-up as the quoter runs it, on an account that already holds ``position``."""
-    return start_up(core, [], position=position, average_price=average, mark=mark)
+    return start_up(core, [], position=position, average_price=average, mark=mark, notices=notices)
 
 
 def test_core_when_inherited_long_is_at_a_loss_does_not_halt_on_drawdown_or_session_loss():
     # 0.1 BTC bought at 60,000 with the mark at 54,000: -600 USD before the run did anything
     core = make_core(soft=0.2, hard=0.5)
     cmds = start_inherited(core, 0.1, 60_000.0, 54_000.0)
-    cmds += core.handle(TimerFired(local_ts_ns=T0 + 500 * MS))
+    cmds += core.handle(TimerFired(local_ts_ns=T0 + 500 * MS)).commands
     status = core.status()
     assert status.trading_state == "active", status.state_reason
     assert {c.side for c in cmds if isinstance(c, InsertOrder)} == {Side.BUY, Side.SELL}
@@ -59,9 +60,10 @@ def test_core_when_inherited_short_is_above_the_hard_limit_quotes_reduce_only():
 
 def test_core_when_run_starts_records_what_was_inherited_and_the_baselines_once():
     core = make_core(soft=0.2, hard=0.5)
-    start_inherited(core, 0.1, 60_000.0, 54_000.0)
-    core.handle(TimerFired(local_ts_ns=T0 + 500 * MS))
-    baselines = [r for r in core.drain_records() if isinstance(r, RunBaseline)]
+    notices: list = []
+    start_inherited(core, 0.1, 60_000.0, 54_000.0, notices)
+    notices += core.handle(TimerFired(local_ts_ns=T0 + 500 * MS)).notices
+    baselines = [r for r in notices if isinstance(r, RunBaseline)]
     assert len(baselines) == 1
     b = baselines[0]
     assert (b.position, b.average_price) == (0.1, 60_000.0)

@@ -14,6 +14,7 @@ from thalex_mm.core.commands import (
     MassQuote,
     SetMmp,
 )
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
     MmProtectionUpdated,
     MmpStatus,
@@ -350,7 +351,7 @@ def test_response_when_request_id_unknown_is_reported_not_raised():
     recs = om.on_response(999, None)
     assert len(recs) == 1 and isinstance(recs[0], UnknownOrderReported)
     assert recs[0].request_id == 999
-    recs = om.on_error(998, 1, "order not found")
+    recs = om.on_error(998, ErrorKind.ORDER_NOT_FOUND, "order not found", code=1)
     assert isinstance(recs[0], UnknownOrderReported)
 
 
@@ -358,7 +359,7 @@ def test_error_when_cancel_hits_order_not_found_marks_gone_and_asks_reconcile():
     om, h = make()
     h.send(om.plan(wanted([(100, 0.1)]), INSTR))
     ((rid, _),) = h.send(om.plan(wanted(), INSTR), ack=False)
-    recs = om.on_error(rid, 1, "order not found")
+    recs = om.on_error(rid, ErrorKind.ORDER_NOT_FOUND, "order not found", code=1)
     assert isinstance(recs[0], OrderRejected) and isinstance(recs[0].action, Reconcile)
     assert om.get(100).state is OrderState.CANCELLED
 
@@ -366,7 +367,7 @@ def test_error_when_cancel_hits_order_not_found_marks_gone_and_asks_reconcile():
 def test_error_when_insert_refused_for_price_is_dropped_with_reason():
     om, h = make()
     ((rid, _),) = h.send(om.plan(wanted([(100, 0.1)]), INSTR), ack=False)
-    (rec,) = om.on_error(rid, 13, "invalid price")
+    (rec,) = om.on_error(rid, ErrorKind.INVALID_PRICE, "invalid price", code=13)
     assert isinstance(rec.action, Drop) and rec.action.reason.value == "invalid_price"
     assert om.get(100).state is OrderState.REJECTED
     # the level is free again: the next plan inserts a fresh order with a new id
@@ -378,7 +379,7 @@ def test_error_when_amend_fails_returns_order_to_live_with_old_price():
     om, h = make(amend_tolerance_ticks=0)
     h.send(om.plan(wanted([(100, 0.1)]), INSTR))
     ((rid, _),) = h.send(om.plan(wanted([(99, 0.1)]), INSTR), ack=False)
-    om.on_error(rid, 43, "collar")
+    om.on_error(rid, ErrorKind.PRICE_COLLAR_BREACH, "collar", code=43)
     o = om.get(100)
     assert (o.state, o.price) == (OrderState.OPEN, 100)
 

@@ -7,6 +7,7 @@ from core_harness import MID, MS, PERP, T0, S, feed, start_up
 from thalex_mm.config import BotConfig
 from thalex_mm.config.models import AvellanedaConfig, LeftoverPolicy, OrderConfig, RiskConfig
 from thalex_mm.core.commands import AmendOrder, CancelOrder, InsertOrder
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
     BookSnapshotReceived,
     Connected,
@@ -31,7 +32,6 @@ from thalex_mm.core.order_manager import OrderManager
 from thalex_mm.core.order_records import LeftoverOrderFound, OrderStateAnomaly
 from thalex_mm.core.order_state import OrderState
 from thalex_mm.core.types import ChangeReason, OrderStatus, OrderType, Side, TimeInForce
-from thalex_mm.protocol.error_codes import ErrorCode
 
 
 def leftover(cid: int | None, side: Side, price: float, amount: float, oid: str) -> OrderReport:
@@ -51,10 +51,10 @@ def make_core(policy: LeftoverPolicy = LeftoverPolicy.CANCEL, *, first: int = 1,
     return MarketMakerCore(cfg, first_client_order_id=first)
 
 
-def start_with(core: MarketMakerCore, orders: tuple[OrderReport, ...]) -> list:
+def start_with(core: MarketMakerCore, orders: tuple[OrderReport, ...], notices: list | None = None) -> list:
     """Start-up with ``orders`` on the account; the commands sent (request id = index + 1)."""
     sent: list = []
-    start_up(core, sent, orders=orders)
+    start_up(core, sent, orders=orders, notices=notices)
     return sent
 
 
@@ -89,7 +89,7 @@ def test_core_when_leftover_cancel_is_answered_not_found_does_not_raise_and_jour
     cmds = start_with(core, (leftover(1, Side.BUY, MID - 50, 0.01, "left-1"),))
     cancel_rid = 1 + next(i for i, c in enumerate(cmds) if isinstance(c, CancelOrder))
     core.handle(ErrorReceived(local_ts_ns=T0 + 5 * MS, request_id=cancel_rid,
-                              code=ErrorCode.ORDER_NOT_FOUND, message="order not found"))
+                              kind=ErrorKind.ORDER_NOT_FOUND, code=1, message="order not found"))
     assert core.orders.get("left-1").state is OrderState.CANCELLED
 
 
@@ -103,7 +103,7 @@ def test_order_manager_when_reply_is_unexpected_moves_state_with_reason_instead_
         status=OrderStatus.OPEN, change_reason=ChangeReason.INSERT,
     )
     om.on_orders(OrdersUpdated(orders=(opened,)))  # the notification says it rests
-    records = om.on_error(1, ErrorCode.DUPLICATE_ORDER_ID, "duplicate client order id")  # then this
+    records = om.on_error(1, ErrorKind.DUPLICATE_ORDER_ID, "duplicate client order id", code=2)  # then this
     anomalies = [r for r in records if isinstance(r, OrderStateAnomaly)]
     assert len(anomalies) == 1 and anomalies[0].previous is OrderState.OPEN
     assert "insert_failed" in anomalies[0].reason
@@ -113,20 +113,21 @@ def test_core_when_not_found_reply_arrives_for_an_order_in_flight_does_not_raise
     core = make_core(first=1)
     cmds = start_with(core, ())
     i, insert = next((i, c) for i, c in enumerate(cmds) if isinstance(c, InsertOrder))
-    core.drain_records()
     # the venue answers "not found" to the insert itself (e.g. a client id it mixed up):
     # the order is in flight, the table has no such move
-    core.handle(ErrorReceived(local_ts_ns=T0 + 5 * MS, request_id=i + 1, code=ErrorCode.ORDER_NOT_FOUND, message="nf"))
-    core.handle(ResponseReceived(local_ts_ns=T0 + 6 * MS, request_id=i + 1, result=None))
+    core.handle(ErrorReceived(local_ts_ns=T0 + 5 * MS, request_id=i + 1, kind=ErrorKind.ORDER_NOT_FOUND, code=1,
+                              message="nf"))
+    core.handle(ResponseReceived(local_ts_ns=T0 + 6 * MS, request_id=i + 1))
     assert core.orders.get(insert.client_order_id).state is OrderState.REJECTED
 
 
 def test_core_when_policy_keeps_leftovers_leaves_them_and_counts_them_against_the_hard_limit():
     core = make_core(LeftoverPolicy.KEEP, hard=0.1)
     big_bid = leftover(7, Side.BUY, MID - 50, 0.095, "left-big")
-    cmds = start_with(core, (big_bid,))
+    notices: list = []
+    cmds = start_with(core, (big_bid,), notices)
     assert not any(isinstance(c, CancelOrder) for c in cmds)
-    assert any(isinstance(r, LeftoverOrderFound) and r.action == "keep" for r in core.drain_records())
+    assert any(isinstance(r, LeftoverOrderFound) and r.action == "keep" for r in notices)
     # a full 0.01 bid on top of the resting 0.095 could take the position past 0.1: cut
     bid_total = sum(c.amount for c in cmds if isinstance(c, InsertOrder) and c.side is Side.BUY)
     assert bid_total <= 0.1 - 0.095 + 1e-9
@@ -151,7 +152,7 @@ def test_core_when_our_order_outlives_a_reconnect_addresses_it_by_order_id():
     sent = start_with(core, ())
     bid = next(c for c in sent if isinstance(c, InsertOrder) and c.side is Side.BUY)
     rid = sent.index(bid) + 1
-    core.handle(ResponseReceived(local_ts_ns=T0 + 3, request_id=rid, result=OrderReport(
+    core.handle(ResponseReceived(local_ts_ns=T0 + 3, request_id=rid, report=OrderReport(
         order_id="ours-1", client_order_id=bid.client_order_id, instrument=PERP.name, side=Side.BUY,
         order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC, price=bid.price, amount=bid.amount,
         filled_amount=0.0, remaining_amount=bid.amount, status=OrderStatus.OPEN, change_reason=ChangeReason.INSERT)))
@@ -178,10 +179,11 @@ def test_core_when_reducing_an_amend_by_order_id_of_the_reducing_side_is_not_den
         order_id="ours-s", client_order_id=ask.client_order_id, instrument=PERP.name, side=Side.SELL,
         order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC, price=ask.price, amount=ask.amount,
         filled_amount=0.0, remaining_amount=ask.amount, status=OrderStatus.OPEN, change_reason=ChangeReason.INSERT)
-    core.handle(ResponseReceived(local_ts_ns=T0 + 3, request_id=sent.index(ask) + 1, result=live))
+    core.handle(ResponseReceived(local_ts_ns=T0 + 3, request_id=sent.index(ask) + 1, report=live))
     core.handle(Disconnected(local_ts_ns=T0 + 100 * MS))
     ts, mark = T0 + 2 * S, MID + 30
     again: list = []
+    notices: list = []
     for event in (  # the market first, then Connected: the first step sees a fresh book
         OrdersUpdated(local_ts_ns=ts, orders=(live,), snapshot=True, scope="account"),
         PortfolioUpdated(local_ts_ns=ts, snapshot=True, entries=(
@@ -190,8 +192,8 @@ def test_core_when_reducing_an_amend_by_order_id_of_the_reducing_side_is_not_den
         BookSnapshotReceived(local_ts_ns=ts, instrument=PERP.name, bids=((mark - 5, 1.0),), asks=((mark + 5, 1.0),)),
         Connected(local_ts_ns=ts + 1, cancel_on_disconnect=True),
     ):
-        feed(core, event, again)
+        feed(core, event, again, notices)
     assert core.status().trading_state == "reducing"
     amends = [c for c in again if isinstance(c, AmendOrder) and c.order_id == "ours-s"]
     assert amends and amends[0].client_order_id is None
-    assert not [r for r in core.drain_records() if type(r).__name__ == "OrderDenied" and r.command == "AmendOrder"]
+    assert not [r for r in notices if type(r).__name__ == "OrderDenied"]

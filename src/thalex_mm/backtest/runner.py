@@ -12,6 +12,9 @@ Four streams are merged in time order (ties: engine first, then responses, marke
    the mid when the data has no marks);
 4. the core's timer (``next_deadline_ns``).
 
+Each event's step: its commands go to stream 1, its notices to a ``NoticeCounter`` (the
+report's halt, denial and risk-event counters).
+
 Before anything happens at time ``t`` the engine first sees every market row with
 ``exch_ts <= t`` (``SimExchange.advance``), so a fill can never precede its order's arrival
 and the core never learns of a fill before ``fill time + response latency``.
@@ -32,9 +35,10 @@ from functools import partial
 import numpy as np
 
 from thalex_mm.backtest.exchange import ACCOUNT, SimExchange
+from thalex_mm.backtest.notices import NoticeCounter
 from thalex_mm.backtest.tape import MarketTape, build_tape, infer_tick_size
 from thalex_mm.config.models import BotConfig
-from thalex_mm.core.commands import AmendOrder, Command, Halt, InsertOrder, MassQuote
+from thalex_mm.core.commands import AmendOrder, Command, Halt, InsertOrder, MassQuote, Resynchronise
 from thalex_mm.core.events import (
     BookDeltaReceived,
     BookSnapshotReceived,
@@ -46,6 +50,7 @@ from thalex_mm.core.events import (
 )
 from thalex_mm.core.order_ids import seeded_base
 from thalex_mm.core.types import Instrument, Side, TimeInForce
+from thalex_mm.data.events import EventKind
 from thalex_mm.reports import RunRecorder
 from thalex_mm.sim.engine import (
     EngineConfig,
@@ -352,6 +357,7 @@ class _Loop:
         self.ex.response_latency = LatencyModel(int(settings.response_latency_ms * 1e6),
                                                 settings.latency_jitter, rng)
         self.core = core_factory(config)
+        self.notices = NoticeCounter(recorder)
         self.cmd_q: deque[tuple[int, int, Command]] = deque()
         self._last_arrival = 0
         self._rid = 0
@@ -382,10 +388,12 @@ class _Loop:
 
     def _handle(self, event) -> None:
         self.core_events += 1
-        cmds = self.core.handle(event)
+        step = self.core.handle(event)
         now = event.local_ts_ns
-        if cmds:
-            self._dispatch(cmds, now)
+        if step.notices:
+            self.notices.on_notices(step.notices, now)
+        if step.commands:
+            self._dispatch(step.commands, now)
         dl = self.core.next_deadline_ns()
         if dl is not None and dl <= self._last_timer:
             dl = None
@@ -396,6 +404,8 @@ class _Loop:
             if isinstance(cmd, Halt):
                 self.halted = True
                 continue
+            if isinstance(cmd, Resynchronise):
+                continue  # no connection to renew: the tape loses no frame and stays in order
             if (self.halted and isinstance(cmd, AmendOrder | MassQuote)) or (
                 self.halted and isinstance(cmd, InsertOrder) and not _is_flatten(cmd)
             ):
@@ -489,7 +499,7 @@ class _Loop:
 
     def _lists(self) -> dict:
         tape = self.tape
-        trade_rows = np.flatnonzero(tape.kind == 3)
+        trade_rows = np.flatnonzero(tape.kind == int(EventKind.TRADE))
         ends = tape.batch_row_end
         trade_start = np.searchsorted(trade_rows, np.r_[0, ends]).tolist()
         lv_price, lv_qty = tape.lv_price, tape.lv_qty

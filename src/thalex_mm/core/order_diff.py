@@ -20,6 +20,7 @@ and sizes below ``min_order_amount`` dropped, all from the ``Instrument``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from thalex_mm.config.models import OrderConfig
 from thalex_mm.core.budget import Priority
@@ -33,6 +34,18 @@ __all__ = ["QuoteDiffer"]
 _EPS = 1e-9
 _NORM_CACHE_MAX = 4096
 _PI, _PA, _PC = OrderState.PENDING_INSERT, OrderState.PENDING_AMEND, OrderState.PENDING_CANCEL
+
+
+class _Move(NamedTuple):
+    """A level to move toward the opposite side: an amend of ``order``, or an insert when
+    ``order`` is None. Prices in quote currency, amounts in contracts."""
+
+    priority: Priority
+    side: Side
+    level: int
+    price: float
+    amount: float
+    order: TrackedOrder | None
 
 
 class QuoteDiffer:
@@ -82,7 +95,7 @@ class QuoteDiffer:
         cancels: list[tuple[Priority, Command]] = []
         cancelled_keys: list[int | str] = []
         retreats: list[tuple[Priority, Command, TrackedOrder]] = []
-        towards: list[tuple[Priority, Side, int, float, float, TrackedOrder | None]] = []
+        towards: list[_Move] = []
         for side, levels in ((Side.BUY, bids), (Side.SELL, asks)):
             other_best = (
                 (asks[0][0] if asks else None)
@@ -113,7 +126,7 @@ class QuoteDiffer:
                 prio = Priority.TOP if i == 0 else Priority.DEEPER
                 o = by_level.get(i)
                 if o is None:
-                    towards.append((prio, side, i, price, amount, None))
+                    towards.append(_Move(prio, side, i, price, amount, None))
                     continue
                 st = o.state
                 if st is _PI or st is _PA or st is _PC:
@@ -124,7 +137,7 @@ class QuoteDiffer:
                 if away:
                     retreats.append((Priority.RETREAT, self._amend(o, price, amount, vtick), o))
                 else:
-                    towards.append((prio, side, i, price, amount, o))
+                    towards.append(_Move(prio, side, i, price, amount, o))
 
         if not cancels and not retreats and not towards:
             return (), planned  # the common case: nothing to change
@@ -135,7 +148,7 @@ class QuoteDiffer:
         for prio, cmd, o in retreats:
             out.append((prio, cmd))
             book[o.key] = (o.side, cmd.price)
-        towards.sort(key=lambda t: t[0])
+        towards.sort(key=lambda m: m.priority)
         for prio, side, level, price, amount, o in towards:
             if side is Side.BUY:
                 opp = [p for k, (s, p) in book.items() if s is Side.SELL]

@@ -3,7 +3,7 @@
 Inputs (all from the driver, in any order, possibly duplicated):
 
 * ``on_sent(request_id, command)`` when a command leaves, so responses can be matched;
-* ``on_response(request_id, report)`` / ``on_error(request_id, code, message)``;
+* ``on_response(request_id, report)`` / ``on_error(request_id, kind, message, code=...)``;
 * ``on_orders(OrdersUpdated)`` for ``session.orders`` notifications (thalex_protocol.md §5.4);
 * ``reconcile(open_orders)`` after a reconnect: the exchange wins.
 
@@ -40,6 +40,7 @@ from thalex_mm.core.commands import (
     MassQuote,
     SetMmp,
 )
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import MmProtectionUpdated, OrderReport, OrdersUpdated
 from thalex_mm.core.order_diff import QuoteDiffer
 from thalex_mm.core.order_ids import MAX_CLIENT_ORDER_ID, ClientIdAllocator
@@ -61,7 +62,6 @@ from thalex_mm.core.types import (
     WantedQuotes,
 )
 from thalex_mm.errors import InvalidTransition
-from thalex_mm.protocol.error_codes import ErrorCode
 
 __all__ = [
     "MAX_CLIENT_ORDER_ID",
@@ -323,8 +323,11 @@ class OrderManager:
         records.extend(self._take_anomalies())
         return tuple(records)
 
-    def on_error(self, request_id: int | None, code: int, message: str) -> tuple[OrderRecord, ...]:
-        """An error response; the order is dropped, restored or marked gone by the code."""
+    def on_error(
+        self, request_id: int | None, kind: ErrorKind, message: str, *, code: int
+    ) -> tuple[OrderRecord, ...]:
+        """An error response; the order is dropped, restored or marked gone by its kind.
+        ``code`` is the wire number, kept for the journal."""
         cmd = self._requests.pop(request_id, None) if request_id is not None else None
         if cmd is None:
             return (
@@ -335,7 +338,7 @@ class OrderManager:
                     detail=f"error {code} for a request we did not send: {message[:80]}",
                 ),
             )
-        gone = code in (ErrorCode.ORDER_NOT_FOUND, ErrorCode.INVALID_ORDER_ID)
+        gone = kind in (ErrorKind.ORDER_NOT_FOUND, ErrorKind.INVALID_ORDER_ID)
         cid: int | None = None
         if isinstance(cmd, InsertOrder):
             cid = cmd.client_order_id
@@ -364,10 +367,10 @@ class OrderManager:
             OrderRejected(
                 request_id=request_id if request_id is not None else -1,
                 client_order_id=cid,
-                command=type(cmd).__name__,
+                command=cmd,
                 code=code,
                 message=message,
-                action=classify_error(code),
+                action=classify_error(kind),
             ),
             *self._take_anomalies(),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from thalex_mm.core.budget import ErrorAction
+from thalex_mm.core.commands import Command
 from thalex_mm.core.order_state import OrderState
 from thalex_mm.core.types import Side
 
@@ -127,10 +128,17 @@ class OrderRejected:
 
     request_id: int
     client_order_id: int | None
-    command: str
+    command: Command
+    """The refused request."""
     code: int
+    """The wire error code (for the journal; ``action`` holds what the core makes of it)."""
     message: str
     action: ErrorAction
+
+    @property
+    def command_name(self) -> str:
+        """The refused request's kind, as journaled (``InsertOrder``, ``MassQuote`` ...)."""
+        return type(self.command).__name__
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,20 +1,22 @@
 """Turns what the core and the quoter report into journal rows and summary figures.
 
-Kept apart from the quoter so the same bookkeeping serves paper and live runs: the quoter calls
-``on_command`` / ``on_event``; the status loop calls ``sample(status)`` and ``drain(core)``;
-the run's end calls ``finish(now_ns)``.
+Kept apart from the quoter so the same bookkeeping serves paper and live runs: it is the one
+sink of the core's notices (the quoter calls ``on_notices`` after every step that has any) and
+observes commands and events (``on_command`` / ``on_event``); the status loop calls
+``sample(status)``; the run's end calls ``finish(now_ns)``.
 
 Fills: an order report's fill has no fee (thalex_protocol.md §5.3); the fee comes with the
 ``account.trade_history`` Trade of the same ``trade_id`` (§5.4), as the position tracker sees
 it. A fill is therefore journaled once, with the Trade's fee and maker/taker flag: at once when
 the Trade came first, else when it arrives. A fill whose Trade has not come ``fee_grace_s``
-after it was drained (or by ``finish``) is journaled with fee 0 (fee unknown).
+after its notice (or by ``finish``) is journaled with fee 0 (fee unknown).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,7 @@ from thalex_mm.core.order_records import (
 from thalex_mm.core.position import PositionDiscrepancy
 from thalex_mm.core.reasons import OrderDenied, Reason, TradingState, TradingStateChanged
 from thalex_mm.core.risk import RunBaseline
+from thalex_mm.core.step import Notice
 
 __all__ = ["SessionLog", "SessionTotals"]
 
@@ -83,7 +86,7 @@ class SessionLog:
             and rejections go to its recent errors via ``on_error``), or None.
         instrument: the traded instrument; fills and Trades of others are not journaled (None =
             learnt from the first ``sample``; until then all are).
-        fee_grace_s: how long a drained fill waits for its Trade (and fee) before it is
+        fee_grace_s: how long a noticed fill waits for its Trade (and fee) before it is
             journaled with fee 0, seconds of the core's clock.
     """
 
@@ -156,11 +159,11 @@ class SessionLog:
         elif isinstance(event, ErrorReceived):
             self.journal.error(self.run_id, ts_ns=event.local_ts_ns, source="exchange", code=event.code, message=event.message)
 
-    def drain(self, records: list[Any], now_ns: int) -> None:
-        """Journal the core's records (fills, state changes, denials, rejections)."""
+    def on_notices(self, notices: Sequence[Notice], now_ns: int) -> None:
+        """Journal the core's notices (fills, state changes, denials, rejections)."""
         t = self.totals
         j = self.journal
-        for rec in records:
+        for rec in notices:
             if isinstance(rec, FillRecorded):
                 t.fills += 1
                 t.volume += rec.amount
@@ -173,9 +176,9 @@ class SessionLog:
                         self._pending[rec.trade_id] = (rec, now_ns)
             elif isinstance(rec, OrderRejected):
                 t.rejects += 1
-                self._note_error(f"rejected {rec.command} (code {rec.code}): {rec.message}")
+                self._note_error(f"rejected {rec.command_name} (code {rec.code}): {rec.message}")
                 if j is not None:
-                    j.error(self.run_id, ts_ns=now_ns, source="rejected", code=rec.code, message=f"{rec.command}: {rec.message}")
+                    j.error(self.run_id, ts_ns=now_ns, source="rejected", code=rec.code, message=f"{rec.command_name}: {rec.message}")
             elif isinstance(rec, TradingStateChanged):
                 self._console_state_line(rec)
                 if j is not None:
@@ -255,7 +258,7 @@ class SessionLog:
         self._journal_fill(rec, trade.fee, trade.maker_taker or rec.maker_taker, trade.position_after, local_ts_ns)
 
     def _flush_pending(self, seen_before_ns: int | None, now_ns: int) -> None:
-        """Journal (fee 0) the waiting fills drained at or before ``seen_before_ns`` (None: all)."""
+        """Journal (fee 0) the waiting fills noticed at or before ``seen_before_ns`` (None: all)."""
         if self.journal is None or not self._pending:
             return
         for trade_id, (rec, seen_ns) in list(self._pending.items()):
@@ -286,7 +289,9 @@ class SessionLog:
         return wrote
 
     def sample(self, s: CoreStatus) -> None:
-        """Periodic status: max |position|, journal quote and PnL samples."""
+        """Periodic status: max |position|, journal quote and PnL samples, and the fills that
+        waited ``fee_grace_s`` for their Trade in vain (journaled with fee 0)."""
+        self._flush_pending(s.ts_ns - self._grace_ns, s.ts_ns)
         t = self.totals
         t.max_abs_position = max(t.max_abs_position, abs(s.position))
         if self.instrument is None and s.instrument:
