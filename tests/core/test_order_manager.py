@@ -39,7 +39,6 @@ from thalex_mm.core.types import (
     TimeInForce,
     WantedQuotes,
 )
-from thalex_mm.errors import InvalidState
 
 INSTR = Instrument(
     name="BTC-PERPETUAL",
@@ -267,11 +266,10 @@ def test_plan_when_side_pulled_cancels_with_unsafe_priority():
     )
 
 
-def test_client_order_id_when_range_exhausted_raises_invalid_state():
+def test_client_order_id_when_range_ends_wraps_to_one_and_rejects_out_of_range_base():
     om = OrderManager(OrderConfig(), first_client_order_id=2**32 - 1)
     assert om.allocate_client_order_id() == 2**32 - 1
-    with pytest.raises(InvalidState):
-        om.allocate_client_order_id()
+    assert om.allocate_client_order_id() == 1  # wraps inside the 32-bit range, never 0
     with pytest.raises(ValueError, match="first_client_order_id"):
         OrderManager(OrderConfig(), first_client_order_id=2**32)
 
@@ -395,15 +393,16 @@ def test_reconcile_when_exchange_differs_exchange_wins():
         report(None, Side.SELL, 105, 0.3, oid="foreign"),
     ]
     recs, cmds = om.reconcile(listed)
-    assert recs == () and cmds == ()
+    assert [type(r).__name__ for r in recs] == ["LeftoverOrderFound"] and cmds == ()
     assert om.get(100).state is OrderState.PARTIALLY_FILLED and om.get(100).filled_amount == 0.04
     assert om.get(101).state is OrderState.CANCELLED
     assert om.get(102).state is OrderState.CANCELLED  # the in-flight insert is not there
     adopted = om.get("foreign")
     assert adopted is not None and adopted.level == -1
-    # the adopted order is surplus for the diff and gets cancelled by order_id
+    # the adopted order is a leftover: the diff leaves it, it is cancelled by order_id
     cmds = om.plan(wanted([(100, 0.1)]), INSTR)
-    assert CancelOrder(client_order_id=None, order_id="foreign") in cmds
+    assert not any(getattr(c, "order_id", None) == "foreign" for c in cmds)
+    assert om.leftover_cancels(INSTR.name) == ((Priority.UNSAFE_CANCEL, CancelOrder(client_order_id=None, order_id="foreign")),)
 
 
 def test_reconcile_when_configured_to_cancel_unknown_returns_cancels():

@@ -184,3 +184,48 @@ def test_mass_quote_is_journaled_one_row_per_level(journal: Journal) -> None:
         ("sent:mass_quote", "buy", None, None),
     ]
     assert log.totals.mass_quotes == 2
+
+
+def test_session_log_when_state_changes_prints_one_console_line_each(caplog) -> None:
+    from thalex_mm.core.reasons import Reason, TradingState, TradingStateChanged
+
+    log = SessionLog(None, None)
+    changes = [
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0, state=TradingState.HALTED, previous=TradingState.ACTIVE,
+                            reason=Reason.KILL_SWITCH, detail="kill switch (dashboard)"),
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0 + S, state=TradingState.ACTIVE, previous=TradingState.HALTED,
+                            reason=Reason.MANUAL, detail="reset"),
+    ]
+    with caplog.at_level("WARNING", logger="thalex_mm.session"):
+        log.on_notices(changes, T0 + S)
+    lines = [r.getMessage() for r in caplog.records if r.name == "thalex_mm.session"]
+    assert lines == ["trading halted: kill_switch (kill switch (dashboard)) [was active]",
+                     "trading resumed: manual (reset) [was halted]"]
+
+
+def test_session_log_when_run_baseline_arrives_prints_and_journals_the_inherited_state(journal: Journal, caplog) -> None:
+    from thalex_mm.core.reasons import Reason, TradingState
+    from thalex_mm.core.risk import RunBaseline
+
+    log = SessionLog(journal, _run(journal))
+    b = RunBaseline(ts_ns=T0, position=0.1, average_price=60_000.0, mark_price=54_000.0, pnl_usd=-600.0,
+                    state=TradingState.REDUCING, reason=Reason.INHERITED_POSITION)
+    with caplog.at_level("WARNING", logger="thalex_mm.session"):
+        log.on_notices([b], T0)
+    assert any("position +0.1 @ 60000.00" in r.getMessage() and "-600.00 USD" in r.getMessage() for r in caplog.records)
+
+
+def test_session_log_when_a_disconnect_halts_and_resumes_prints_nothing_for_it(caplog) -> None:
+    from thalex_mm.core.reasons import Reason, TradingState, TradingStateChanged
+
+    log = SessionLog(None, None)
+    A, H = TradingState.ACTIVE, TradingState.HALTED
+    changes = [
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0, state=H, previous=A, reason=Reason.DISCONNECTED),
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0 + S, state=A, previous=H, reason=Reason.RESUMED),
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0 + 2 * S, state=H, previous=A, reason=Reason.STALE_DATA),
+    ]
+    with caplog.at_level("WARNING", logger="thalex_mm.session"):
+        log.on_notices(changes, T0 + 2 * S)
+    lines = [r.getMessage() for r in caplog.records if r.name == "thalex_mm.session"]
+    assert lines == ["trading halted: stale_data [was active]"]  # the quoter prints the reconnect

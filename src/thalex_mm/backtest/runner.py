@@ -30,6 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -47,7 +48,8 @@ from thalex_mm.core.events import (
     TickerUpdated,
     TimerFired,
 )
-from thalex_mm.core.types import Instrument, Side
+from thalex_mm.core.order_ids import seeded_base
+from thalex_mm.core.types import Instrument, Side, TimeInForce
 from thalex_mm.data.events import EventKind
 from thalex_mm.progress import ProgressSink
 from thalex_mm.reports import RunRecorder
@@ -90,6 +92,11 @@ probabilistic family of hftbacktest (``power2``/``power3``: f(x) = x^n; ``log``)
 
 #: How often the loop reports progress, in market-data batches (cheap: a few µs per report).
 _PROGRESS_EVERY_BATCHES = 256
+
+
+def _is_flatten(cmd: InsertOrder) -> bool:
+    """The kill switch's flatten: a reduce-only IOC order (the only insert a halt allows)."""
+    return cmd.reduce_only and cmd.time_in_force is TimeInForce.IOC
 
 
 def make_queue_model(name: str) -> QueueModel:
@@ -308,7 +315,8 @@ def run_session(
     if core_factory is None:
         from thalex_mm.core.market_maker import MarketMakerCore
 
-        core_factory = MarketMakerCore
+        # client order ids from the seed: deterministic, and unlike any live run's (order_ids)
+        core_factory = partial(MarketMakerCore, first_client_order_id=seeded_base(settings.seed))
     t_tape = time.perf_counter()
     tick = settings.tick_size or infer_tick_size(events)
     interval_ms = effective_batch_ms(config, settings)
@@ -409,8 +417,10 @@ class _Loop:
                 continue
             if isinstance(cmd, Resynchronise):
                 continue  # no connection to renew: the tape loses no frame and stays in order
-            if self.halted and isinstance(cmd, InsertOrder | AmendOrder | MassQuote):
-                continue
+            if (self.halted and isinstance(cmd, AmendOrder | MassQuote)) or (
+                self.halted and isinstance(cmd, InsertOrder) and not _is_flatten(cmd)
+            ):
+                continue  # after a halt only the kill switch's flatten trades, as live
             self._rid += 1
             self.core.on_sent(self._rid, cmd)
             arrive = now + self.order_latency()
@@ -435,8 +445,12 @@ class _Loop:
             if idx == idx:
                 self._index = idx
             fr = lists["funding"][k]
-            if fr == fr and not self._funding_fixed:
-                self._funding_rate_24h = fr * 24.0 / self.settings.funding_interval_h
+            if fr == fr:
+                # the data's rate is per ``funding_interval_h`` (Binance: 8 h); the core and
+                # the engine take a rate per 24 h (Thalex's convention, core.fair_value)
+                fr = fr * 24.0 / self.settings.funding_interval_h
+                if not self._funding_fixed:
+                    self._funding_rate_24h = fr
             self.ex.engine.set_mark(name, mark)
             self._handle(TickerUpdated(
                 exchange_ts_ns=exch, local_ts_ns=t, instrument=name, mark_price=mark,

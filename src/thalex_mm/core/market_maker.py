@@ -14,7 +14,10 @@ The quote step (DESIGN.md §3): market state → fair value → σ, A, k → mod
 → risk gate (may cut a side, reduce-only, halt) → OrderManager diff → message budget →
 last-line risk check → commands. It runs when something that can change the quotes happened
 and at most once per ``quoting.min_requote_interval_ms`` (bursts coalesce into one step at the
-deadline).
+deadline). Moves away from the market do not wait (``retreat_step``): inside the interval, a
+change of the touch or the position runs the step and sends only its cancels and retreats
+(``Priority.RETREAT`` and above: pulls, cancels, amends away from the market), which also come
+first in the message budget; advances and inserts wait for the deadline.
 
 Everything worth journaling (trading-state changes, denials, rejections, fills, position
 discrepancies) is a notice of the step it happened in (``core.step.Notice``).
@@ -26,9 +29,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from thalex_mm.config.models import BotConfig, FairValueSource
+from thalex_mm.config.models import BotConfig, FairValueSource, KillSwitchAction
 from thalex_mm.core.book import BookHealth
-from thalex_mm.core.budget import Drop, ErrorAction, Escalate, MessageBudget
+from thalex_mm.core.budget import Drop, ErrorAction, Escalate, MessageBudget, Priority
 from thalex_mm.core.commands import (
     AmendOrder,
     CancelOrder,
@@ -62,6 +65,7 @@ from thalex_mm.core.events import (
     TimerFired,
 )
 from thalex_mm.core.fair_value import FairValueModel
+from thalex_mm.core.flatten import FlattenIntent
 from thalex_mm.core.intensity import IntensityEstimator
 from thalex_mm.core.market_state import MarketState, Stream
 from thalex_mm.core.order_manager import OrderManager
@@ -146,8 +150,9 @@ class MarketMakerCore:
 
     Args:
         config: the effective BOT_CONFIG.
-        first_client_order_id: first client order id (ids are unique for the session; a
-            restarted process should start above the previous one).
+        first_client_order_id: the run's first client order id: the driver supplies
+            ``order_ids.run_base_from_wall_clock(start)`` (live, paper) or
+            ``order_ids.seeded_base(seed)`` (backtests), so ids never repeat across runs.
     """
 
     def __init__(self, config: BotConfig, *, first_client_order_id: int = 1) -> None:
@@ -164,6 +169,7 @@ class MarketMakerCore:
         self.side_hold = SideHold(cc.throttle_cooldown_initial_s, cc.throttle_cooldown_cap_s, cc.throttle_quiet_reset_s)
         self.risk = RiskManager(config.risk, label=config.order.label)
         self.position = PositionTracker(m.instrument)
+        self.flatten = FlattenIntent()  # the kill switch's flatten, kept until done (flatten.py)
         self.instrument: Instrument | None = None
         self.builder: QuoteBuilder | None = None
         self._notices: list[Notice] = []  # of the step being handled (handle returns them)
@@ -179,6 +185,7 @@ class MarketMakerCore:
         self._dirty = False
         self._now_ns = 0
         self._last_quote_ns: int | None = None
+        self._retreat_key: tuple | None = None  # (touch, position, state) at the last step
         self._last_exchange_ts_ns = 0
         self._crossed_since_ns: int | None = None
         self._last_trade_ts_ns = 0  # newest public trade fed to the intensity estimator
@@ -247,6 +254,7 @@ class MarketMakerCore:
             self._cod = event.cancel_on_disconnect
             self.budget.set_cancel_on_disconnect(event.cancel_on_disconnect)
             self.risk.on_connected(now)
+            self.flatten.on_reconnected()
             self._last_quote_ns = None
             self._dirty = True
         elif isinstance(event, Disconnected):
@@ -272,6 +280,10 @@ class MarketMakerCore:
             self._dirty = True
             urgent = self._check_feeds(now)
         quoted = self._maybe_quote(now)
+        if self._connected and not self._shutdown and self.orders.has_leftovers:
+            quoted += self._admit(self.orders.leftover_cancels(self.instrument_name), now)
+        if self.flatten.active:
+            quoted += self._flatten_step(now)
         return Step(
             commands=urgent + quoted if urgent else quoted,
             notices=tuple(self._notices),
@@ -462,8 +474,18 @@ class MarketMakerCore:
         if not self._dirty or not self._ready():
             return ()
         if self._last_quote_ns is not None and now < self._last_quote_ns + self._min_interval_ns:
-            return ()
+            return self._retreat_step(now)
         return self._quote_step(now)
+
+    def _step_key(self) -> tuple:
+        book = self.market.book
+        return (book.best_bid, book.best_ask, self.position.position, self.risk.state)
+
+    def _retreat_step(self, now: int) -> tuple[Command, ...]:
+        """Inside the requote interval: only what moves away from the market goes out now."""
+        if self._step_key() == self._retreat_key:
+            return ()  # nothing that could call for a retreat changed since the last step
+        return self._quote_step(now, retreats_only=True)
 
     def _external_touch(self) -> tuple[float | None, float | None]:
         """Best bid and ask of the rest of the market: the public book minus our own resting
@@ -530,11 +552,16 @@ class MarketMakerCore:
         ref = mark or self._external_mid() or self.position.average_entry_price or 0.0
         return self.position.snapshot(ref)
 
-    def _quote_step(self, now: int) -> tuple[Command, ...]:
+    def _quote_step(self, now: int, *, retreats_only: bool = False) -> tuple[Command, ...]:
+        """One quote step; with ``retreats_only`` (inside the interval) the planned advances
+        and inserts are dropped, the step stays due at the deadline and is not counted unless
+        it sends something."""
         assert self.builder is not None and self.instrument is not None
-        self._dirty = False
-        self._last_quote_ns = now
-        self.quote_steps += 1
+        self._retreat_key = self._step_key()
+        if not retreats_only:
+            self._dirty = False
+            self._last_quote_ns = now
+            self.quote_steps += 1
         cfg = self.config
         if cfg.avellaneda.estimate_intensity:
             self.intensity.maybe_recalibrate(now)
@@ -545,6 +572,9 @@ class MarketMakerCore:
         ext_mid = ms.mid_price if ms.mid_price is not None and not ms.crossed else book.mid
         # Evaluate the limits first: the sides the model may quote depend on the state now.
         self._notices.extend(self.risk.evaluate(ms, pos, now))
+        baseline = self.risk.take_baseline()  # what the run inherited: once, at the first step
+        if baseline is not None:
+            self._notices.append(baseline)
         fv = self.fair.compute(
             mid=ext_mid,
             microprice=self._external_microprice() if cfg.quoting.fair_value is FairValueSource.MICROPRICE else None,
@@ -577,17 +607,24 @@ class MarketMakerCore:
                 allow_ask=allow_ask,
                 position_limit=cfg.risk.position_soft_limit if cfg.quoting.one_sided_at_limit else None,
             )
-        wanted, denials, changes = self.risk.gate(wanted, ms, pos, now, instrument=self.instrument)
+        wanted, denials, changes = self.risk.gate(
+            wanted, ms, pos, now, instrument=self.instrument, resting_elsewhere=self.orders.leftover_resting(self.instrument_name)
+        )
         self._denials += len(denials)
         self._notices.extend(changes)
         self._notices.extend(denials)
         self.wanted = wanted
         if self.risk.state is TradingState.HALTED:
-            return self._admit(self.orders.cancel_everything(self.instrument_name), now)
-        if self._mass_quote:
+            planned = self.orders.cancel_everything(self.instrument_name)
+        elif self._mass_quote:
             planned = self.orders.plan_mass_quote_prioritised(wanted, self.instrument)
         else:
             planned = self.orders.plan_prioritised(wanted, self.instrument)
+        if retreats_only:
+            planned = tuple(pc for pc in planned if pc[0] <= Priority.RETREAT)
+            if not planned:
+                return ()
+            self.quote_steps += 1  # it sends: a step for the driver's tick-to-order stamp
         return self._admit(planned, now, position=pos.position)
 
     def _admit(self, planned: tuple[tuple[Any, Command], ...], now: int, *, position: float | None = None) -> tuple[Command, ...]:
@@ -617,7 +654,7 @@ class MarketMakerCore:
                 side = cmd.side
                 after = resting[side] + cmd.amount
             elif isinstance(cmd, AmendOrder | CancelOrder):
-                tracked = self.orders.get(cmd.client_order_id) if cmd.client_order_id is not None else None
+                tracked = self.orders.find(cmd.client_order_id, getattr(cmd, "order_id", None))
                 side = tracked.side if tracked is not None else None
                 if isinstance(cmd, AmendOrder) and tracked is not None:
                     old = share.get(tracked.key, 0.0)
@@ -662,15 +699,56 @@ class MarketMakerCore:
             cancel_session=self._cod,
         )
         self._notices.extend(changes)
+        pos = self.position.position
+        if self.config.risk.kill_switch_action is KillSwitchAction.CANCEL_AND_FLATTEN and (
+            self.instrument is None or abs(pos) >= self.instrument.min_order_amount
+        ):
+            self._notices.append(self.flatten.request(now, pos))
+            sent = next((c for c in cmds if isinstance(c, InsertOrder)), None)
+            if sent is not None and self._connected:
+                self._notices.append(self.flatten.sent(now, sent.client_order_id, pos))
         if not self._connected:
             return tuple(c for c in cmds if isinstance(c, Halt))
         return cmds
+
+    def _flatten_step(self, now: int) -> tuple[Command, ...]:
+        """The kill switch's flatten, until the position is flat or the operator cancels it:
+        a new reduce-only IOC attempt whenever none is in flight (``flatten.FlattenIntent``)."""
+        inst = self.instrument
+        if inst is None:
+            return ()
+        pos = self.position.position
+        done = self.flatten.check_flat(now, pos, inst.min_order_amount)
+        if done is not None:
+            self._notices.append(done)
+            return ()
+        if not self._connected or self._shutdown:
+            return ()
+        cid = self.flatten.in_flight_id
+        last = self.orders.get(cid) if cid is not None else None
+        if not self.flatten.due(now, last is not None and not last.state.is_terminal):
+            return ()
+        mark = self.market.ticker.mark_price or self.market.book.mid
+        order = self.risk.flatten_order(mark, inst, self.orders.allocate_client_order_id(), position=pos)
+        if order is None:
+            return ()
+        denied = self.risk.check_command(order, now, position=pos)
+        if denied is not None:
+            self._denials += 1
+            self._notices.append(denied)
+            return ()
+        self._notices.append(self.flatten.sent(now, order.client_order_id, pos))
+        return (order,)
 
     def reset_risk(self, now_ns: int) -> tuple[Notice, ...]:
         """Operator reset of sticky halts (loss limits, kill switch); returns the state changes
         (for the driver's sink, like a step's notices)."""
         self._dirty = True
-        return tuple(self.risk.reset(now_ns))
+        out: list[Notice] = list(self.risk.reset(now_ns))
+        cancelled = self.flatten.cancel(now_ns, self.position.position)
+        if cancelled is not None:
+            out.append(cancelled)
+        return tuple(out)
 
     # ------------------------------------------------------------------ status
 

@@ -1,7 +1,9 @@
 """The quote diff: wanted quotes vs our resting orders -> the fewest commands, self-cross safe.
 
-Rules (thalex_protocol.md §5.2, §10): an order within ``amend_tolerance_ticks`` of its wanted
-price and with an unchanged size is left alone (queue priority); otherwise it is amended
+Rules (thalex_protocol.md §5.2, §10): an order up to ``amend_tolerance_ticks`` *less*
+aggressive than its wanted price and with an unchanged size is left alone (queue priority);
+an order more aggressive than wanted, by any amount, is moved back at once (a stale
+aggressive quote is what gets picked off: the tolerance is for advances only); otherwise it is amended
 (volume-safe: the new amount is ``filled + wanted``); surplus levels are cancelled, missing ones
 inserted; orders with a request in flight are never touched. A partially filled order whose
 price stays put keeps resting with its remainder (its original amount still matches).
@@ -84,9 +86,10 @@ class QuoteDiffer:
             # defensive: a crossed wanted book keeps only the non-crossing bids
             bids = [lv for lv in bids if lv[0] < asks[0][0] - _EPS]
         tick = instrument.tick_size
-        tol = self._cfg.amend_tolerance_ticks * tick + tick * 1e-6
+        eps = tick * 1e-6
+        tol = self._cfg.amend_tolerance_ticks * tick + eps
         vtick = instrument.volume_tick_size
-        if self._unchanged(bids, asks, active, tol, vtick / 2):
+        if self._unchanged(bids, asks, active, tol, vtick / 2, eps):
             return (), planned
 
         cancels: list[tuple[Priority, Command]] = []
@@ -116,15 +119,8 @@ class QuoteDiffer:
                     o.price >= other_best if side is Side.BUY else o.price <= other_best
                 )
                 prio = Priority.UNSAFE_CANCEL if (not levels or crosses) else Priority.CANCEL
-                cancels.append(
-                    (
-                        prio,
-                        CancelOrder(
-                            client_order_id=o.client_order_id,
-                            order_id=None if o.client_order_id is not None else o.order_id,
-                        ),
-                    )
-                )
+                cid, oid = o.address()
+                cancels.append((prio, CancelOrder(client_order_id=cid, order_id=oid)))
                 cancelled_keys.append(o.key)
             for i, (price, amount) in enumerate(levels):
                 prio = Priority.TOP if i == 0 else Priority.DEEPER
@@ -135,9 +131,9 @@ class QuoteDiffer:
                 st = o.state
                 if st is _PI or st is _PA or st is _PC:
                     continue
-                if abs(o.price - price) <= tol and abs(o.amount - o.fill_offset - amount) < vtick / 2:
+                away = price < o.price - eps if side is Side.BUY else price > o.price + eps
+                if not away and abs(o.price - price) <= tol and abs(o.amount - o.fill_offset - amount) < vtick / 2:
                     continue
-                away = price < o.price if side is Side.BUY else price > o.price
                 if away:
                     retreats.append((Priority.RETREAT, self._amend(o, price, amount, vtick), o))
                 else:
@@ -188,10 +184,10 @@ class QuoteDiffer:
         # ``amount`` comes from ``normalise`` (already on the volume grid, where
         # round_to_tick is the identity): only a partial fill needs re-aligning
         total = amount if filled == 0.0 else round_to_tick(filled + amount, vtick, "nearest")
-        cid = o.client_order_id
+        cid, oid = o.address()
         return AmendOrder(
             client_order_id=cid,
-            order_id=None if cid is not None else o.order_id,
+            order_id=oid,
             price=price,
             amount=total,
         )
@@ -273,9 +269,10 @@ class QuoteDiffer:
         active: list[TrackedOrder],
         tol: float,
         half_vtick: float,
+        eps: float,
     ) -> bool:
         """Fast path of ``plan``: every level has exactly one order that is in flight or close
-        enough to its wanted price and size, and no order is surplus."""
+        enough to its wanted price (never more aggressive) and size, and no order is surplus."""
         mask_b = mask_a = 0
         nb, na = len(bids), len(asks)
         for o in active:
@@ -295,4 +292,6 @@ class QuoteDiffer:
                 continue
             if abs(o.price - p) > tol or abs(o.amount - o.fill_offset - a) >= half_vtick:
                 return False
+            if (o.price > p + eps) if o.side is Side.BUY else (o.price < p - eps):
+                return False  # more aggressive than wanted: retreat
         return mask_b == (1 << nb) - 1 and mask_a == (1 << na) - 1

@@ -13,9 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from thalex_mm.core.commands import Command
-from thalex_mm.core.order_records import FillRecorded, OrderRejected, UnknownOrderReported
+from thalex_mm.core.flatten import FlattenReport
+from thalex_mm.core.order_records import (
+    FillRecorded,
+    LeftoverOrderFound,
+    OrderRejected,
+    OrderStateAnomaly,
+    UnknownOrderReported,
+)
 from thalex_mm.core.position import PositionDiscrepancy
 from thalex_mm.core.reasons import OrderDenied, QuoteDenied, TradingStateChanged
+from thalex_mm.core.risk import RunBaseline
 
 __all__ = ["EMPTY_STEP", "Notice", "Step"]
 
@@ -27,6 +35,10 @@ Notice = (
     | OrderRejected
     | UnknownOrderReported
     | PositionDiscrepancy
+    | OrderStateAnomaly
+    | LeftoverOrderFound
+    | RunBaseline
+    | FlattenReport
 )
 """Something journal-worthy that happened inside the core (past tense, typed, with reasons)."""
 

@@ -168,6 +168,7 @@ class AvellanedaQuoter:
         self._stop = asyncio.Event()
         self._reconnect_now = asyncio.Event()
         self._ready = False
+        self._opened = False  # the last connection attempt got as far as an open socket
         self._stop_reason = ""
 
     # ------------------------------------------------------------------ public control
@@ -243,7 +244,10 @@ class AvellanedaQuoter:
             self._stop_reason = f"fatal: {self.stats.last_error}"
             return True
         if classify_error(exc) is None or isinstance(exc, RequestRejected):
-            log.warning("connection lost: %s", self.stats.last_error)
+            if self._opened:
+                log.warning("connection lost: %s", self.stats.last_error)
+            else:
+                log.warning("could not connect to %s: %s", self.url, self.stats.last_error)
             return False
         # An internal error (a bug): the connection is already closed, quotes pulled.
         self.stats.task_failures += 1
@@ -275,8 +279,10 @@ class AvellanedaQuoter:
         self._outbox.clear()
         self._unanswered.clear()
         self._tick_perf_s = None
+        self._opened = False
         try:
             await session.open()
+            self._opened = True
             self.stats.connects += 1
             if self.stats.connects > 1:
                 self.stats.reconnects += 1
@@ -285,6 +291,8 @@ class AvellanedaQuoter:
                 listener = tg.create_task(session.listen(), name="listen")
                 await self._synchronise(session)
                 self._ready = True
+                if self.stats.connects > 1:
+                    log.warning("reconnected (connection %d): synchronised, quoting resumes", self.stats.connects)
                 self.stats.last_error = ""  # synchronised again: the last failure is history
                 quote = tg.create_task(self._quote_task(session), name="quote")
                 heartbeat = tg.create_task(self._heartbeat_task(session), name="heartbeat")
@@ -416,8 +424,7 @@ class AvellanedaQuoter:
             while self._outbox:
                 rid, cmd, stamp = self._outbox.popleft()
                 if isinstance(cmd, Halt):
-                    log.warning("trading halted: %s %s", cmd.reason, cmd.detail)
-                    continue
+                    continue  # the state change itself is the console line (SessionLog)
                 if rid == 0:
                     continue  # planned while no session was open: never sent
                 if self._on_command is not None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials
 from thalex_mm.core.market_maker import CoreStatus, MarketMakerCore
+from thalex_mm.core.order_ids import run_base_from_wall_clock
 from thalex_mm.drivers.monitoring_wiring import start_monitoring, wire_controls
 from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.drivers.session_log import SessionLog
@@ -119,7 +120,8 @@ async def run_session(
             stack.push_async_callback(stop_dashboard)
             if dash_url:
                 print(f"dashboard   {dash_url}", flush=True)
-        core = MarketMakerCore(config)
+        # client order ids from the wall clock at start: never those of an earlier run (order_ids)
+        core = MarketMakerCore(config, first_client_order_id=run_base_from_wall_clock(time.time_ns()))
         log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s,
                          hub=hub, instrument=config.market.instrument)
         quoter = AvellanedaQuoter(config, url, credentials, core, on_command=log.on_command, on_event=log.on_event,

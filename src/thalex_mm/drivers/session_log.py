@@ -14,6 +14,7 @@ after its notice (or by ``finish``) is journaled with fee 0 (fee unknown).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,10 +28,18 @@ from thalex_mm.core.events import (
     Event,
     OrdersUpdated,
 )
+from thalex_mm.core.flatten import FlattenReport
 from thalex_mm.core.market_maker import CoreStatus
-from thalex_mm.core.order_records import FillRecorded, OrderRejected, UnknownOrderReported
+from thalex_mm.core.order_records import (
+    FillRecorded,
+    LeftoverOrderFound,
+    OrderRejected,
+    OrderStateAnomaly,
+    UnknownOrderReported,
+)
 from thalex_mm.core.position import PositionDiscrepancy
-from thalex_mm.core.reasons import OrderDenied, TradingStateChanged
+from thalex_mm.core.reasons import OrderDenied, Reason, TradingState, TradingStateChanged
+from thalex_mm.core.risk import RunBaseline
 from thalex_mm.core.step import Notice
 from thalex_mm.drivers.run_outcome import RunOutcome
 from thalex_mm.reports.timeline import INFO_SOURCE
@@ -60,6 +69,12 @@ class SessionTotals:
     volume: float = 0.0
     max_abs_position: float = 0.0
     errors: list[str] = field(default_factory=list)
+
+
+log = logging.getLogger("thalex_mm.session")
+
+# records journaled as one error row each (their repr names every field)
+_JOURNALED_AS_ERROR = (OrderDenied, UnknownOrderReported, PositionDiscrepancy, OrderStateAnomaly, LeftoverOrderFound)
 
 
 class SessionLog:
@@ -93,6 +108,7 @@ class SessionLog:
         self.instrument = instrument
         self.totals = SessionTotals()
         self.outcome = RunOutcome()
+        self._after_disconnect = False  # the last state change was a disconnect halt
         self._sample_ns = int(quote_sample_interval_s * 1e9)
         self._last_sample_ns = 0
         self._grace_ns = int(fee_grace_s * 1e9)
@@ -176,6 +192,7 @@ class SessionLog:
                 if j is not None:
                     j.error(self.run_id, ts_ns=now_ns, source="rejected", code=rec.code, message=f"{rec.command_name}: {rec.message}")
             elif isinstance(rec, TradingStateChanged):
+                self._console_state_line(rec)
                 if j is not None:
                     j.risk_event(self.run_id, ts_ns=rec.local_ts_ns or now_ns, state=rec.state.value,
                                  previous=rec.previous.value, reason=rec.reason.value, detail=rec.detail)
@@ -183,9 +200,32 @@ class SessionLog:
                 self._note_error(f"unmatched reply: {rec.detail}")
                 if j is not None:
                     j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
-            elif isinstance(rec, OrderDenied | PositionDiscrepancy) and j is not None:
+            elif isinstance(rec, FlattenReport):
+                log.warning("%s", rec.line())
+                if j is not None:
+                    j.error(self.run_id, ts_ns=rec.ts_ns or now_ns, source="FlattenReport", message=rec.line())
+            elif isinstance(rec, RunBaseline):
+                log.warning("%s", rec.line())  # the start-up summary's last line
+                if j is not None:
+                    j.error(self.run_id, ts_ns=rec.ts_ns or now_ns, source="RunBaseline", message=rec.line())
+            elif isinstance(rec, _JOURNALED_AS_ERROR) and j is not None:
                 j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
         self._flush_pending(now_ns - self._grace_ns, now_ns)
+
+    def _console_state_line(self, rec: TradingStateChanged) -> None:
+        """One console line per trading-state change (halt, reduce, resume), with its reason.
+        A disconnect and the resume after it are the quoter's connection lines ("connection
+        lost", "reconnected"): not printed twice (still journaled)."""
+        if rec.reason is Reason.DISCONNECTED:
+            self._after_disconnect = True
+            return
+        if self._after_disconnect and rec.state is TradingState.ACTIVE:
+            self._after_disconnect = False
+            return
+        self._after_disconnect = False
+        verb = {TradingState.HALTED: "halted", TradingState.REDUCING: "reducing", TradingState.ACTIVE: "resumed"}[rec.state]
+        detail = f" ({rec.detail})" if rec.detail else ""
+        log.warning("trading %s: %s%s [was %s]", verb, rec.reason.value, detail, rec.previous.value)
 
     def finish(self, now_ns: int) -> None:
         """End of the run: journal the fills still waiting for their fee (with fee 0)."""
@@ -285,3 +325,4 @@ class SessionLog:
             realised=s.pnl_realised, unrealised=s.pnl_unrealised, fees=s.fees, funding=s.funding,
             equity=s.pnl_total,
         )
+

@@ -13,9 +13,9 @@ Routes:
 Security: on a loopback address no token is needed. Any other bind address needs a token
 (``token=`` or ``THALEX_MM_DASHBOARD_TOKEN``), or :class:`DashboardServer` refuses to start.
 With a token set, every request must carry it (``?token=`` or ``Authorization: Bearer``). The
-kill endpoint also needs a JSON body and a same-origin ``Origin`` (when the browser sends one),
-and without a token only loopback ``Host`` names are served (DNS rebinding), so another web site
-cannot trigger it. No response ever contains the token or other secrets.
+kill endpoint also needs ``Content-Type: application/json`` with a JSON body, and an ``Origin``
+equal to the dashboard's own (a request without an Origin needs the token), and without a token
+only loopback ``Host`` names are served (DNS rebinding), so another web site cannot trigger it. No response ever contains the token or other secrets.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import os
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -255,10 +254,28 @@ class DashboardServer:
         resp.headers["Content-Type"] = CONTENT_TYPE
         return resp
 
-    async def _kill(self, request: web.Request) -> web.Response:
+    async def _confirmed(self, request: web.Request, what: str, action: str) -> web.Response | None:
+        """The guard of every control (kill, resume): None when the request may act, else the
+        refusal. Only same-origin JSON: a form or a text/plain fetch (no CORS preflight, e.g.
+        from a sandboxed iframe with Origin "null") must not reach a switch. The Origin must
+        be the dashboard's own; a request without one (not a browser) needs the token, which
+        the middleware has checked when one is set.
+
+        Args:
+            what: the control as the messages name it (``kill switch``, ``resume``).
+            action: what the confirmation does (``trigger the kill switch``).
+        """
+        if request.content_type != "application/json":
+            return web.json_response({"error": f"the {what} takes Content-Type: application/json"},
+                                     status=415)
         origin = request.headers.get("Origin")
-        if origin is not None and origin != "null" and urlsplit(origin).netloc != request.host:
-            return web.json_response({"error": f"cross-origin kill refused (origin {origin})"},
+        own = f"{request.scheme}://{request.host}"
+        short = what.split()[0]
+        if origin is not None and origin != own:
+            return web.json_response({"error": f"cross-origin {short} refused (origin {origin})"},
+                                     status=403)
+        if origin is None and self._token is None:
+            return web.json_response({"error": f"{short} refused: no Origin header and no token"},
                                      status=403)
         try:
             body = await request.json()
@@ -266,8 +283,13 @@ class DashboardServer:
             body = None
         if not isinstance(body, dict) or body.get("confirm") is not True:
             return web.json_response(
-                {"error": 'send a JSON body {"confirm": true} to trigger the kill switch'},
-                status=400)
+                {"error": f'send a JSON body {{"confirm": true}} to {action}'}, status=400)
+        return None
+
+    async def _kill(self, request: web.Request) -> web.Response:
+        refused = await self._confirmed(request, "kill switch", "trigger the kill switch")
+        if refused is not None:
+            return refused
         if not self.hub.kill_switch_set:
             return web.json_response({"killed": False, "error": "no kill switch registered"},
                                      status=503)
@@ -277,19 +299,9 @@ class DashboardServer:
                                  status=200 if ok else 500)
 
     async def _resume(self, request: web.Request) -> web.Response:
-        # The same guards as the kill switch (same-origin, JSON confirmation); keep the two
-        # identical when either is hardened.
-        origin = request.headers.get("Origin")
-        if origin is not None and origin != "null" and urlsplit(origin).netloc != request.host:
-            return web.json_response({"error": f"cross-origin resume refused (origin {origin})"},
-                                     status=403)
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
-        if not isinstance(body, dict) or body.get("confirm") is not True:
-            return web.json_response(
-                {"error": 'send a JSON body {"confirm": true} to resume quoting'}, status=400)
+        refused = await self._confirmed(request, "resume", "resume quoting")
+        if refused is not None:
+            return refused
         ok = await self.hub.resume(source=f"dashboard {request.remote or ''}".strip())
         status = self.hub.status()
         return web.json_response({"resumed": ok, "resume": status["resume"]},

@@ -32,6 +32,7 @@ from thalex_mm.config.models import BotConfig, RiskConfig
 from thalex_mm.config.secrets import Credentials, Secret
 from thalex_mm.core.commands import AmendOrder, Command, InsertOrder, MassQuote
 from thalex_mm.core.market_maker import MarketMakerCore
+from thalex_mm.core.order_ids import run_base_from_wall_clock
 from thalex_mm.core.step import Notice
 from thalex_mm.core.types import OrderType, Side, TimeInForce
 from thalex_mm.drivers.quoter import AvellanedaQuoter
@@ -183,7 +184,7 @@ class ChaosHarness:
         self.account: str = keys.account
         self.config = config
         self.instrument = config.market.instrument
-        self.core = MarketMakerCore(config)
+        self.core = MarketMakerCore(config, first_client_order_id=run_base_from_wall_clock(time.time_ns()))
         creds = Credentials(key_id=keys.kid, private_key=Secret(keys.private_key_pem()))
         self.quoter = AvellanedaQuoter(
             config, sim.url, creds, self.core, on_command=self._on_command, on_notices=self._on_notices,
