@@ -128,6 +128,15 @@ class CoreStatus:
     """Matching-engine messages spent in the last second (after the safety margin, the
     venue allows ``budget_limit``)."""
     budget_limit: int = 0
+    k_per_tick: float | None = None
+    """Fitted k per tick of depth (1/tick); ``k`` is the same per quote-currency unit."""
+    A_market: float | None = None
+    """Arrivals per second per side at depth 0 on the tape; ``A`` is the fill intensity the
+    model uses (lower when quotes wait in a queue, docs/model.md §4)."""
+    intensity_confidence: float = 0.0
+    """Weight of the window's own orders against the market-learned prior, 0..1."""
+    intensity_fitted_fraction: float | None = None
+    """Fraction of the quoting time with fitted A, k (source 'fit'), 0..1; None before."""
 
 
 class MarketMakerCore:
@@ -294,10 +303,12 @@ class MarketMakerCore:
                 self.instrument = inst
                 cfg = self.config
                 self.builder = QuoteBuilder(inst, cfg.avellaneda, cfg.quoting, cfg.order)
+                self.intensity.set_tick_size(inst.tick_size)
                 self._dirty = True
 
     def _on_market(self, event: Event, now: int) -> None:
         mid_before = self.market.book.mid
+        touch_before = (self.market.book.best_bid, self.market.book.best_ask)
         # Intensity learns from the trades inside book messages only: they arrive with the book
         # change they caused (so "mid before" is right) and earlier than recent_trades (§4.2);
         # feeding both would count every trade twice.
@@ -318,7 +329,8 @@ class MarketMakerCore:
                 for t in event.trades:
                     ts = t.ts_ns or now
                     if ts > seen_until:
-                        self.intensity.add_trade(ts, t.price, t.aggressor, mid_before)
+                        self.intensity.add_trade(ts, t.price, t.aggressor, mid_before,
+                                                 touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
                         self._last_trade_ts_ns = max(self._last_trade_ts_ns, ts)
             mid = self._external_mid()
             if mid is not None:
@@ -486,6 +498,7 @@ class MarketMakerCore:
         cfg = self.config
         if cfg.avellaneda.estimate_intensity:
             self.intensity.maybe_recalibrate(now)
+            self.intensity.note_quote(now)
         touch = self._external_touch()
         ms = self._market_snapshot(touch)
         pos = self._position_snapshot(ms.mark_price)
@@ -673,6 +686,10 @@ class MarketMakerCore:
             max_abs_position=self.position.max_abs_position,
             budget_used=self.budget.me_used(self._now_ns),
             budget_limit=self.budget.me_limit_per_window,
+            k_per_tick=est.k_per_tick if math.isfinite(est.k_per_tick) else None,
+            A_market=est.A_market if math.isfinite(est.A_market) else None,
+            intensity_confidence=est.confidence,
+            intensity_fitted_fraction=self.intensity.fitted_fraction,
         )
 
 

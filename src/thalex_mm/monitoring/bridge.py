@@ -24,6 +24,7 @@ _SAME_NAME = (
     "instrument", "mid", "fair_value", "reservation", "best_bid", "best_ask", "our_bid",
     "our_ask", "our_bid_size", "our_ask_size", "position", "pnl_realised", "pnl_unrealised",
     "fees", "pnl_total", "sigma", "A", "k", "gamma", "trading_state", "state_reason",
+    "k_per_tick", "intensity_confidence", "intensity_fitted_fraction", "intensity_source",
 )  # fmt: skip
 
 
