@@ -68,6 +68,8 @@ class VolatilityEstimator(StrEnum):
     EWMA = "ewma"
     REALISED = "realised"
     RANGE = "range"
+    FAST = "fast"  # EWMA of sub-second mid changes: the quoting timescale
+    FAST_RANGE = "fast_range"  # Parkinson range on short bars: the quoting timescale
 
 
 class KillSwitchAction(StrEnum):
@@ -114,6 +116,17 @@ class QuotingConfig(_Section):
     min_requote_interval_ms: int = _f(100, "Minimum time between quote steps, ms, >= 0. Default 100.", ge=0)
     allow_cross: bool = _f(False, "Allow quotes that cross the opposite best (false: clamp one tick behind it). Default false.")
     one_sided_at_limit: bool = _f(True, "At the soft position limit, quote only the side that reduces inventory. Default true.")
+    toxicity_enabled: bool = _f(False, "Trade-flow toxicity: skew and widen against one-sided taker flow (docs/model.md §8). Default false.")
+    toxicity_halflife_s: float = _f(2.0, "Half-life of the taker-flow imbalance, seconds, > 0. Default 2.", gt=0)
+    toxicity_skew: float = _f(1.0, "Centre shift at full imbalance, in model half-spreads, >= 0. Default 1.", ge=0)
+    toxicity_widen: float = _f(2.0, "Extra distance of the side facing the flow at full imbalance, in model half-spreads, >= 0. Default 2.", ge=0)
+    fade_enabled: bool = _f(False, "Fade: back the side just filled off by fade_halfspreads model half-spreads per fill, decaying. Default false.")
+    fade_halfspreads: float = _f(1.0, "Extra distance of the filled side per fill, model half-spreads, >= 0. Default 1.", ge=0)
+    fade_halflife_s: float = _f(5.0, "Half-life of the fade, seconds, > 0. Default 5.", gt=0)
+    markout_monitor_enabled: bool = _f(False, "Widen both sides by the bot's own recent adverse markout. Default false.")
+    markout_horizon_s: float = _f(5.0, "Markout horizon of the monitor, seconds, > 0. Default 5.", gt=0)
+    markout_halflife_fills: float = _f(20.0, "Half-life of the markout average, fills, > 0. Default 20.", gt=0)
+    markout_widen: float = _f(1.0, "Extra distance per unit of adverse mean markout (quote currency per quote currency), >= 0. Default 1.", ge=0)
 
 
 
@@ -159,7 +172,11 @@ class RiskConfig(_Section):
 
 
 class TechnicalConfig(_Section):
-    volatility_estimator: VolatilityEstimator = _f(VolatilityEstimator.EWMA, "σ estimator: ewma, realised or range. Default ewma.")
+    volatility_estimator: VolatilityEstimator = _f(VolatilityEstimator.EWMA, "σ estimator the model uses: ewma, realised, range (on the sampling grid / range bars), fast (EWMA of sub-second mid changes) or fast_range (range on fast_range_bar_s bars). Default ewma.")
+    fast_sampling_interval_s: float = _f(0.1, "Grid of the quoting-timescale σ (sub-second mid changes), seconds, > 0. Default 0.1.", gt=0)
+    fast_halflife_s: float = _f(30.0, "Half-life of the quoting-timescale EWMA σ, seconds, > 0. Default 30.", gt=0)
+    fast_range_bar_s: float = _f(1.0, "Bar length of the quoting-timescale range σ, seconds, > 0. Default 1.", gt=0)
+    fast_range_window_s: float = _f(60.0, "Window of the quoting-timescale range σ, seconds, > 0. Default 60.", gt=0)
     sampling_interval_s: float = _f(1.0, "Fixed grid for return sampling, seconds, > 0. Default 1.", gt=0)
     ewma_halflife_s: float = _f(60.0, "EWMA half-life, seconds, > 0. Default 60.", gt=0)
     realised_window_s: float = _f(300.0, "Realised-volatility window, seconds, > 0. Default 300.", gt=0)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from thalex_mm.config.models import BotConfig, FairValueSource
+from thalex_mm.core.adverse_selection import AdverseSelectionGuard
 from thalex_mm.core.book import BookHealth
 from thalex_mm.core.budget import Drop, MessageBudget
 from thalex_mm.core.commands import AmendOrder, CancelSession, Command, Halt, InsertOrder
@@ -156,6 +157,7 @@ class MarketMakerCore:
         self.ta = TechnicalAnalysis(config.technical)
         self.intensity = IntensityEstimator(config.avellaneda)
         self.fair = FairValueModel(config.quoting)
+        self.guard = AdverseSelectionGuard(config.quoting)
         self.orders = OrderManager(config.order, first_client_order_id=first_client_order_id)
         self.budget = MessageBudget(config.connection)
         cc = config.connection
@@ -215,6 +217,7 @@ class MarketMakerCore:
             for trade in event.trades:
                 applied = self.position.apply_trade(trade)
                 if applied is not None:
+                    self.guard.on_fill(now, trade.side, trade.price)
                     self._on_fill_applied(applied, now)
         elif isinstance(event, PortfolioUpdated):
             for entry in event.entries:
@@ -321,16 +324,20 @@ class MarketMakerCore:
                     self._crossed_since_ns = now
             else:
                 self._crossed_since_ns = None
-            if event.trades and self.config.avellaneda.estimate_intensity:
-                self.intensity.start(now)
+            if event.trades:
+                fit = self.config.avellaneda.estimate_intensity
+                if fit:
+                    self.intensity.start(now)
                 # a snapshot (on subscribe, after a resync) repeats trades already counted:
                 # only trades newer than every earlier message's are new arrivals
                 seen_until = self._last_trade_ts_ns
                 for t in event.trades:
                     ts = t.ts_ns or now
                     if ts > seen_until:
-                        self.intensity.add_trade(ts, t.price, t.aggressor, mid_before,
-                                                 touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
+                        if fit:
+                            self.intensity.add_trade(ts, t.price, t.aggressor, mid_before,
+                                                     touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
+                        self.guard.on_public_trade(ts, t.amount, t.aggressor)
                         self._last_trade_ts_ns = max(self._last_trade_ts_ns, ts)
             mid = self._external_mid()
             if mid is not None:
@@ -351,6 +358,7 @@ class MarketMakerCore:
                 if applied is not None:
                     self._fills += 1
                     self._volume += rec.amount
+                    self.guard.on_fill(now, rec.side, rec.price)
                     self._on_fill_applied(applied, now)
             elif isinstance(rec, OrderRejected):
                 self._rejects += 1
@@ -525,9 +533,12 @@ class MarketMakerCore:
             allow_bid, allow_ask = self.risk.allowed_sides(pos.position)
             allow_bid = allow_bid and not self.side_hold.held(Side.BUY, now)
             allow_ask = allow_ask and not self.side_hold.held(Side.SELL, now)
+            adj = self.guard.adjust(now, self.figures.half_spread if self.figures else self.instrument.tick_size, ext_mid)
             wanted, self.figures = self.builder.build(
                 ts_ns=now,
-                fair_value=fv.price,
+                fair_value=fv.price + adj.center_shift,
+                widen_bid=adj.widen_bid,
+                widen_ask=adj.widen_ask,
                 sigma=vol.sigma_price_per_sqrt_s,
                 A=A,
                 k=k,

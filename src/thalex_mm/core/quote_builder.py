@@ -163,6 +163,8 @@ class QuoteBuilder:
         allow_bid: bool = True,
         allow_ask: bool = True,
         position_limit: float | None = None,
+        widen_bid: float = 0.0,
+        widen_ask: float = 0.0,
     ) -> tuple[WantedQuotes, QuoteFigures]:
         """Compute the wanted quotes.
 
@@ -179,6 +181,9 @@ class QuoteBuilder:
             allow_ask: False forbids asks.
             position_limit: |position| (contracts) at which, with ``one_sided_at_limit``, the
                 side that grows |position| is dropped; None = no such rule here.
+            widen_bid: extra distance of the bid beyond the clamped half-spread, quote
+                currency, >= 0 (the adverse-selection guard).
+            widen_ask: the same for the ask.
 
         Returns:
             ``(WantedQuotes, QuoteFigures)``.
@@ -188,7 +193,7 @@ class QuoteBuilder:
         """
         # the same inputs give the same quotes (the finite horizon also depends on ts_ns)
         key = (fair_value, sigma, A, k, position, best_bid, best_ask, allow_bid, allow_ask,
-               position_limit, ts_ns if self._mode is HorizonMode.FINITE else 0)
+               position_limit, ts_ns if self._mode is HorizonMode.FINITE else 0, widen_bid, widen_ask)
         if key == self._last_key:
             return self._last_wanted, self._last_figures
         tick = self._tick
@@ -240,13 +245,13 @@ class QuoteBuilder:
             n_cap = None
             if not cross_ok and best_ask is not None:
                 n_cap = math.floor(round(best_ask / tick, 8)) - 1
-            bids = self._bids(center - half, spacing, n_cap, shrink if q > 0 else 1.0)
+            bids = self._bids(center - half - widen_bid, spacing, n_cap, shrink if q > 0 else 1.0)
         if allow_ask:
             # lowest allowed ask, in ticks: one tick above the best bid (rounded up)
             n_floor = None
             if not cross_ok and best_bid is not None:
                 n_floor = math.ceil(round(best_bid / tick, 8)) + 1
-            asks = self._asks(center + half, spacing, n_floor, shrink if q < 0 else 1.0)
+            asks = self._asks(center + half + widen_ask, spacing, n_floor, shrink if q < 0 else 1.0)
         last = self._last_wanted
         if bids != last.bids or asks != last.asks:
             # a new object only when the quotes changed (they are immutable; callers may
