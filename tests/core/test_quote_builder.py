@@ -206,3 +206,12 @@ def test_quote_pipeline_when_book_and_trades_given_quotes_inside_collar_and_arou
     assert not vol.warm and fig.sigma == 5.0 and (fig.A, fig.k) == (av.A, av.k)  # thin market: defaults
     assert wq.bids[0].price < 65_000.0 < wq.asks[0].price
     assert wq.bids[0].price == 65_000.0 - math.ceil(fig.half_spread)
+
+
+def test_quote_builder_when_guard_widens_one_side_moves_only_that_side_out():
+    b = builder()
+    base, fig = b.build(ts_ns=0, fair_value=65_000.0, sigma=1.0, A=1.0, k=0.5, position=0.0)
+    wide, _ = b.build(ts_ns=0, fair_value=65_000.0, sigma=1.0, A=1.0, k=0.5, position=0.0,
+                      widen_bid=0.0, widen_ask=7.0)
+    assert wide.bids[0].price == base.bids[0].price
+    assert wide.asks[0].price == math.ceil(round(fig.reservation_price + fig.half_spread + 7.0, 8))

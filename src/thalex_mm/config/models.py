@@ -182,7 +182,8 @@ class TechnicalConfig(_Section):
     realised_window_s: float = _f(300.0, "Realised-volatility window, seconds, > 0. Default 300.", gt=0)
     range_bar_s: float = _f(10.0, "Bar length for the range (Parkinson) estimator, seconds, > 0. Default 10.", gt=0)
     min_samples: int = _f(30, "Returns needed before σ replaces the prior, >= 2. Default 30.", ge=2)
-    sigma_prior_per_sqrt_s: float = _f(2.0, "σ prior before warm-up, quote currency per √second, > 0. Default 2.", gt=0)
+    sigma_prior_per_sqrt_s: float | None = _f(None, "σ prior before warm-up in quote currency per √second, > 0; unset (default) = relative to the instrument: the quoting-timescale σ once it has min_samples sub-second returns, else sigma_prior_logret_per_sqrt_s × price.", gt=0)
+    sigma_prior_logret_per_sqrt_s: float = _f(1e-4, "σ prior as a log return per √second (1e-4 ≈ 56 % a year), used when sigma_prior_per_sqrt_s is unset and nothing is measured yet, > 0. Default 1e-4.", gt=0)
     trend_ema_s: float = _f(60.0, "Trend EMA span, seconds, > 0. Default 60.", gt=0)
     mean_window_s: float = _f(300.0, "Mean-reversion moving-mean window, seconds, > 0. Default 300.", gt=0)
 

@@ -401,7 +401,9 @@ class IntensityEstimator:
         window_s = max((now_ns - max(start, cutoff)) / _NS_PER_S, 0.0)
         reaches, spread_ticks, queue = self.reaches()
         n = len(reaches)
-        prior_excess = max(1.0, spread_ticks)
+        # a book one spread wide is swept about one spread deep; in a market that prints at
+        # the order's limit (no queue) the spread says nothing about the reach: one tick
+        prior_excess = max(1.0, spread_ticks) if queue else 1.0
         prior_k = math.log1p(1.0 / prior_excess)
         n0 = self.prior_orders
         post = fit_k_per_tick(reaches, prior_excess_ticks=prior_excess, prior_orders=n0)

@@ -311,7 +311,13 @@ class MarketMakerCore:
 
     def _on_market(self, event: Event, now: int) -> None:
         mid_before = self.market.book.mid
-        touch_before = (self.market.book.best_bid, self.market.book.best_ask)
+        touch_before: tuple[float | None, float | None] = (None, None)
+        if getattr(event, "trades", None):
+            # the rest of the market's touch and mid: a print at our own quote is not a print
+            # "at the touch" of the market (docs/model.md §4)
+            touch_before = self._external_touch()
+            if touch_before[0] is not None and touch_before[1] is not None and touch_before[0] < touch_before[1]:
+                mid_before = 0.5 * (touch_before[0] + touch_before[1])
         # Intensity learns from the trades inside book messages only: they arrive with the book
         # change they caused (so "mid before" is right) and earlier than recent_trades (§4.2);
         # feeding both would count every trade twice.

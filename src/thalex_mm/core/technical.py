@@ -5,7 +5,10 @@ on timer events; read :meth:`TechnicalAnalysis.volatility` (σ with units and wa
 and :meth:`TechnicalAnalysis.snapshot` (all signals, for the dashboard).
 
 Warm-up: until the selected estimator has ``min_samples`` returns (bars for the range
-estimator), σ is the configured prior ``sigma_prior_per_sqrt_s`` (quote currency per √s).
+estimator), σ is a prior (``warm`` False): ``sigma_prior_per_sqrt_s`` (quote currency per √s)
+when configured; otherwise relative to the instrument: the quoting-timescale σ (0.1 s grid) as
+soon as it has ``min_samples`` returns (a few seconds), before that
+``sigma_prior_logret_per_sqrt_s`` × price. No BTC number in USD.
 """
 
 from __future__ import annotations
@@ -147,8 +150,16 @@ class TechnicalAnalysis:
             sig, n = self.parkinson.sigma_per_sqrt_s(), self.parkinson.count
         price = self.sampler.last_price
         if sig is None or n < cfg.min_samples or price <= 0.0:
-            prior = cfg.sigma_prior_per_sqrt_s
-            logret = prior / price if price > 0.0 else 0.0
+            fast = self.fast.sigma_per_sqrt_s()
+            if cfg.sigma_prior_per_sqrt_s is not None:
+                prior = cfg.sigma_prior_per_sqrt_s
+                logret = prior / price if price > 0.0 else 0.0
+            elif fast is not None and self.fast.count >= cfg.min_samples and price > 0.0:
+                logret = fast
+                prior = fast * price
+            else:
+                logret = cfg.sigma_prior_logret_per_sqrt_s
+                prior = logret * price
             return VolatilityEstimate(
                 sigma_logret_per_sqrt_s=logret,
                 sigma_price_per_sqrt_s=prior,
