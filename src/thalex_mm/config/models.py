@@ -108,7 +108,7 @@ class OrderConfig(_Section):
 
 
 class QuotingConfig(_Section):
-    fair_value: FairValueSource = _f(FairValueSource.MID, "Fair value: mid, microprice, mark, or index_basis (index plus a smoothed basis). Default mid.")
+    fair_value: FairValueSource = _f(FairValueSource.MICROPRICE, "Fair value: mid, microprice, mark, or index_basis (index plus a smoothed basis). Default microprice (measured on the shared sessions, docs/model.md §8).")
     basis_halflife_s: float = _f(30.0, "Half-life of the index-basis EWMA, seconds, > 0. Default 30.", gt=0)
     funding_adjust: bool = _f(True, "Shift fair value by the expected funding over the horizon (perpetuals). Default true.")
     min_spread_ticks: int = _f(2, "Minimum total spread (ask - bid), ticks, >= 1. Default 2.", ge=1)
@@ -116,14 +116,14 @@ class QuotingConfig(_Section):
     min_requote_interval_ms: int = _f(100, "Minimum time between quote steps, ms, >= 0. Default 100.", ge=0)
     allow_cross: bool = _f(False, "Allow quotes that cross the opposite best (false: clamp one tick behind it). Default false.")
     one_sided_at_limit: bool = _f(True, "At the soft position limit, quote only the side that reduces inventory. Default true.")
-    toxicity_enabled: bool = _f(False, "Trade-flow toxicity: skew and widen against one-sided taker flow (docs/model.md §8). Default false.")
+    toxicity_enabled: bool = _f(True, "Trade-flow toxicity: skew and widen against one-sided taker flow (docs/model.md §8). Default true.")
     toxicity_halflife_s: float = _f(2.0, "Half-life of the taker-flow imbalance, seconds, > 0. Default 2.", gt=0)
     toxicity_skew: float = _f(1.0, "Centre shift at full imbalance, in model half-spreads, >= 0. Default 1.", ge=0)
     toxicity_widen: float = _f(2.0, "Extra distance of the side facing the flow at full imbalance, in model half-spreads, >= 0. Default 2.", ge=0)
-    fade_enabled: bool = _f(False, "Fade: back the side just filled off by fade_halfspreads model half-spreads per fill, decaying. Default false.")
+    fade_enabled: bool = _f(False, "Fade: back the side just filled off by fade_halfspreads model half-spreads per fill, decaying. Default false (better markouts but lower PnL per notional on the shared sessions: docs/model.md §8).")
     fade_halfspreads: float = _f(1.0, "Extra distance of the filled side per fill, model half-spreads, >= 0. Default 1.", ge=0)
     fade_halflife_s: float = _f(5.0, "Half-life of the fade, seconds, > 0. Default 5.", gt=0)
-    markout_monitor_enabled: bool = _f(False, "Widen both sides by the bot's own recent adverse markout. Default false.")
+    markout_monitor_enabled: bool = _f(True, "Widen both sides by the bot's own recent adverse markout. Default true.")
     markout_horizon_s: float = _f(5.0, "Markout horizon of the monitor, seconds, > 0. Default 5.", gt=0)
     markout_halflife_fills: float = _f(20.0, "Half-life of the markout average, fills, > 0. Default 20.", gt=0)
     markout_widen: float = _f(1.0, "Extra distance per unit of adverse mean markout (quote currency per quote currency), >= 0. Default 1.", ge=0)
