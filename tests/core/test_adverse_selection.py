@@ -14,7 +14,9 @@ S = 1_000_000_000
 
 
 def test_guard_when_everything_off_adjusts_nothing():
-    g = AdverseSelectionGuard(QuotingConfig())
+    off = QuotingConfig(toxicity_enabled=False, fade_enabled=False, markout_monitor_enabled=False)
+    g = AdverseSelectionGuard(off)
+    assert not g.enabled
     g.on_public_trade(S, 5.0, Side.BUY)
     g.on_fill(S, Side.BUY, 100.0)
     adj = g.adjust(2 * S, 1.0, 100.0)
