@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 from thalex_mm.backtest.api import run_backtest
-from thalex_mm.backtest.sweep import _value, apply_overrides
+from thalex_mm.backtest.sweep import apply_overrides, parse_grid
 from thalex_mm.config.loader import load_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,11 +127,14 @@ def main() -> None:
     config = load_config(args.config, env={})
     overrides = {}
     for item in args.set:
-        key, _, raw = item.partition("=")
-        overrides[key.strip()] = _value(raw.strip())
+        key, values = parse_grid(item)  # section.key=value (numbers and booleans parsed)
+        overrides[key] = values[0]
     if overrides:
         config = apply_overrides(config, overrides)
     rows = run(config, args.only)
+    if not rows:
+        print(f"no shared session found under {DATA} (set THALEX_MM_DATA_DIR): nothing measured")
+        return
     show(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
