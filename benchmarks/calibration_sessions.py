@@ -17,7 +17,7 @@ Sessions are read from ``$THALEX_MM_DATA_DIR`` or ``../shared/data``; a session 
 absent is skipped with the reason printed.
 
 Usage: ``.venv/bin/python benchmarks/calibration_sessions.py [--config F] [--set K=V ...]
-[--only LABEL ...] [--json OUT]``
+[--only LABEL ...] [--json OUT] [--latency-ms MS] [--queue-model NAME]``
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from thalex_mm.backtest.api import run_backtest
+from thalex_mm.backtest.runner import BacktestSettings
 from thalex_mm.backtest.sweep import apply_overrides, parse_grid
 from thalex_mm.config.loader import load_config
 
@@ -48,7 +49,7 @@ def _fmt(v, spec: str) -> str:
     return "n/a" if v is None else format(v, spec)
 
 
-def run(config, only: list[str] | None) -> list[dict]:
+def run(config, only: list[str] | None, settings: BacktestSettings | None = None) -> list[dict]:
     rows: list[dict] = []
     for label, files in SESSIONS.items():
         if only and label not in only:
@@ -58,7 +59,7 @@ def run(config, only: list[str] | None) -> list[dict]:
         if missing:
             print(f"{label}: skipped, data absent ({', '.join(missing)})", file=sys.stderr)
             continue
-        out = run_backtest([str(p) for p in paths], config)
+        out = run_backtest([str(p) for p in paths], config, settings)
         s = out.summary
         price = None
         res = out.sessions[0][2] if out.sessions else None
@@ -123,6 +124,8 @@ def main() -> None:
                     help="override one config key, e.g. quoting.fade_enabled=false")
     ap.add_argument("--only", nargs="*", default=None, help="session labels to run")
     ap.add_argument("--json", default=None, help="write the rows as JSON here")
+    ap.add_argument("--latency-ms", type=float, default=5.0, help="order and response latency, ms (default 5)")
+    ap.add_argument("--queue-model", default="risk_averse", help="queue model (default risk_averse)")
     args = ap.parse_args()
     config = load_config(args.config, env={})
     overrides = {}
@@ -131,7 +134,9 @@ def main() -> None:
         overrides[key] = values[0]
     if overrides:
         config = apply_overrides(config, overrides)
-    rows = run(config, args.only)
+    settings = BacktestSettings(order_latency_ms=args.latency_ms, response_latency_ms=args.latency_ms,
+                                queue_model=args.queue_model)
+    rows = run(config, args.only, settings)
     if not rows:
         print(f"no shared session found under {DATA} (set THALEX_MM_DATA_DIR): nothing measured")
         return
