@@ -126,6 +126,8 @@ class QuotingConfig(_Section):
     markout_monitor_enabled: bool = _f(True, "Widen both sides by the bot's own recent adverse markout. Default true.")
     markout_horizon_s: float = _f(5.0, "Markout horizon of the monitor, seconds, > 0. Default 5.", gt=0)
     markout_halflife_fills: float = _f(20.0, "Half-life of the markout average, fills, > 0. Default 20.", gt=0)
+    tape_markout_enabled: bool = _f(True, "Keep quotes at least at the break-even depth learned from public sweeps: where a resting quote's markout after markout_horizon_s stops being negative (docs/model.md §8). Default true.")
+    tape_markout_min_fills: int = _f(10, "Public sweeps a depth needs before the break-even rule uses it, >= 1. Default 10.", ge=1)
     markout_widen: float = _f(1.0, "Extra distance per unit of adverse mean markout (quote currency per quote currency), >= 0. Default 1.", ge=0)
 
 

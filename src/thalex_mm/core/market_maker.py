@@ -58,6 +58,7 @@ from thalex_mm.core.quote_builder import QuoteBuilder, QuoteFigures
 from thalex_mm.core.reasons import Reason, TradingState
 from thalex_mm.core.risk import MarketSnapshot, RiskManager
 from thalex_mm.core.side_hold import SideHold
+from thalex_mm.core.tape_markout import TapeMarkout
 from thalex_mm.core.technical import TechnicalAnalysis
 from thalex_mm.core.types import Instrument, Side, WantedQuotes
 
@@ -158,6 +159,10 @@ class MarketMakerCore:
         self.intensity = IntensityEstimator(config.avellaneda)
         self.fair = FairValueModel(config.quoting)
         self.guard = AdverseSelectionGuard(config.quoting)
+        self.tape = TapeMarkout(horizon_s=config.quoting.markout_horizon_s,
+                                window_s=config.avellaneda.intensity_window_s,
+                                recalibrate_s=config.avellaneda.recalibrate_interval_s,
+                                min_fills=config.quoting.tape_markout_min_fills)
         self.orders = OrderManager(config.order, first_client_order_id=first_client_order_id)
         self.budget = MessageBudget(config.connection)
         cc = config.connection
@@ -307,6 +312,7 @@ class MarketMakerCore:
                 cfg = self.config
                 self.builder = QuoteBuilder(inst, cfg.avellaneda, cfg.quoting, cfg.order)
                 self.intensity.set_tick_size(inst.tick_size)
+                self.tape.set_tick_size(inst.tick_size)
                 self._dirty = True
 
     def _on_market(self, event: Event, now: int) -> None:
@@ -344,6 +350,9 @@ class MarketMakerCore:
                             self.intensity.add_trade(ts, t.price, t.aggressor, mid_before,
                                                      touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
                         self.guard.on_public_trade(ts, t.amount, t.aggressor)
+                        if self.config.quoting.tape_markout_enabled:
+                            self.tape.add_order(ts, t.aggressor, t.price, mid_before,
+                                                touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
                         self._last_trade_ts_ns = max(self._last_trade_ts_ns, ts)
             mid = self._external_mid()
             if mid is not None:
@@ -539,12 +548,17 @@ class MarketMakerCore:
             allow_bid, allow_ask = self.risk.allowed_sides(pos.position)
             allow_bid = allow_bid and not self.side_hold.held(Side.BUY, now)
             allow_ask = allow_ask and not self.side_hold.held(Side.SELL, now)
-            adj = self.guard.adjust(now, self.figures.half_spread if self.figures else self.instrument.tick_size, ext_mid)
+            half_prev = self.figures.half_spread if self.figures else self.instrument.tick_size
+            adj = self.guard.adjust(now, half_prev, ext_mid)
+            floor = 0.0
+            if cfg.quoting.tape_markout_enabled:
+                self.tape.update(now, ext_mid)
+                floor = self.tape.widen(half_prev)
             wanted, self.figures = self.builder.build(
                 ts_ns=now,
                 fair_value=fv.price + adj.center_shift,
-                widen_bid=adj.widen_bid,
-                widen_ask=adj.widen_ask,
+                widen_bid=adj.widen_bid + floor,
+                widen_ask=adj.widen_ask + floor,
                 sigma=vol.sigma_price_per_sqrt_s,
                 A=A,
                 k=k,

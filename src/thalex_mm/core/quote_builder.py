@@ -228,11 +228,17 @@ class QuoteBuilder:
             half = self._max_half
         figures = QuoteFigures(model, fair_value, q, center, half, skew, sigma, A, k, tau)
 
-        if position_limit is not None and self._one_sided and abs(position) >= position_limit:
-            if position > 0:
-                allow_bid = False
-            elif position < 0:
-                allow_ask = False
+        bid_room = ask_room = None
+        if position_limit is not None and self._one_sided:
+            if abs(position) >= position_limit:
+                if position > 0:
+                    allow_bid = False
+                elif position < 0:
+                    allow_ask = False
+            # the side that grows |position| never quotes more than the room left to the limit
+            # (a partial fill must not let a full-size order carry |position| past it)
+            bid_room = position_limit - position if position >= 0 else None
+            ask_room = position_limit + position if position <= 0 else None
         frac = self._frac
         spacing = frac * half if frac is not None else self._spacing_ticks
         eta = self._eta
@@ -245,13 +251,13 @@ class QuoteBuilder:
             n_cap = None
             if not cross_ok and best_ask is not None:
                 n_cap = math.floor(round(best_ask / tick, 8)) - 1
-            bids = self._bids(center - half - widen_bid, spacing, n_cap, shrink if q > 0 else 1.0)
+            bids = self._bids(center - half - widen_bid, spacing, n_cap, shrink if q > 0 else 1.0, bid_room)
         if allow_ask:
             # lowest allowed ask, in ticks: one tick above the best bid (rounded up)
             n_floor = None
             if not cross_ok and best_bid is not None:
                 n_floor = math.ceil(round(best_bid / tick, 8)) + 1
-            asks = self._asks(center + half + widen_ask, spacing, n_floor, shrink if q < 0 else 1.0)
+            asks = self._asks(center + half + widen_ask, spacing, n_floor, shrink if q < 0 else 1.0, ask_room)
         last = self._last_wanted
         if bids != last.bids or asks != last.asks:
             # a new object only when the quotes changed (they are immutable; callers may
@@ -271,7 +277,8 @@ class QuoteBuilder:
             amounts = memo[size_mult] = tuple(self._amount(sz * size_mult) for sz in self._sizes)
         return amounts
 
-    def _bids(self, top: float, spacing: float, n_cap: int | None, size_mult: float) -> tuple[QuoteLevel, ...]:
+    def _bids(self, top: float, spacing: float, n_cap: int | None, size_mult: float,
+              room: float | None = None) -> tuple[QuoteLevel, ...]:
         """Bid levels best-first: rounded down, <= n_cap ticks, each >= 1 tick below the previous.
 
         Works in integer ticks n; the price n·tick (rounded to 8 decimals for fractional ticks)
@@ -297,6 +304,10 @@ class QuoteBuilder:
             if n <= 0:
                 break
             amount = amounts[i]
+            if room is not None:
+                if amount > room:
+                    amount = self._amount(room) if room > 0.0 else 0.0
+                room -= amount
             if amount < min_amount or amount <= 0.0:
                 if i == 0:
                     n_prev = n
@@ -306,7 +317,8 @@ class QuoteBuilder:
             n_prev = n
         return tuple(out)
 
-    def _asks(self, top: float, spacing: float, n_floor: int | None, size_mult: float) -> tuple[QuoteLevel, ...]:
+    def _asks(self, top: float, spacing: float, n_floor: int | None, size_mult: float,
+              room: float | None = None) -> tuple[QuoteLevel, ...]:
         """Ask levels best-first: rounded up, >= n_floor ticks, each >= 1 tick above the previous."""
         tick = self._tick
         exact = self._tick_is_int
@@ -326,6 +338,10 @@ class QuoteBuilder:
             if out and n <= n_prev:
                 n = n_prev + 1
             amount = amounts[i]
+            if room is not None:
+                if amount > room:
+                    amount = self._amount(room) if room > 0.0 else 0.0
+                room -= amount
             if amount < min_amount or amount <= 0.0:
                 if i == 0:
                     n_prev = n
