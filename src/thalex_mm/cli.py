@@ -20,6 +20,7 @@ SUBCOMMANDS: tuple[tuple[str, str, str], ...] = (
     ("runs", "thalex_mm.commands.runs_cmd", "list the runs in the journal"),
     ("backtest", "thalex_mm.commands.backtest_cmd", "replay market data through the quoter; writes a report"),
     ("sweep", "thalex_mm.commands.sweep_cmd", "run a backtest parameter grid on all cores"),
+    ("evaluate", "thalex_mm.commands.evaluate_cmd", "walk-forward evaluation over every session, with confidence intervals"),
     ("report", "thalex_mm.commands.report_cmd", "rebuild a run's summary.json + report.html from the journal"),
     ("sim", "thalex_mm.commands.sim_cmd", "run the simulated Thalex exchange"),
     ("record", "thalex_mm.commands.record_cmd", "record Thalex public feeds to replay files"),

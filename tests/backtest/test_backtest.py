@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -193,7 +194,8 @@ def test_cli_backtest_when_file_corrupt_exits_2_naming_file_and_line(tmp_path, c
     assert str(bad) in err
 
 
-def test_sweep_runs_grid_and_ray_path_errors_clearly(capsys):
+def test_sweep_runs_grid_and_ray_path_errors_clearly(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the optional extra were missing
     res = run_sweep(["synthetic:20:1"], BotConfig(), [parse_grid("avellaneda.gamma=0.05,0.5")],
                     BacktestSettings(), jobs=1)
     assert [r["params"]["avellaneda.gamma"] for r in res] == [0.05, 0.5]

@@ -156,3 +156,21 @@ def test_shared_binance_captures_keep_two_files_per_session():
         ["usdm_btcusdt_20230404.dat.gz", "usdm_btcusdt_20230405.dat.gz"],
         ["usdm_btcusdt_20240718.gz", "usdm_btcusdt_20240719.gz"]]
     assert group_sessions([str(d)]) == g  # the directory expands to the same sessions
+
+
+def _binance(path: Path, symbol: str, t0_ns: int, seconds: int) -> str:
+    lines = [f'{t0_ns + k * S} {{"stream":"{symbol.lower()}@trade","data":{{"e":"trade",'
+             f'"E":{(t0_ns + k * S) // 1_000_000},"s":"{symbol}","t":{k},"p":"100.0",'
+             f'"q":"1.0","T":{(t0_ns + k * S) // 1_000_000},"m":false}}}}'
+             for k in range(seconds)]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_binance_captures_of_two_symbols_at_the_same_time_are_two_sessions(tmp_path):
+    t0 = 1_723_161_255 * S
+    eth = _binance(tmp_path / "usdm_ethusdt.gz", "ETHUSDT", t0, 30)
+    coin = _binance(tmp_path / "cm_ethusd_perp.gz", "ETHUSD_PERP", t0 + 5 * S, 30)
+    g = group_sessions([eth, coin])
+    assert sorted(s.paths for s in g) == sorted([(eth,), (coin,)])
+    assert file_span(eth).stream != file_span(coin).stream

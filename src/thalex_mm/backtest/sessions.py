@@ -11,7 +11,8 @@ contents**, never by file name:
 * each file's time span ``[first_ns, last_ns]`` is read from its contents (:func:`file_span`:
   Binance local receive times, Tardis ``timestamp`` column, recording ``ts``), remembered in
   the data cache directory (keyed by path, size and mtime) so it is read once;
-* files of the same *stream* (same format; for Tardis also the same ``exchange,symbol``) whose
+* files of the same *stream* (same format; for Tardis also the same ``exchange,symbol``, for
+  Binance the same symbol) whose
   spans overlap or are at most ``max_gap_s`` (default :data:`DEFAULT_SESSION_GAP_S`) apart form
   one session; a longer gap starts a new one. Files of different formats or markets never
   share a session.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -66,7 +68,8 @@ __all__ = [
 SYNTHETIC_PREFIX = "synthetic:"
 #: Files of one stream at most this many seconds apart belong to one session.
 DEFAULT_SESSION_GAP_S = 60.0
-_SPAN_VERSION = 1
+_SPAN_VERSION = 2  # 2: Binance streams carry the symbol
+_BINANCE_SYMBOL = re.compile(rb'"s":"([^"]+)"')
 _NS_THRESHOLD = 10**17  # Binance local timestamps above this are ns, below µs
 _US = 1000
 
@@ -84,7 +87,8 @@ class FileSpan:
     """What a data file covers.
 
     Attributes:
-        stream: grouping key: the format, plus ``exchange,symbol`` for Tardis files.
+        stream: grouping key: the format, plus ``exchange,symbol`` for Tardis files and the
+            symbol (``"s"`` of the first message that has one) for Binance captures.
         first_ns / last_ns: earliest / latest timestamp in the file, ns since the epoch
             (``None`` for a file without rows).
     """
@@ -140,17 +144,21 @@ def _open_lines(path: Path) -> Iterator[bytes]:
         raise DataFileError(str(path), 0, f"truncated or corrupt data ({exc})") from exc
 
 
-def _scan_binance(path: Path) -> tuple[int | None, int | None]:
+def _scan_binance(path: Path) -> tuple[str, int | None, int | None]:
     lo = hi = None
+    symbol = ""
     for raw in _open_lines(path):
         head = raw.partition(b" ")[0]
         if not head.strip().isdigit():
             continue
+        if not symbol:
+            found = _BINANCE_SYMBOL.search(raw)
+            symbol = found.group(1).decode("ascii", "replace") if found else ""
         t = int(head)
         t = t if t > _NS_THRESHOLD else t * _US
         lo = t if lo is None or t < lo else lo
         hi = t if hi is None or t > hi else hi
-    return lo, hi
+    return symbol, lo, hi
 
 
 def _scan_tardis(path: Path) -> tuple[str, int | None, int | None]:
@@ -211,7 +219,8 @@ def file_span(path: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | 
         pass
     fmt = detect_format(p)
     if fmt is DataFormat.BINANCE_RAW:
-        stream, (lo, hi) = fmt.value, _scan_binance(p)
+        symbol, lo, hi = _scan_binance(p)
+        stream = f"{fmt.value}:{symbol}"
     elif fmt is DataFormat.TARDIS_CSV:
         market, lo, hi = _scan_tardis(p)
         stream = f"{fmt.value}:{market}"

@@ -2,8 +2,9 @@
 
 ``parse_grid("avellaneda.gamma=0.01,0.1,1")`` → ``("avellaneda.gamma", (0.01, 0.1, 1.0))``;
 :func:`grid_points` is the cartesian product in a fixed order. :func:`run_sweep` runs the
-points with ``multiprocessing`` (spawn context: safe on every platform) or, given an address,
-on a Ray cluster (``ray`` is an optional dependency: a clear error when it is missing).
+points on all local cores or, given an address, on a Ray cluster
+(:func:`thalex_mm.backtest.parallel.map_tasks`; ``ray`` is an optional extra: a clear error
+when it is missing).
 
 Ranking: :data:`SWEEP_METRICS` maps each summary metric to its natural direction (PnL, Sharpe,
 markouts, fills, uptime: higher is better; drawdown, fees, positions, rejects: lower is better;
@@ -18,11 +19,11 @@ import io
 import itertools
 import json
 import math
-import multiprocessing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from thalex_mm.backtest.parallel import map_tasks
 from thalex_mm.backtest.runner import BacktestSettings
 from thalex_mm.config.models import BotConfig
 from thalex_mm.reports import DEFAULT_MARKOUT_HORIZONS_S, markout_key, stable_json
@@ -231,24 +232,4 @@ def run_sweep(
         apply_overrides(config, p)  # fail fast, before starting workers
     cfg_json = config.model_dump(mode="json")
     tasks = [(list(data), cfg_json, p, settings, start_ns, end_ns) for p in points]
-    if ray_address is not None:
-        return _run_ray(tasks, ray_address)
-    n = max(1, min(jobs or multiprocessing.cpu_count(), len(tasks)))
-    if n == 1:
-        return [run_point(t) for t in tasks]
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(n) as pool:
-        return pool.map(run_point, tasks, chunksize=1)
-
-
-def _run_ray(tasks: list, address: str) -> list[dict[str, Any]]:
-    try:
-        import ray  # type: ignore[import-not-found]
-    except ImportError:
-        raise RuntimeError(
-            "--ray-address needs the optional 'ray' package, which is not installed: "
-            "pip install 'ray[default]' (or run without --ray-address to use local cores)"
-        ) from None
-    ray.init(address=address, ignore_reinit_error=True)
-    remote = ray.remote(run_point)
-    return ray.get([remote.remote(t) for t in tasks])
+    return map_tasks(run_point, tasks, jobs=jobs, ray_address=ray_address)

@@ -10,12 +10,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["add_arguments", "build_settings", "run"]
+__all__ = ["add_arguments", "add_world_arguments", "build_settings", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from thalex_mm.backtest.runner import DEFAULT_BATCH_MS, QUEUE_MODELS
-
     parser.add_argument("--data", nargs="+", required=True, metavar="PATH",
                         help="data files or directories (Binance raw, Tardis CSV, recordings; files "
                         "whose contents are continuous in time form one session) or "
@@ -26,6 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", metavar="T",
                         help="start, ISO-8601 UTC or epoch seconds")
     parser.add_argument("--to", dest="end", metavar="T", help="end, ISO-8601 UTC or epoch seconds")
+    add_world_arguments(parser)
+    parser.add_argument("--strip-timing", action="store_true",
+                        help="write wall-clock keys as null (reproducible summary.json)")
+
+
+def add_world_arguments(parser: argparse.ArgumentParser) -> None:
+    """The simulated world's options (seed, latencies, batch, queue model, band), shared by
+    ``backtest``, ``sweep`` and ``evaluate``; :func:`build_settings` reads them."""
+    from thalex_mm.backtest.runner import DEFAULT_BATCH_MS, QUEUE_MODELS
+
     parser.add_argument("--seed", type=int, default=0, help="seed for latency jitter and "
                         "synthetic data (default 0)")
     parser.add_argument("--latency-ms", type=float, default=5.0,
@@ -45,8 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--core-band-bps", type=float, default=None,
                         help="deliver to the core only book levels within this distance of "
                         "the mid, bps (default: all levels)")
-    parser.add_argument("--strip-timing", action="store_true",
-                        help="write wall-clock keys as null (reproducible summary.json)")
 
 
 def build_settings(args: argparse.Namespace):

@@ -1,0 +1,365 @@
+"""A reference market maker side by side with thalex-mm, on the same sessions and the same world.
+
+The reference is the GLFT strategy of hftbacktest's tutorial "Guéant–Lehalle–Fernandez-Tapia
+Market Making Model and Grid Trading", written here from the tutorial's description (not
+copied) as a numba function and run in **hftbacktest** (PyPI, the optional ``bench`` extra:
+``pip install -e '.[bench]'``). Every 100 ms step it:
+
+* records the mid change (ticks) and the deepest trade print of the step relative to the mid
+  at the start of the step (ticks);
+* every 5 s, over a rolling window (``--window-s``, default 60 s = thalex-mm evaluate's
+  calibration window; the tutorial uses 10 min, longer than some of these sessions):
+  σ = std of the 100 ms mid changes · √10 (ticks per √s); the trading intensity λ(δ) per depth
+  level δ = 0.5, 1.5, … ticks = the number of steps whose deepest print went beyond δ (a
+  quote at the print's own price is not counted as filled), per second;
+  ``log λ = log A − k δ`` by least squares over at most 70 levels with λ > 0; then the
+  coefficients of Guéant et al. (eq. 4.6/4.7 with ξ = γ, Δ = 1)
+  ``c1 = 1/(ξΔ) · log(1 + ξΔ/k)`` and ``c2 = sqrt(γ / (2AΔk) · (1 + ξΔ/k)^(k/(ξΔ) + 1))``;
+* quotes one level per side (thalex-mm's default ``quoting.levels = 1``; the tutorial's grid
+  is this with more levels): half spread ``(c1 + Δ/2 · c2 · σ) · adj1``, skew
+  ``c2 · σ · adj2`` per order-size of inventory (γ = 0.05, adj1 = 1, adj2 = 0.05 as in the
+  tutorial), post-only, never inside the touch; no quotes before the first calibration;
+  order size and position limit are thalex-mm's (``order.sizes[0]``, ``risk.position_soft_limit``).
+
+The same world for both: 5 ms order-entry and 5 ms response latency; risk-averse queue model;
+feed latency from the recorded receive times (hftbacktest's converter shifts them by the most
+negative receive − exchange offset, thalex-mm's tape by the median offset plus 1 ms);
+thalex-mm's fee rates (``avellaneda.maker_fee_rate`` / ``taker_fee_rate``) as a
+trading-value fee model; tick size inferred from the calibration window. hftbacktest uses its
+**no-partial-fill exchange**: 2.4.4's partial-fill exchange does not book partial fills into
+the position. thalex-mm runs as ``thalex-mm evaluate`` does (calibration window, then trading).
+Both are measured over the same trading window (session start + ``--window-s`` to the end)
+with the same code (``thalex_mm.evaluation.blocks``): PnL (mark-to-mid, after fees), PnL in bps
+of traded notional, markouts (bps of notional, amount-weighted, per side), volume, fills; and
+rows per second of wall time (hftbacktest after its JIT warm-up; thalex-mm tape + loop).
+
+Data: the Binance USDT-M sessions in ``$THALEX_MM_DATA_DIR`` or ``../shared/data``, converted
+with hftbacktest's own converter (``hftbacktest.data.utils.binancefutures.convert``) into npz
+files in ``$THALEX_MM_CACHE_DIR/hftbacktest`` (default ``~/.cache/thalex-mm/hftbacktest``),
+never into the repository (2023 captures have µs receive times: they are rewritten to ns
+first, the converter reads 19 digits). The COIN-M ETHUSD session is skipped: its contracts are
+10 USD inverse contracts, which thalex-mm's backtester does not size yet (issue 13 item 7).
+
+Usage: ``python benchmarks/reference_glft.py [--window-s 60] [--sessions LABEL…]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import io
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+try:
+    import hftbacktest
+    from hftbacktest import BUY_EVENT, GTX, LIMIT, BacktestAsset, HashMapMarketDepthBacktest
+    from hftbacktest.data.utils import binancefutures
+    from numba import njit
+except ImportError:
+    sys.stderr.write("reference_glft: needs the optional 'bench' extra (hftbacktest, numba): "
+                     "pip install -e '.[bench]'\n")
+    sys.exit(2)
+
+from thalex_mm.backtest.runner import BacktestSettings
+from thalex_mm.backtest.sessions import group_sessions
+from thalex_mm.backtest.tape import infer_tick_size
+from thalex_mm.config.models import BotConfig
+from thalex_mm.data import load_events
+from thalex_mm.evaluation.blocks import block_sums, metrics_from_sums
+from thalex_mm.evaluation.session_run import SessionTask, run_walkforward_session
+from thalex_mm.reports import RunRecord
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("THALEX_MM_DATA_DIR", REPO / ".." / "shared" / "data"))
+LINEAR_DIRS = ("binance_usdm_btcusdt_perp_l2_trades", "binance_usdm_ethusdt_perp_l2_trades")
+SKIPPED_DIRS = {"binance_coinm_ethusd_perp_l2_trades": "COIN-M inverse contracts of 10 USD "
+                "(thalex-mm's backtester does not size inverse contracts yet)"}
+LATENCY_NS = 5_000_000
+STEP_NS = 100_000_000
+GAMMA, DELTA, ADJ1, ADJ2 = 0.05, 1.0, 1.0, 0.05
+_NS = 1_000_000_000
+_FILLED = 3
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("THALEX_MM_CACHE_DIR")
+    root = Path(base) if base else Path.home() / ".cache" / "thalex-mm"
+    return root / "hftbacktest"
+
+
+def to_npz(path: Path) -> Path:
+    """One capture converted by hftbacktest's converter (cached by name, size and mtime)."""
+    st = path.stat()
+    out = cache_dir() / f"{path.name}.{st.st_size}.{st.st_mtime_ns}.npz"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = path
+    with gzip.open(path, "rb") as fh:
+        first = fh.readline().partition(b" ")[0]
+    if len(first) < 19:  # µs receive times: the converter reads 19 digits of ns
+        src = out.with_suffix(".ns.gz")
+        with gzip.open(path, "rb") as fin, gzip.open(src, "wb", compresslevel=1) as fout:
+            for line in fin:
+                head, sep, rest = line.partition(b" ")
+                if head.isdigit() and len(head) < 19:
+                    head = str(int(head) * 1000).encode()
+                fout.write(head + sep + rest)
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its steps
+        binancefutures.convert(str(src), output_filename=str(out), combined_stream=True,
+                               buffer_size=30_000_000)
+    if src != path:
+        src.unlink()
+    return out
+
+
+@njit
+def _coefficients(xi, gamma, delta, A, k):
+    inv_k = 1.0 / k
+    c1 = 1.0 / (xi * delta) * np.log(1.0 + xi * delta * inv_k)
+    c2 = np.sqrt(gamma / (2.0 * A * delta * k) * (1.0 + xi * delta * inv_k) ** (k / (xi * delta) + 1.0))
+    return c1, c2
+
+
+@njit
+def _fit_intensity(depths, seconds):
+    """(A per s, k per tick) of λ(δ) = A·exp(−kδ), δ = 0.5, 1.5, … ticks: steps whose deepest
+    print went beyond δ, per second; NaN when fewer than 3 levels were reached."""
+    counts = np.zeros(70)
+    for d in depths:
+        if not np.isfinite(d):
+            continue
+        for j in range(70):  # a quote at the print's own price may not fill: beyond only
+            if d > j + 0.5 + 1e-9:
+                counts[j] += 1.0
+            else:
+                break
+    n = 0
+    while n < 70 and counts[n] > 0:
+        n += 1
+    if n < 3:
+        return np.nan, np.nan
+    x = np.arange(n) + 0.5
+    y = np.log(counts[:n] / seconds)
+    xm, ym = x.mean(), y.mean()
+    slope = ((x - xm) * (y - ym)).sum() / ((x - xm) ** 2).sum()
+    return np.exp(ym - slope * xm), -slope
+
+
+@njit
+def glft(hbt, window, order_qty, max_position, steps_out, fills_out, calib_out):
+    """The reference strategy (module docstring). Returns (steps, fills) recorded."""
+    depth = hbt.depth(0)
+    tick = depth.tick_size
+    n = steps_out.shape[0]
+    arrival = np.full(n, np.nan)
+    mid_chg = np.full(n, np.nan)
+    mid = np.nan
+    c1 = c2 = vol = np.nan
+    t = 0
+    nf = 0
+    oid = 1
+    while t < n and hbt.elapse(STEP_NS) == 0:
+        orders = hbt.orders(0)
+        values = orders.values()
+        while values.has_next():
+            o = values.get()
+            if o.status == _FILLED and nf < fills_out.shape[0]:
+                fills_out[nf, 0] = o.exch_timestamp
+                fills_out[nf, 1] = 1.0 if o.side == 1 else -1.0
+                fills_out[nf, 2] = o.exec_price
+                fills_out[nf, 3] = o.exec_qty
+                nf += 1
+        hbt.clear_inactive_orders(0)
+        bb, ba = depth.best_bid_tick, depth.best_ask_tick
+        prev = mid
+        deepest = np.nan
+        trades = hbt.last_trades(0)
+        for i in range(len(trades)):
+            px = trades[i].px / tick
+            d = px - prev if (trades[i].ev & BUY_EVENT) == BUY_EVENT else prev - px
+            if np.isfinite(d) and not (d <= deepest):
+                deepest = d
+        hbt.clear_last_trades(0)
+        mid = (bb + ba) / 2.0
+        arrival[t] = deepest
+        mid_chg[t] = mid - prev
+        steps_out[t, 0] = hbt.current_timestamp
+        steps_out[t, 1] = mid * tick
+        if t >= window and t % 50 == 0:
+            chg = mid_chg[t + 1 - window:t + 1]
+            vol = np.nanstd(chg) * np.sqrt(10.0)
+            A, k = _fit_intensity(arrival[t + 1 - window:t + 1], window * 0.1)
+            if np.isfinite(A) and np.isfinite(k) and k > 0:
+                c1, c2 = _coefficients(GAMMA, GAMMA, DELTA, A, k)
+                calib_out[0], calib_out[1], calib_out[2] = A, k, vol
+        t += 1
+        if not (np.isfinite(c1) and np.isfinite(vol)) or bb <= 0 or ba <= bb:
+            continue
+        q = hbt.position(0) / order_qty
+        half = (c1 + DELTA / 2.0 * c2 * vol) * ADJ1
+        skew = c2 * vol * ADJ2
+        r = mid - skew * q
+        bid = min(np.round(r - half), bb)
+        ask = max(np.round(r + half), ba)
+        have_bid = have_ask = False
+        values = orders.values()
+        while values.has_next():
+            o = values.get()
+            if o.status != 1:  # NEW: resting
+                continue
+            if o.side == 1:
+                if o.price_tick == bid and hbt.position(0) < max_position:
+                    have_bid = True
+                else:
+                    hbt.cancel(0, o.order_id, False)
+            else:
+                if o.price_tick == ask and hbt.position(0) > -max_position:
+                    have_ask = True
+                else:
+                    hbt.cancel(0, o.order_id, False)
+        if not have_bid and hbt.position(0) < max_position:
+            hbt.submit_buy_order(0, oid, bid * tick, order_qty, GTX, LIMIT, False)
+            oid += 1
+        if not have_ask and hbt.position(0) > -max_position:
+            hbt.submit_sell_order(0, oid, ask * tick, order_qty, GTX, LIMIT, False)
+            oid += 1
+    return t, nf
+
+
+def run_reference(npz: list[Path], tick: float, config: BotConfig, window_s: float,
+                  seconds: float, trade_from_ns: int, end_ns: int
+                  ) -> tuple[dict, np.ndarray, float]:
+    av = config.avellaneda
+    asset = (BacktestAsset().data([str(p) for p in npz]).linear_asset(1.0)
+             .constant_order_latency(LATENCY_NS, LATENCY_NS).risk_adverse_queue_model()
+             .no_partial_fill_exchange().trading_value_fee_model(av.maker_fee_rate,
+                                                                 av.taker_fee_rate)
+             .tick_size(tick).lot_size(0.001).last_trades_capacity(10_000))
+    hbt = HashMapMarketDepthBacktest([asset])
+    n = int(seconds / 0.1) + 10
+    steps = np.zeros((n, 2))
+    fills = np.zeros((100_000, 4))
+    calib = np.full(3, np.nan)
+    rows = sum(len(np.load(p)["data"]) for p in npz)
+    t0 = time.perf_counter()
+    t, nf = glft(hbt, int(window_s * 10), float(config.order.sizes[0]),
+                 float(config.risk.position_soft_limit), steps, fills, calib)
+    wall = time.perf_counter() - t0
+    sv = hbt.state_values(0)
+    own_pnl = sv.balance + sv.position * steps[t - 1, 1] - sv.fee  # hftbacktest's own books
+    hbt.close()
+    steps, fills = steps[:t], fills[:nf]
+    order = np.argsort(fills[:, 0], kind="stable")
+    fills = fills[order]
+    fee = av.maker_fee_rate * fills[:, 2] * fills[:, 3]  # post-only: every fill is a maker
+    record = RunRecord(mid_ts_ns=steps[:, 0].astype(np.int64), mid_price=steps[:, 1],
+                       fill_ts_ns=fills[:, 0].astype(np.int64),
+                       fill_side=fills[:, 1].astype(np.int8), fill_price=fills[:, 2],
+                       fill_amount=fills[:, 3], fill_fee_quote=fee,
+                       fill_is_maker=np.ones(len(fills), dtype=bool),
+                       start_ts_ns=trade_from_ns, end_ts_ns=end_ns)
+    blocks = block_sums(record, 30.0)
+    m = _metrics(blocks)
+    m["A"], m["k"], m["sigma"] = (float(x) for x in calib)
+    m["pnl_hftbacktest"] = float(own_pnl)
+    return m, blocks, rows / wall if wall > 0 else float("nan")
+
+
+def _metrics(blocks: np.ndarray) -> dict:
+    return {k: float(v) for k, v in metrics_from_sums(blocks.sum(axis=0)).items()}
+
+
+def warm_up(npz: Path, tick: float, config: BotConfig) -> None:
+    """Compile the numba strategy on the first 20,000 rows (kept out of the timings)."""
+    data = np.load(npz)["data"][:20_000].copy()
+    asset = (BacktestAsset().data([data]).linear_asset(1.0)
+             .constant_order_latency(LATENCY_NS, LATENCY_NS).risk_adverse_queue_model()
+             .no_partial_fill_exchange().trading_value_fee_model(0.0, 0.0)
+             .tick_size(tick).lot_size(0.001).last_trades_capacity(10_000))
+    hbt = HashMapMarketDepthBacktest([asset])
+    glft(hbt, 10, float(config.order.sizes[0]), float(config.risk.position_soft_limit),
+         np.zeros((50, 2)), np.zeros((10, 4)), np.full(3, np.nan))
+    hbt.close()
+
+
+_COLS = ("pnl", "pnl_bps", "fills", "volume", "markout_1s_bps", "markout_10s_bps",
+         "markout_60s_bps", "markout_10s_buy_bps", "markout_10s_sell_bps")
+
+
+def _row(name: str, m: dict, rate: float) -> str:
+    cells = " ".join(f"{m.get(c, float('nan')):>10.4g}" for c in _COLS)
+    return f"  {name:<10} {cells} " + (f"{rate:>12,.0f}" if rate == rate else f"{'':>12}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--window-s", type=float, default=60.0,
+                    help="calibration window of both (and the reference's rolling window), s")
+    ap.add_argument("--sessions", nargs="*", default=None, help="only these session labels")
+    args = ap.parse_args()
+    dirs = [DATA / d for d in LINEAR_DIRS if (DATA / d).is_dir()]
+    if not dirs:
+        sys.stderr.write(f"reference_glft: skipped: no shared Binance data under {DATA} "
+                         "(set THALEX_MM_DATA_DIR)\n")
+        return 0
+    for d, why in SKIPPED_DIRS.items():
+        if (DATA / d).is_dir():
+            print(f"skipped {d}: {why}")
+    config = BotConfig()
+    settings = BacktestSettings()  # 5 ms latencies, risk-averse queue, config fees
+    print(f"hftbacktest {hftbacktest.__version__} (no-partial-fill exchange; 2.4.4's "
+          "partial-fill exchange does not book partial fills into position), thalex-mm "
+          f"default config; latency 5/5 ms, risk-averse queue, fees maker "
+          f"{config.avellaneda.maker_fee_rate} taker {config.avellaneda.taker_fee_rate}; "
+          f"calibration/rolling window {args.window_s:g} s; metrics over the trading window")
+    print(f"  {'':<10} " + " ".join(f"{c[:10]:>10}" for c in _COLS) + f" {'rows/s':>12}")
+    warmed = False
+    pooled: dict[str, list[np.ndarray]] = {"reference": [], "thalex-mm": []}
+    for sess in group_sessions([str(d) for d in dirs]):
+        if args.sessions and sess.label not in args.sessions:
+            continue
+        events = load_events(list(sess.paths))
+        start, end = int(events["exch_ts"][0]), int(events["exch_ts"][-1])
+        trade_from = start + round(args.window_s * _NS)
+        tick = infer_tick_size(events[events["exch_ts"] < trade_from])
+        npz = [to_npz(Path(p)) for p in sess.paths]
+        if not warmed:
+            warm_up(npz[0], tick, config)
+            warmed = True
+        names = ", ".join(Path(p).name for p in sess.paths)
+        print(f"session {sess.label} ({names}; tick {tick:g}; trading "
+              f"{(end - trade_from) / _NS:.0f} s)")
+        ref, ref_blocks, ref_rate = run_reference(npz, tick, config, args.window_s,
+                                         (end - start) / _NS + 5, trade_from, end)
+        run = run_walkforward_session(SessionTask(
+            point=0, session=0, label=sess.label, paths=tuple(sess.paths),
+            config_json=config.model_dump(mode="json"), overrides={},
+            settings=replace(settings, tick_size=tick), trade_from_ns=trade_from,
+            block_s=30.0))
+        ours = _metrics(run.blocks)
+        pooled["reference"].append(ref_blocks)
+        pooled["thalex-mm"].append(run.blocks)
+        print(_row("reference", ref, ref_rate))
+        print(_row("thalex-mm", ours, run.rows / run.wall_seconds if run.wall_seconds else 0))
+        cal = run.calibration or {}
+        print(f"    reference PnL by hftbacktest's own state: {ref['pnl_hftbacktest']:.4g}; "
+              f"A={ref['A']:.4g}/s k={ref['k']:.4g}/tick σ={ref['sigma']:.4g} "
+              f"tick/√s; thalex-mm A={cal.get('A')} k={cal.get('k')} σ={cal.get('sigma')} "
+              f"({cal.get('intensity_source')})")
+    if pooled["reference"]:
+        print("all sessions (pooled: PnL and notional summed, markouts weighted by notional)")
+        for name, blocks in pooled.items():
+            print(_row(name, _metrics(np.concatenate(blocks)), float("nan")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
