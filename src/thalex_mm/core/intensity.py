@@ -108,7 +108,6 @@ class IntensityEstimate:
         prior_k_per_tick: the prior's k, 1/tick (nan before the tick is known).
         tick_size: the tick used, quote currency (nan when unknown).
         calibrated_ts_ns: time of the calibration, ns (0 = never).
-        r2: kept for older readers of the status; always nan (no regression any more).
     """
 
     A: float
@@ -124,7 +123,6 @@ class IntensityEstimate:
     prior_k_per_tick: float = math.nan
     tick_size: float = math.nan
     calibrated_ts_ns: int = 0
-    r2: float = math.nan
 
 
 def _score(k: float, groups: list[tuple[float, float, int]]) -> float:
