@@ -77,7 +77,9 @@ def run(config, only: list[str] | None, settings: BacktestSettings | None = None
             "markout_10s_bps": (mk / price * 1e4) if (mk is not None and price) else None,
             "fills": s.get("fills"),
             "max_abs_position": s.get("max_abs_position"),
-            "soft_limit": config.risk.position_soft_limit,
+            # the limit the core resolved for this instrument (relative default) or the config's
+            "soft_limit": (s.get("calibration") or {}).get("position_soft_limit") or config.risk.position_soft_limit,
+            "order_size": (s.get("calibration") or {}).get("order_size"),
             "two_sided": s.get("quote_uptime"),
             "calibration": s.get("calibration"),
             "tick": getattr(res, "tick_size", None),
@@ -88,7 +90,7 @@ def run(config, only: list[str] | None, settings: BacktestSettings | None = None
 
 def show(rows: list[dict]) -> None:
     head = (f"{'session':<15} {'pnl':>9} {'notional':>10} {'bps':>7} {'mk10s':>8} {'mk10s_bps':>9} "
-            f"{'fills':>6} {'max|pos|':>9} {'uptime2':>7}  calibration")
+            f"{'fills':>6} {'max|pos|':>9} {'soft':>6} {'uptime2':>7}  calibration")
     print(head)
     for r in rows:
         cal = r.get("calibration") or {}
@@ -99,7 +101,7 @@ def show(rows: list[dict]) -> None:
                      f"fitted={_fmt(cal.get('intensity_fitted_fraction'), '.2f')}")
         print(f"{r['session']:<15} {_fmt(r['pnl'], '9.3f')} {r['notional']:>10.0f} {_fmt(r['bps'], '7.3f')} "
               f"{_fmt(r['markout_10s'], '8.4f')} {_fmt(r['markout_10s_bps'], '9.3f')} {r['fills']:>6} "
-              f"{_fmt(r['max_abs_position'], '9.4g')} {_fmt(r['two_sided'], '7.3f')}  {cal_s}")
+              f"{_fmt(r['max_abs_position'], '9.4g')} {_fmt(r['soft_limit'], '6.4g')} {_fmt(r['two_sided'], '7.3f')}  {cal_s}")
     notional = sum(r["notional"] for r in rows)
     pnl = sum(r["pnl"] or 0.0 for r in rows)
     mk = [(r["markout_10s_bps"], r["notional"]) for r in rows if r["markout_10s_bps"] is not None]
@@ -110,7 +112,8 @@ def show(rows: list[dict]) -> None:
         "bps>=0 on every session with fills": all((r["bps"] or 0) >= 0 for r in rows if r["fills"]),
         "every session has fills": all(r["fills"] for r in rows),
         "aggregate 10s markout >= 0": mk_bps is not None and mk_bps >= 0,
-        "max|pos| <= soft limit": all((r["max_abs_position"] or 0) <= r["soft_limit"] + 1e-6 for r in rows),
+        "max|pos| <= soft limit": all(r["soft_limit"] is not None and (r["max_abs_position"] or 0) <= r["soft_limit"] + 1e-6
+                                      for r in rows),
         "two-sided >= 95%": all((r["two_sided"] or 0) >= 0.95 for r in rows),
     }
     for k, ok in goals.items():

@@ -19,7 +19,9 @@ FINE = Instrument(name="X", product="P", tick_size=0.5, volume_tick_size=0.01, m
 
 
 def builder(inst=BTC, av=None, quoting=None, order=None):
-    return QuoteBuilder(inst, av or AvellanedaConfig(), quoting or QuotingConfig(), order or OrderConfig())
+    # the former absolute defaults, explicit (the relative ones are resolved by the core)
+    return QuoteBuilder(inst, av or AvellanedaConfig(gamma=0.1, unit_size=0.01), quoting or QuotingConfig(),
+                        order or OrderConfig(sizes=(0.01,)))
 
 
 def test_quote_builder_when_rolling_as_prices_are_model_rounded_outward():

@@ -66,8 +66,11 @@ def pos(position=0.0, pnl=0.0, mark=MARK) -> PositionSnapshot:
     )
 
 
+BTC_LIMITS = {"position_soft_limit": 0.05, "position_hard_limit": 0.1, "max_order_size": 0.1}
+
+
 def rm(**kw) -> RiskManager:
-    return RiskManager(RiskConfig(**kw), label="AS")
+    return RiskManager(RiskConfig(**(BTC_LIMITS | kw)), label="AS")
 
 
 def step(r: RiskManager, now=T0, position=0.0, pnl=0.0, **m):
@@ -386,7 +389,7 @@ levels = st.lists(st.tuples(st.floats(-0.03, 0.03), st.floats(0.0005, 0.3)), max
 def test_gate_when_random_inputs_never_passes_a_limit_breaking_quote(
     position, bids, asks, mark, crossed, stale, pnl
 ):
-    cfg = RiskConfig()
+    cfg = RiskConfig(**BTC_LIMITS)
     r = RiskManager(cfg)
     w = wanted(
         [(mark * (1 - abs(d)), a) for d, a in bids], [(mark * (1 + abs(d)), a) for d, a in asks]

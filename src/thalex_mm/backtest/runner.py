@@ -282,6 +282,20 @@ def calibration_figures(core: object) -> dict | None:
         "intensity_source": st.intensity_source,
         "intensity_fitted_fraction": getattr(st, "intensity_fitted_fraction", None),
         "sigma_per_sqrt_s": st.sigma,
+        # what the instrument-relative defaults resolved to (contracts; γ per quote ccy·unit)
+        "gamma": getattr(st, "gamma", None),
+        **_resolved_sizes(getattr(core, "config", None)),
+    }
+
+
+def _resolved_sizes(config: object) -> dict:
+    """Order size and position limits the core quoted with, contracts (None if unresolved)."""
+    order, risk = getattr(config, "order", None), getattr(config, "risk", None)
+    sizes = getattr(order, "sizes", None)
+    return {
+        "order_size": sizes[0] if sizes else None,
+        "position_soft_limit": getattr(risk, "position_soft_limit", None),
+        "position_hard_limit": getattr(risk, "position_hard_limit", None),
     }
 
 

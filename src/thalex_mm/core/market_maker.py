@@ -54,6 +54,7 @@ from thalex_mm.core.market_state import MarketState, Stream
 from thalex_mm.core.order_manager import OrderManager
 from thalex_mm.core.order_records import FillRecorded, OrderRejected
 from thalex_mm.core.position import PositionSnapshot, PositionTracker
+from thalex_mm.core.instrument_scale import needs_price, resolve_for_instrument
 from thalex_mm.core.quote_builder import QuoteBuilder, QuoteFigures
 from thalex_mm.core.reasons import Reason, TradingState
 from thalex_mm.core.risk import MarketSnapshot, RiskManager
@@ -114,7 +115,7 @@ class CoreStatus:
     A: float | None
     k: float | None
     intensity_source: str
-    gamma: float
+    gamma: float | None
     trading_state: str
     state_reason: str
     open_orders: tuple[tuple[str, float, float, str], ...]
@@ -309,8 +310,8 @@ class MarketMakerCore:
         for inst in event.added:
             if inst.name == self.instrument_name:
                 self.instrument = inst
-                cfg = self.config
-                self.builder = QuoteBuilder(inst, cfg.avellaneda, cfg.quoting, cfg.order)
+                # sizes relative to the price wait for the first quote step (_scaled_builder)
+                self.builder = None if needs_price(self.config) else self._build(inst, math.nan)
                 self.intensity.set_tick_size(inst.tick_size)
                 self.tape.set_tick_size(inst.tick_size)
                 self._dirty = True
@@ -437,7 +438,7 @@ class MarketMakerCore:
         return (
             self._connected
             and not self._shutdown
-            and self.builder is not None
+            and self.instrument is not None
             and self.market.last_update_ns(Stream.BOOK) is not None
         )
 
@@ -513,8 +514,27 @@ class MarketMakerCore:
         ref = mark or self._external_mid() or self.position.average_entry_price or 0.0
         return self.position.snapshot(ref)
 
+    def _build(self, inst: Instrument, price: float) -> QuoteBuilder:
+        cfg = self.config = resolve_for_instrument(self.config, inst, price)
+        self.risk.set_limits(cfg.risk)
+        return QuoteBuilder(inst, cfg.avellaneda, cfg.quoting, cfg.order)
+
+    def _scaled_builder(self) -> QuoteBuilder | None:
+        """The quote builder, made on the first step with a price when sizes are relative to
+        it: the config's unset sizes, limits and γ are resolved once, for this instrument at
+        this price (core.instrument_scale), and kept for the session."""
+        if self.builder is None and self.instrument is not None:
+            price = self._external_mid() or self.market.book.mid
+            if price is None or not price > 0:
+                return None
+            self.builder = self._build(self.instrument, price)
+        return self.builder
+
     def _quote_step(self, now: int) -> tuple[Command, ...]:
-        assert self.builder is not None and self.instrument is not None
+        assert self.instrument is not None
+        if self._scaled_builder() is None:
+            return ()
+        assert self.builder is not None
         self._dirty = False
         self._last_quote_ns = now
         self.quote_steps += 1
@@ -704,7 +724,7 @@ class MarketMakerCore:
             A=est.A if self.config.avellaneda.estimate_intensity else self.config.avellaneda.A,
             k=est.k if self.config.avellaneda.estimate_intensity else self.config.avellaneda.k,
             intensity_source=str(getattr(est.source, "value", est.source)),
-            gamma=self.config.avellaneda.gamma,
+            gamma=self.builder.gamma if self.builder is not None else self.config.avellaneda.gamma,
             trading_state=self.risk.state.value,
             state_reason=self.risk.reason.value if isinstance(self.risk.reason, Reason) else str(self.risk.reason),
             open_orders=open_orders,

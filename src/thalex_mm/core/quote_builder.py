@@ -26,6 +26,7 @@ import math
 from typing import NamedTuple
 
 from thalex_mm.config.models import AvellanedaConfig, HorizonMode, OrderConfig, QuotingConfig
+from thalex_mm.core.instrument_scale import relative_gamma
 from thalex_mm.core.model import (
     glft_coefficients,
     parse_session_end_utc,
@@ -112,8 +113,9 @@ class QuoteBuilder:
         self._min_half = 0.5 * quoting.min_spread_ticks * self._tick
         self._max_half = 0.5 * quoting.max_spread_ticks * self._tick
         self._mode = avellaneda.horizon
-        self._gamma = avellaneda.gamma
-        self._unit = avellaneda.unit_size
+        # unset γ is per tick of this instrument; unset unit is the level-0 order size
+        self._gamma = relative_gamma(avellaneda, self._tick)
+        self._unit = avellaneda.unit_size if avellaneda.unit_size is not None else self._sizes[0]
         # GLFT lot size Δ in inventory units: one quote of the first level's size moves q by Δ
         self._lot = self._sizes[0] / self._unit if self._sizes else 1.0
         self._fee = avellaneda.maker_fee_rate
@@ -139,6 +141,11 @@ class QuoteBuilder:
         self._last_wanted = WantedQuotes(instrument=self._name)
         self._last_figures: QuoteFigures | None = None
         self._last_key: tuple | None = None  # inputs of the last build
+
+    @property
+    def gamma(self) -> float:
+        """γ in use, 1/(quote currency · unit) (resolved from gamma_per_tick when unset)."""
+        return self._gamma
 
     def tau_s(self, ts_ns: int) -> float:
         """T − t in seconds for the configured horizon (inf for the infinite horizon)."""

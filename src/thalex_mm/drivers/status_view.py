@@ -45,7 +45,7 @@ def render_status(s: CoreStatus, stats: Any, totals: Any) -> Table:
         ("our ask", f"{_f(s.our_ask, 1)} × {_f(s.our_ask_size, 3)}", "quote steps", str(s.quote_steps)),
         ("σ (USD/√s)", f"{_f(s.sigma, 3)}{'' if s.sigma_warm else ' (prior)'}", "inserts/amends/cancels", f"{totals.inserts}/{totals.amends}/{totals.cancels}"),
         ("A (1/s) · k (1/USD, 1/tick)", _intensity_text(s), "rejects / throttles", f"{s.rejects} / {s.throttles}"),
-        ("γ", f"{s.gamma:g}", "reconnects", str(stats.reconnects)),
+        ("γ", "-" if s.gamma is None else f"{s.gamma:g}", "reconnects", str(stats.reconnects)),
         ("open orders", str(len(s.open_orders)), "budget (msgs/s)", f"{s.budget_used} / {s.budget_limit}"),
         ("", "", "last error", stats.last_error[-60:] or "-"),
     ]
