@@ -37,9 +37,9 @@ def test_load_config_when_no_file_defaults_are_valid():
 def test_config_when_one_position_limit_set_names_the_other(tmp_path):
     from thalex_mm.config.models import BotConfig
 
-    with pytest.raises(ValueError, match="risk.position_hard_limit set too"):
+    with pytest.raises(ValueError, match=r"risk\.position_hard_limit set too"):
         BotConfig.model_validate({"risk": {"position_soft_limit": 0.5}})
-    with pytest.raises(ValueError, match="risk.soft_limit_orders"):
+    with pytest.raises(ValueError, match=r"risk\.soft_limit_orders"):
         BotConfig.model_validate({"risk": {"soft_limit_orders": 10, "hard_limit_orders": 10}})
     cfg = BotConfig.model_validate({"risk": {"position_soft_limit": 0.5, "position_hard_limit": 1.0}})
     assert cfg.risk.position_hard_limit == 1.0

@@ -78,7 +78,7 @@ def test_intensity_estimator_when_queue_market_recovers_a_and_k_within_10pct(see
     assert got.k == pytest.approx(k_tick / tick, rel=0.10)
     assert got.A_market == pytest.approx(a_true, rel=0.10)
     # a quote waiting at its price fills on orders reaching one tick further
-    assert got.A == pytest.approx(got.A_market * math.exp(-got.k_per_tick), rel=1e-9)
+    assert pytest.approx(got.A_market * math.exp(-got.k_per_tick), rel=1e-9) == got.A
     assert got.confidence > 0.9
     assert 0.0 < got.k_rel_se < 0.1
 
@@ -115,8 +115,8 @@ def test_intensity_estimator_when_market_prints_inside_the_touch_uses_every_orde
         est.add_trade(ts, float(price), side, mid, float(touch))
     got = est.recalibrate(900 * S)
     assert got.k == pytest.approx(k, rel=0.10)
-    assert got.A == pytest.approx(a_true, rel=0.10)
-    assert got.A == got.A_market
+    assert pytest.approx(a_true, rel=0.10) == got.A
+    assert got.A_market == got.A
 
 
 def test_intensity_estimator_when_no_trades_uses_prior_learned_from_one_tick_market():

@@ -49,12 +49,12 @@ from thalex_mm.core.events import (
     TimerFired,
 )
 from thalex_mm.core.fair_value import FairValueModel
+from thalex_mm.core.instrument_scale import needs_price, resolve_for_instrument
 from thalex_mm.core.intensity import IntensityEstimator
 from thalex_mm.core.market_state import MarketState, Stream
 from thalex_mm.core.order_manager import OrderManager
 from thalex_mm.core.order_records import FillRecorded, OrderRejected
 from thalex_mm.core.position import PositionSnapshot, PositionTracker
-from thalex_mm.core.instrument_scale import needs_price, resolve_for_instrument
 from thalex_mm.core.quote_builder import QuoteBuilder, QuoteFigures
 from thalex_mm.core.reasons import Reason, TradingState
 from thalex_mm.core.risk import MarketSnapshot, RiskManager
