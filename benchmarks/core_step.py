@@ -71,14 +71,14 @@ def run(n: int, levels: int, seed: int) -> tuple[list[int], int]:
                     result = _report(c, o.side, c.price, c.amount, reason)
                 else:
                     result = None
-                batch += core.handle(ResponseReceived(local_ts_ns=ts, request_id=r, result=result))
+                batch += core.handle(ResponseReceived(local_ts_ns=ts, request_id=r, report=result)).commands
 
     mid = 65_000.0
     core.handle(InstrumentsUpdated(local_ts_ns=T0, added=(BTC,), snapshot=True))
     core.handle(Connected(local_ts_ns=T0, cancel_on_disconnect=True))
     core.handle(TickerUpdated(local_ts_ns=T0, instrument=BTC.name, mark_price=mid, index_price=mid))
     venue(core.handle(BookSnapshotReceived(local_ts_ns=T0 + 1, instrument=BTC.name,
-                                           bids=((mid - 5, 1.0),), asks=((mid + 5, 1.0),))), T0 + 2)
+                                           bids=((mid - 5, 1.0),), asks=((mid + 5, 1.0),))).commands, T0 + 2)
     rng = random.Random(seed)
     perf = time.perf_counter_ns
     times: list[int] = []
@@ -93,7 +93,7 @@ def run(n: int, levels: int, seed: int) -> tuple[list[int], int]:
             core.handle(TickerUpdated(local_ts_ns=now - 1, instrument=BTC.name, mark_price=mid, index_price=mid))
         ev = BookDeltaReceived(instrument=BTC.name, bids=bids, asks=asks, local_ts_ns=now)
         t0 = perf()
-        out = core.handle(ev)
+        out = core.handle(ev).commands
         encoded = [encode_frame(command_to_request(c, 10_000 + k)) for k, c in enumerate(out)]
         times.append(perf() - t0)
         frames += len(encoded)

@@ -17,11 +17,20 @@ from thalex_mm.backtest.sessions import parse_time_ns, window_events
 from thalex_mm.backtest.sweep import parse_grid, run_sweep
 from thalex_mm.cli import main
 from thalex_mm.config.models import BotConfig
-from thalex_mm.core.commands import InsertOrder
-from thalex_mm.core.events import AccountTradesReceived, BookDeltaReceived, BookSnapshotReceived
-from thalex_mm.core.types import Side
+from thalex_mm.core.commands import Halt, InsertOrder
+from thalex_mm.core.events import (
+    AccountTradesReceived,
+    BookDeltaReceived,
+    BookSnapshotReceived,
+    TickerUpdated,
+)
+from thalex_mm.core.step import EMPTY_STEP, Step
+from thalex_mm.core.types import Side, TimeInForce
 from thalex_mm.data import EventKind, events_from_columns
 from thalex_mm.reports import RunRecorder
+
+# tests here that need the shared data skip without it (fail under CI=true)
+pytestmark = pytest.mark.real_part("the shared market data (THALEX_MM_DATA_DIR or ../shared/data)")
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S
@@ -45,9 +54,9 @@ class OneBidCore:
         if not self.sent and isinstance(event, BookSnapshotReceived | BookDeltaReceived):
             self.sent = True
             self.sent_at.append(event.local_ts_ns)
-            return (InsertOrder(client_order_id=1, instrument=self.name, side=Side.BUY,
-                                amount=self.amount, price=self.price, post_only=True),)
-        return ()
+            return Step(commands=(InsertOrder(client_order_id=1, instrument=self.name, side=Side.BUY,
+                                              amount=self.amount, price=self.price, post_only=True),))
+        return EMPTY_STEP
 
     def on_sent(self, request_id, command):
         pass
@@ -232,3 +241,36 @@ def test_backtest_summary_when_intensity_fitted_reports_calibration_in_ticks(tmp
     assert 0.0 < cal["intensity_fitted_fraction"] <= 1.0
     written = json.loads((tmp_path / "summary.json").read_text())
     assert written["calibration"]["k_per_tick"] == pytest.approx(cal["k_per_tick"])
+
+
+def test_backtest_when_data_has_an_8h_funding_rate_core_sees_it_per_24h():
+    # Binance states funding per 8 h; the core's fair value takes a rate per 24 h (Thalex's
+    # convention): the ticker the core sees must carry 3 x the recorded rate.
+    F = EventKind.FUNDING_RATE
+    events = _tiny(extra=[(F, 0, T0 + 2 * S, T0 + 2 * S, 0.0003, 0.0)], seconds=4)
+    holder: list = []
+    _run(events, BacktestSettings(order_latency_ms=1.0, response_latency_ms=1.0), core_holder=holder)
+    rates = [e.funding_rate for e in holder[0].log if isinstance(e, TickerUpdated) and e.funding_rate is not None]
+    assert rates and rates[0] == pytest.approx(0.0009)
+
+
+class KillingCore(OneBidCore):
+    """Stand-in core: on the first book, halts and sends a reduce-only IOC flatten (the kill
+    switch with cancel_and_flatten), as the real core does."""
+
+    def handle(self, event):
+        self.log.append(event)
+        if not self.sent and isinstance(event, BookSnapshotReceived | BookDeltaReceived):
+            self.sent = True
+            return Step(commands=(
+                Halt(reason="kill_switch", detail="test"),
+                InsertOrder(client_order_id=9, instrument=self.name, side=Side.SELL, amount=0.5,
+                            price=99.0, reduce_only=True, time_in_force=TimeInForce.IOC, post_only=False)))
+        return EMPTY_STEP
+
+
+def test_backtest_when_halt_comes_with_a_flatten_sends_the_flatten_like_live():
+    events = _tiny(seconds=3)
+    res = run_session(events, BotConfig(), BacktestSettings(order_latency_ms=1.0, response_latency_ms=1.0),
+                      RunRecorder(instrument="BTC-PERPETUAL"), core_factory=KillingCore)
+    assert res.commands == 1  # the flatten reached the exchange (the Halt is not a request)

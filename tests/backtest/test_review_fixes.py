@@ -19,6 +19,7 @@ from thalex_mm.commands.backtest_cmd import add_arguments, build_settings
 from thalex_mm.config.models import BotConfig
 from thalex_mm.core.commands import CancelOrder
 from thalex_mm.core.events import BookDeltaReceived, BookSnapshotReceived, ErrorReceived
+from thalex_mm.core.step import EMPTY_STEP, Step
 from thalex_mm.data import EventKind, events_from_columns
 from thalex_mm.reports import RunRecorder
 
@@ -48,8 +49,8 @@ class RecordingCore:
         self.log.append(event)
         if self.first and isinstance(event, BookSnapshotReceived | BookDeltaReceived):
             out, self.first = self.first, ()
-            return out
-        return ()
+            return Step(commands=out)
+        return EMPTY_STEP
 
     def on_sent(self, request_id, command):
         pass

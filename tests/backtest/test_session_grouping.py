@@ -14,6 +14,9 @@ from thalex_mm.cli import main
 from thalex_mm.data import RecordingWriter
 from thalex_mm.errors import DataFileError
 
+# tests here that need the shared data skip without it (fail under CI=true)
+pytestmark = pytest.mark.real_part("the shared market data (THALEX_MM_DATA_DIR or ../shared/data)")
+
 S = 1_000_000_000
 # 2024-07-06T04:28:31Z; the digits "20240111" inside the ns number look like a date.
 T0_NS = 1_720_240_111 * S

@@ -212,3 +212,22 @@ def test_paper_when_dashboard_host_public_without_token_exits_2_with_one_line(tm
     assert captured.err.strip().splitlines() == [captured.err.strip()]
     assert captured.err.startswith("monitoring.dashboard_host: got '0.0.0.0'")
     assert "Traceback" not in captured.err and not db.exists()
+
+
+def test_env_override_when_field_name_has_capitals_maps_case_insensitively():
+    cfg = load_config(None, env={"THALEX_MM__AVELLANEDA__A": "5", "THALEX_MM__Avellaneda__K": "0.7"})
+    assert cfg.avellaneda.A == 5.0 and cfg.avellaneda.k == 0.7
+
+
+def test_env_override_when_key_is_unknown_names_it():
+    with pytest.raises(ConfigError, match=r"avellaneda\.nope"):
+        load_config(None, env={"THALEX_MM__AVELLANEDA__NOPE": "1"})
+
+
+@pytest.mark.parametrize("key", ["max_drawdown_usd", "session_loss_limit_usd", "position_hard_limit", "max_notional_usd"])
+def test_config_when_a_risk_limit_is_infinite_is_rejected_naming_the_key(tmp_path, key):
+    path = write(tmp_path, f"[risk]\n{key} = inf\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(path, env={})
+    assert exc.value.problems[0][0] == f"risk.{key}"
+    assert "finite" in exc.value.problems[0][2]

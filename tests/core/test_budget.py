@@ -27,7 +27,9 @@ from thalex_mm.core.commands import (
     InsertOrder,
     MassQuote,
 )
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.types import Side
+from thalex_mm.protocol.error_codes import ErrorCode, error_kind
 
 S = 1_000_000_000
 CFG = ConnectionConfig()  # 10/s, 50/s COD, 1000 cancels/s, margin 0.2
@@ -101,7 +103,7 @@ def test_throttle_when_repeated_doubles_cooldown_to_cap_and_resets_after_quiet()
 
 def test_cooldown_when_active_admits_only_cancels():
     b = MessageBudget(CFG)
-    b.on_error(4, now_ns=0)
+    b.on_error(ErrorKind.THROTTLE_EXCEEDED, now_ns=0)
     admitted, deferred = b.admit(
         [(Priority.CANCEL, cxl(1)), (Priority.TOP, ins(2)), (Priority.CANCEL, CancelAll())],
         now_ns=S // 4,
@@ -113,7 +115,7 @@ def test_cooldown_when_active_admits_only_cancels():
 
 def test_cooldown_when_retreat_cannot_be_sent_pulls_the_order_instead():
     b = MessageBudget(CFG)
-    b.on_error(4, now_ns=0)
+    b.on_error(ErrorKind.THROTTLE_EXCEEDED, now_ns=0)
     retreat = AmendOrder(client_order_id=7, order_id="o7", price=99.0, amount=0.1)
     toward = AmendOrder(client_order_id=8, price=101.0, amount=0.1)
     admitted, deferred = b.admit(
@@ -129,7 +131,7 @@ def test_cooldown_when_retreat_cannot_be_sent_pulls_the_order_instead():
 
 def test_cooldown_when_mass_quote_retreats_pulls_all_quotes_but_a_move_toward_waits():
     b = MessageBudget(CFG)
-    b.on_error(4, now_ns=0)
+    b.on_error(ErrorKind.THROTTLE_EXCEEDED, now_ns=0)
     mq = MassQuote(quotes=())
     assert b.admit([(Priority.RETREAT, mq)], now_ns=1) == ((CancelMassQuote(),), (mq,))
     assert b.admit([(Priority.TOP, mq)], now_ns=2) == ((), (mq,))
@@ -154,17 +156,18 @@ def test_admit_when_halt_present_always_admits_it_at_no_cost():
 
 def test_transient_error_when_received_holds_matching_engine_messages_for_backoff():
     b = MessageBudget(CFG)
-    action = b.on_error(20, now_ns=0, attempt=1)
-    assert action == Retry(code=20, backoff_s=1.0)
+    action = b.on_error(ErrorKind.TEMPORARY_FAILURE, now_ns=0, attempt=1)
+    assert action == Retry(kind=ErrorKind.TEMPORARY_FAILURE, backoff_s=1.0)
     assert b.admit([(Priority.TOP, ins(1))], S // 2)[0] == ()
     assert b.admit([(Priority.TOP, ins(1))], S)[0] == (ins(1),)
 
 
 @pytest.mark.parametrize("code", [3, 4, 10, 20])
 def test_classify_error_when_transient_retries_with_doubling_backoff(code):
-    assert classify_error(code, 0) == Retry(code=code, backoff_s=0.5)
-    assert classify_error(code, 2) == Retry(code=code, backoff_s=2.0)
-    assert classify_error(code, 30).backoff_s == 30.0  # capped
+    kind = error_kind(code)
+    assert classify_error(kind, 0) == Retry(kind=kind, backoff_s=0.5)
+    assert classify_error(kind, 2) == Retry(kind=kind, backoff_s=2.0)
+    assert classify_error(kind, 30).backoff_s == 30.0  # capped
 
 
 @pytest.mark.parametrize(
@@ -181,12 +184,17 @@ def test_classify_error_when_transient_retries_with_doubling_backoff(code):
     ],
 )
 def test_classify_error_when_order_invalid_drops_with_reason(code, reason):
-    assert classify_error(code) == Drop(code=code, reason=reason)
+    assert classify_error(error_kind(code)) == Drop(kind=error_kind(code), reason=reason)
 
 
 def test_classify_error_when_order_not_found_reconciles_and_auth_escalates():
-    assert classify_error(1) == Reconcile(code=1)
-    assert classify_error(7) == Escalate(code=7)
+    assert classify_error(error_kind(1)) == Reconcile(kind=ErrorKind.ORDER_NOT_FOUND)
+    assert classify_error(error_kind(7)) == Escalate(kind=ErrorKind.NOT_LOGGED_IN)
+
+
+def test_error_kind_when_wire_code_listed_names_the_same_error_and_unknown_otherwise():
+    assert all(error_kind(c.value).name == c.name for c in ErrorCode)
+    assert error_kind(999) is ErrorKind.UNKNOWN
 
 
 @settings(max_examples=150, deadline=None)

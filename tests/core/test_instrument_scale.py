@@ -68,7 +68,7 @@ def _start(core: MarketMakerCore, inst: Instrument, mid: float, half_ticks: int 
 
 def test_core_when_default_config_on_a_2_usd_instrument_quotes_two_sided_with_sane_sizes():
     core = MarketMakerCore(BotConfig.model_validate({"market": {"instrument": CHEAP.name, "underlying": "XRPUSD"}}))
-    inserts = [c for c in _start(core, CHEAP, 2.0) if isinstance(c, InsertOrder)]
+    inserts = [c for c in _start(core, CHEAP, 2.0).commands if isinstance(c, InsertOrder)]
     assert {c.side for c in inserts} == {Side.BUY, Side.SELL}
     for c in inserts:
         assert c.amount == pytest.approx(250.0)  # not 0.01 units (below the minimum amount)

@@ -82,9 +82,9 @@ class CheckedCore(MarketMakerCore):
         self.checked = 0
 
     def handle(self, event):  # type: ignore[override]
-        cmds = super().handle(event)
-        self._check(cmds, type(event).__name__)
-        return cmds
+        step = super().handle(event)
+        self._check(step.commands, type(event).__name__)
+        return step
 
     def _check(self, cmds, why: str) -> None:
         pos = self.position.position

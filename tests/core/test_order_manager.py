@@ -14,6 +14,7 @@ from thalex_mm.core.commands import (
     MassQuote,
     SetMmp,
 )
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
     MmProtectionUpdated,
     MmpStatus,
@@ -38,7 +39,6 @@ from thalex_mm.core.types import (
     TimeInForce,
     WantedQuotes,
 )
-from thalex_mm.errors import InvalidState
 
 INSTR = Instrument(
     name="BTC-PERPETUAL",
@@ -266,11 +266,10 @@ def test_plan_when_side_pulled_cancels_with_unsafe_priority():
     )
 
 
-def test_client_order_id_when_range_exhausted_raises_invalid_state():
+def test_client_order_id_when_range_ends_wraps_to_one_and_rejects_out_of_range_base():
     om = OrderManager(OrderConfig(), first_client_order_id=2**32 - 1)
     assert om.allocate_client_order_id() == 2**32 - 1
-    with pytest.raises(InvalidState):
-        om.allocate_client_order_id()
+    assert om.allocate_client_order_id() == 1  # wraps inside the 32-bit range, never 0
     with pytest.raises(ValueError, match="first_client_order_id"):
         OrderManager(OrderConfig(), first_client_order_id=2**32)
 
@@ -352,7 +351,7 @@ def test_response_when_request_id_unknown_is_reported_not_raised():
     recs = om.on_response(999, None)
     assert len(recs) == 1 and isinstance(recs[0], UnknownOrderReported)
     assert recs[0].request_id == 999
-    recs = om.on_error(998, 1, "order not found")
+    recs = om.on_error(998, ErrorKind.ORDER_NOT_FOUND, "order not found", code=1)
     assert isinstance(recs[0], UnknownOrderReported)
 
 
@@ -360,7 +359,7 @@ def test_error_when_cancel_hits_order_not_found_marks_gone_and_asks_reconcile():
     om, h = make()
     h.send(om.plan(wanted([(100, 0.1)]), INSTR))
     ((rid, _),) = h.send(om.plan(wanted(), INSTR), ack=False)
-    recs = om.on_error(rid, 1, "order not found")
+    recs = om.on_error(rid, ErrorKind.ORDER_NOT_FOUND, "order not found", code=1)
     assert isinstance(recs[0], OrderRejected) and isinstance(recs[0].action, Reconcile)
     assert om.get(100).state is OrderState.CANCELLED
 
@@ -368,7 +367,7 @@ def test_error_when_cancel_hits_order_not_found_marks_gone_and_asks_reconcile():
 def test_error_when_insert_refused_for_price_is_dropped_with_reason():
     om, h = make()
     ((rid, _),) = h.send(om.plan(wanted([(100, 0.1)]), INSTR), ack=False)
-    (rec,) = om.on_error(rid, 13, "invalid price")
+    (rec,) = om.on_error(rid, ErrorKind.INVALID_PRICE, "invalid price", code=13)
     assert isinstance(rec.action, Drop) and rec.action.reason.value == "invalid_price"
     assert om.get(100).state is OrderState.REJECTED
     # the level is free again: the next plan inserts a fresh order with a new id
@@ -380,7 +379,7 @@ def test_error_when_amend_fails_returns_order_to_live_with_old_price():
     om, h = make(amend_tolerance_ticks=0)
     h.send(om.plan(wanted([(100, 0.1)]), INSTR))
     ((rid, _),) = h.send(om.plan(wanted([(99, 0.1)]), INSTR), ack=False)
-    om.on_error(rid, 43, "collar")
+    om.on_error(rid, ErrorKind.PRICE_COLLAR_BREACH, "collar", code=43)
     o = om.get(100)
     assert (o.state, o.price) == (OrderState.OPEN, 100)
 
@@ -394,15 +393,16 @@ def test_reconcile_when_exchange_differs_exchange_wins():
         report(None, Side.SELL, 105, 0.3, oid="foreign"),
     ]
     recs, cmds = om.reconcile(listed)
-    assert recs == () and cmds == ()
+    assert [type(r).__name__ for r in recs] == ["LeftoverOrderFound"] and cmds == ()
     assert om.get(100).state is OrderState.PARTIALLY_FILLED and om.get(100).filled_amount == 0.04
     assert om.get(101).state is OrderState.CANCELLED
     assert om.get(102).state is OrderState.CANCELLED  # the in-flight insert is not there
     adopted = om.get("foreign")
     assert adopted is not None and adopted.level == -1
-    # the adopted order is surplus for the diff and gets cancelled by order_id
+    # the adopted order is a leftover: the diff leaves it, it is cancelled by order_id
     cmds = om.plan(wanted([(100, 0.1)]), INSTR)
-    assert CancelOrder(client_order_id=None, order_id="foreign") in cmds
+    assert not any(getattr(c, "order_id", None) == "foreign" for c in cmds)
+    assert om.leftover_cancels(INSTR.name) == ((Priority.UNSAFE_CANCEL, CancelOrder(client_order_id=None, order_id="foreign")),)
 
 
 def test_reconcile_when_configured_to_cancel_unknown_returns_cancels():

@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from thalex_mm.config.models import ConnectionConfig, OrderConfig
 from thalex_mm.core.budget import MessageBudget
 from thalex_mm.core.commands import AmendOrder, InsertOrder
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import OrderFill, OrderReport, OrdersUpdated
 from thalex_mm.core.order_manager import FillRecorded, OrderManager
 from thalex_mm.core.types import (
@@ -93,7 +94,7 @@ class FakeVenue:
             return [("resp", rid, rep), ("note", rep)]
         o = self.orders.get(cmd.client_order_id)
         if o is None or not self.live(o):
-            return [("err", rid, 1)]
+            return [("err", rid, ErrorKind.ORDER_NOT_FOUND)]
         if isinstance(cmd, AmendOrder):
             o["price"] = cmd.price
             if cmd.amount <= o["filled"] + EPS:
@@ -189,7 +190,7 @@ class OrderBookMachine(RuleBasedStateMachine):
         if kind == "resp":
             self._absorb(self.om.on_response(msg[1], msg[2]))
         elif kind == "err":
-            self._absorb(self.om.on_error(msg[1], msg[2], "order not found"))
+            self._absorb(self.om.on_error(msg[1], msg[2], "order not found", code=1))
         else:
             self._absorb(self.om.on_orders(OrdersUpdated(orders=(msg[1],))))
 
@@ -200,7 +201,7 @@ class OrderBookMachine(RuleBasedStateMachine):
             if msg[0] == "resp":
                 self._absorb(self.om.on_response(msg[1], msg[2]))
             elif msg[0] == "err":
-                self._absorb(self.om.on_error(msg[1], msg[2], "order not found"))
+                self._absorb(self.om.on_error(msg[1], msg[2], "order not found", code=1))
             else:
                 self._absorb(self.om.on_orders(OrdersUpdated(orders=(msg[1],))))
         # converged: same fills and same liveness as the venue

@@ -138,3 +138,22 @@ def test_position_when_random_fills_total_pnl_equals_cash_flow_valuation(fills, 
     snap = t.snapshot(float(mark))
     assert snap.realised_pnl_usd + snap.unrealised_pnl_usd == pytest.approx(expected, abs=1e-6)
     assert t.position == pytest.approx(sum(s.sign * lots / 100 for s, _, lots in fills), abs=1e-9)
+
+
+def test_position_when_exchange_average_price_differs_total_pnl_does_not_step():
+    t = PositionTracker(INSTR)
+    t.reconcile(PortfolioEntry(instrument=INSTR, position=0.0))  # start-up snapshot: flat
+    fill(t, "a", Side.BUY, 100.0, 0.1)
+    before = t.snapshot(105.0).total_pnl_usd  # 0.5
+    t.reconcile(PortfolioEntry(instrument=INSTR, position=0.1, average_price=101.0))
+    after = t.snapshot(105.0)
+    assert t.average_entry_price == 101.0  # the exchange's figure is adopted...
+    assert after.total_pnl_usd == pytest.approx(before)  # ...without a step in total PnL
+    assert after.realised_pnl_usd == pytest.approx(0.1)  # the difference moved to realised
+
+
+def test_position_when_first_snapshot_inherits_a_position_values_it_unadjusted():
+    t = PositionTracker(INSTR)
+    t.reconcile(PortfolioEntry(instrument=INSTR, position=0.1, average_price=60_000.0, mark_price=54_000.0))
+    snap = t.snapshot(54_000.0)
+    assert snap.realised_pnl_usd == 0.0 and snap.unrealised_pnl_usd == pytest.approx(-600.0)

@@ -70,7 +70,10 @@ BTC_LIMITS = {"position_soft_limit": 0.05, "position_hard_limit": 0.1, "max_orde
 
 
 def rm(**kw) -> RiskManager:
-    return RiskManager(RiskConfig(**(BTC_LIMITS | kw)), label="AS")
+    """A manager whose run started flat at PnL 0 (the first evaluation sets the baselines)."""
+    r = RiskManager(RiskConfig(**(BTC_LIMITS | kw)), label="AS")
+    r.evaluate(mkt(now=T0 - S), pos(), T0 - S)
+    return r
 
 
 def step(r: RiskManager, now=T0, position=0.0, pnl=0.0, **m):
@@ -391,6 +394,7 @@ def test_gate_when_random_inputs_never_passes_a_limit_breaking_quote(
 ):
     cfg = RiskConfig(**BTC_LIMITS)
     r = RiskManager(cfg)
+    r.evaluate(MarketSnapshot(mark_price=mark, last_data_ts_ns=T0 - S), pos(0.0, 0.0, mark), T0 - S)  # started flat
     w = wanted(
         [(mark * (1 - abs(d)), a) for d, a in bids], [(mark * (1 + abs(d)), a) for d, a in asks]
     )

@@ -20,6 +20,9 @@ from thalex_mm.data import (
 )
 from thalex_mm.errors import DataFileError
 
+# tests here that need the shared data skip without it (fail under CI=true)
+pytestmark = pytest.mark.real_part("the shared market data (THALEX_MM_DATA_DIR or ../shared/data)")
+
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("THALEX_MM_DATA_DIR", REPO / ".." / "shared" / "data"))
 BINANCE = DATA_DIR / "binance_usdm_btcusdt_perp_l2_trades"

@@ -13,6 +13,9 @@ import pytest
 from thalex_mm.data import EventKind, convert_tardis, convert_tardis_file, validate_events
 from thalex_mm.errors import DataFileError
 
+# tests here that need the shared data skip without it (fail under CI=true)
+pytestmark = pytest.mark.real_part("the shared market data (THALEX_MM_DATA_DIR or ../shared/data)")
+
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("THALEX_MM_DATA_DIR", REPO / ".." / "shared" / "data"))
 TARDIS = DATA_DIR / "tardis_csv_format_samples_btc_perps"

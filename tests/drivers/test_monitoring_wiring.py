@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
-from types import SimpleNamespace
 
 import aiohttp
 
@@ -15,6 +14,7 @@ from thalex_mm.config.models import MonitoringConfig
 from thalex_mm.core.market_maker import MarketMakerCore
 from thalex_mm.drivers.monitoring_wiring import start_monitoring
 from thalex_mm.drivers.quoter import QuoterStats
+from thalex_mm.drivers.session_log import SessionTotals
 
 
 def _status(fills: int):
@@ -47,7 +47,7 @@ def test_metrics_served_alone_when_dashboard_disabled():
             assert url is None  # no dashboard
             assert hub is not None
             hub.publish(_status(7), _stats(3),
-                        SimpleNamespace(inserts=40, mass_quotes=5, amends=11, cancels=9))
+                        SessionTotals(inserts=40, mass_quotes=5, amends=11, cancels=9))
             status, text = await _get(f"http://127.0.0.1:{port}/metrics")
             assert status == 200
             lines = text.splitlines()

@@ -4,15 +4,19 @@ errors reach the dashboard, mass quotes journaled one row per level."""
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from thalex_mm.config import BotConfig
 from thalex_mm.core.budget import Drop, DropReason
-from thalex_mm.core.commands import InstrumentQuote, MassQuote
+from thalex_mm.core.commands import InsertOrder, InstrumentQuote, MassQuote
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import AccountTrade, AccountTradesReceived, ErrorReceived
+from thalex_mm.core.market_maker import MarketMakerCore
 from thalex_mm.core.order_records import FillRecorded, OrderRejected
+from thalex_mm.core.types import Side
+from thalex_mm.drivers.quoter import QuoterStats
 from thalex_mm.drivers.session_log import SessionLog
 from thalex_mm.monitoring.bridge import CoreStatusHub, snapshot_from_core
 from thalex_mm.store import Journal
@@ -49,6 +53,10 @@ def journal(tmp_path: Path):
     j.close()
 
 
+def _insert(cid: int) -> InsertOrder:
+    return InsertOrder(client_order_id=cid, instrument=INSTR, side=Side.BUY, amount=0.1, price=100.0)
+
+
 def _run(journal: Journal) -> str:
     return journal.start_run("paper", {"market": {"instrument": INSTR}}, instrument=INSTR,
                              started_ns=T0)
@@ -62,7 +70,7 @@ def _fills(journal: Journal, run_id: str) -> dict[str, Any]:
 def test_fill_drained_before_its_trade_is_journaled_with_the_trades_fee(journal: Journal) -> None:
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR)
-    log.drain([_fill("t1", maker_taker="maker")], T0)
+    log.on_notices([_fill("t1", maker_taker="maker")], T0)
     assert _fills(journal, run_id) == {}  # waits for its fee
     log.on_event(_trades(("t1", 0.0005, "maker")))
     got = _fills(journal, run_id)["t1"]
@@ -76,7 +84,7 @@ def test_trade_before_the_fill_is_journaled_once_with_its_fee(journal: Journal) 
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR)
     log.on_event(_trades(("t1", -0.0002, "maker"), ("t2", 0.0007, "taker")))
-    log.drain([_fill("t1"), _fill("t2")], T0 + S)
+    log.on_notices([_fill("t1"), _fill("t2")], T0 + S)
     log.finish(T0 + 2 * S)
     got = _fills(journal, run_id)
     assert {k: (v.fee, v.maker_taker) for k, v in got.items()} == {
@@ -88,10 +96,10 @@ def test_a_fill_whose_trade_never_comes_is_journaled_after_the_grace_with_fee_ze
         journal: Journal) -> None:
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR, fee_grace_s=2.0)
-    log.drain([_fill("t1", maker_taker="taker")], T0)
-    log.drain([], T0 + 1 * S)
+    log.on_notices([_fill("t1", maker_taker="taker")], T0)
+    log.on_notices([], T0 + 1 * S)
     assert _fills(journal, run_id) == {}
-    log.drain([], T0 + 2 * S)
+    log.on_notices([], T0 + 2 * S)
     got = _fills(journal, run_id)["t1"]
     assert got.fee == 0.0 and got.maker_taker == "taker"
     # A Trade arriving afterwards does not journal the fill twice.
@@ -102,7 +110,7 @@ def test_a_fill_whose_trade_never_comes_is_journaled_after_the_grace_with_fee_ze
 def test_finish_journals_the_fills_still_waiting(journal: Journal) -> None:
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR)
-    log.drain([_fill("t1"), _fill("t2", side="sell", price=101.0)], T0)
+    log.on_notices([_fill("t1"), _fill("t2", side="sell", price=101.0)], T0)
     log.finish(T0)
     assert sorted(_fills(journal, run_id)) == ["t1", "t2"]
 
@@ -111,7 +119,7 @@ def test_trades_and_fills_of_other_instruments_are_not_journaled(journal: Journa
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR)
     log.on_event(_trades(("x1", 0.1, "maker"), instrument="ETH-PERPETUAL"))
-    log.drain([_fill("x2", instrument="ETH-PERPETUAL")], T0)
+    log.on_notices([_fill("x2", instrument="ETH-PERPETUAL")], T0)
     log.finish(T0)
     assert _fills(journal, run_id) == {}
 
@@ -121,7 +129,7 @@ def test_fill_with_a_known_fee_is_journaled_at_once(journal: Journal) -> None:
 
     run_id = _run(journal)
     log = SessionLog(journal, run_id, instrument=INSTR)
-    log.drain([replace(_fill("t1", maker_taker="maker"), fee=0.003)], T0)
+    log.on_notices([replace(_fill("t1", maker_taker="maker"), fee=0.003)], T0)
     assert _fills(journal, run_id)["t1"].fee == pytest.approx(0.003)
 
 
@@ -130,17 +138,17 @@ def test_rejections_and_exchange_errors_reach_the_dashboard_and_the_journal(
     run_id = _run(journal)
     hub = CoreStatusHub()
     log = SessionLog(journal, run_id, hub=hub)
-    rej = OrderRejected(request_id=5, client_order_id=9, command="InsertOrder", code=3,
-                        message="post-only would cross", action=Drop(code=3, reason=DropReason.INVALID_PRICE))
-    log.drain([rej], T0)
-    log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=6, code=11,
+    rej = OrderRejected(request_id=5, client_order_id=9, command=_insert(9), code=3,
+                        message="post-only would cross", action=Drop(kind=ErrorKind.INVALID_PRICE, reason=DropReason.INVALID_PRICE))
+    log.on_notices([rej], T0)
+    log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=6, kind=ErrorKind.SESSION_EXHAUSTED, code=11,
                                message="order not found"))
     texts = [e["text"] for e in hub.status()["recent_errors"]]
     assert any("post-only would cross" in t and "InsertOrder" in t for t in texts)
     assert any("order not found" in t and "11" in t for t in texts)
     # The drivers publish (status, quoter stats, totals): the snapshot's recent errors (which
     # replace the hub's own list on the dashboard) carry them too.
-    snap = snapshot_from_core(SimpleNamespace(ts_ns=T0), SimpleNamespace(errors=[]), log.totals)
+    snap = snapshot_from_core(MarketMakerCore(BotConfig()).status(), QuoterStats(), log.totals)
     assert snap.recent_errors is not None
     assert any("post-only would cross" in t for t in snap.recent_errors)
     assert any("order not found" in t for t in snap.recent_errors)
@@ -153,7 +161,7 @@ def test_rejections_and_exchange_errors_reach_the_dashboard_and_the_journal(
 def test_totals_errors_are_bounded() -> None:
     log = SessionLog(None, None)
     for i in range(120):
-        log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=i, code=1,
+        log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=i, kind=ErrorKind.ORDER_NOT_FOUND, code=1,
                                    message=f"e{i}"))
     assert len(log.totals.errors) == 50 and log.totals.errors[-1].endswith("e119")
 
@@ -175,3 +183,48 @@ def test_mass_quote_is_journaled_one_row_per_level(journal: Journal) -> None:
         ("sent:mass_quote", "buy", None, None),
     ]
     assert log.totals.mass_quotes == 2
+
+
+def test_session_log_when_state_changes_prints_one_console_line_each(caplog) -> None:
+    from thalex_mm.core.reasons import Reason, TradingState, TradingStateChanged
+
+    log = SessionLog(None, None)
+    changes = [
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0, state=TradingState.HALTED, previous=TradingState.ACTIVE,
+                            reason=Reason.KILL_SWITCH, detail="kill switch (dashboard)"),
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0 + S, state=TradingState.ACTIVE, previous=TradingState.HALTED,
+                            reason=Reason.MANUAL, detail="reset"),
+    ]
+    with caplog.at_level("WARNING", logger="thalex_mm.session"):
+        log.on_notices(changes, T0 + S)
+    lines = [r.getMessage() for r in caplog.records if r.name == "thalex_mm.session"]
+    assert lines == ["trading halted: kill_switch (kill switch (dashboard)) [was active]",
+                     "trading resumed: manual (reset) [was halted]"]
+
+
+def test_session_log_when_run_baseline_arrives_prints_and_journals_the_inherited_state(journal: Journal, caplog) -> None:
+    from thalex_mm.core.reasons import Reason, TradingState
+    from thalex_mm.core.risk import RunBaseline
+
+    log = SessionLog(journal, _run(journal))
+    b = RunBaseline(ts_ns=T0, position=0.1, average_price=60_000.0, mark_price=54_000.0, pnl_usd=-600.0,
+                    state=TradingState.REDUCING, reason=Reason.INHERITED_POSITION)
+    with caplog.at_level("WARNING", logger="thalex_mm.session"):
+        log.on_notices([b], T0)
+    assert any("position +0.1 @ 60000.00" in r.getMessage() and "-600.00 USD" in r.getMessage() for r in caplog.records)
+
+
+def test_session_log_when_a_disconnect_halts_and_resumes_prints_nothing_for_it(caplog) -> None:
+    from thalex_mm.core.reasons import Reason, TradingState, TradingStateChanged
+
+    log = SessionLog(None, None)
+    A, H = TradingState.ACTIVE, TradingState.HALTED
+    changes = [
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0, state=H, previous=A, reason=Reason.DISCONNECTED),
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0 + S, state=A, previous=H, reason=Reason.RESUMED),
+        TradingStateChanged(exchange_ts_ns=0, local_ts_ns=T0 + 2 * S, state=H, previous=A, reason=Reason.STALE_DATA),
+    ]
+    with caplog.at_level("WARNING", logger="thalex_mm.session"):
+        log.on_notices(changes, T0 + 2 * S)
+    lines = [r.getMessage() for r in caplog.records if r.name == "thalex_mm.session"]
+    assert lines == ["trading halted: stale_data [was active]"]  # the quoter prints the reconnect

@@ -34,8 +34,7 @@ class LoggingCore(MarketMakerCore):
 
     def handle(self, event):
         out = super().handle(event)
-        commands = getattr(out, "commands", out)  # a tuple, or a result holding commands
-        self.sent.extend((event.local_ts_ns, repr(c)) for c in commands)
+        self.sent.extend((event.local_ts_ns, repr(c)) for c in out.commands)
         return out
 
 

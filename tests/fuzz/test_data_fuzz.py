@@ -17,6 +17,9 @@ from hypothesis import strategies as st
 from thalex_mm.data import load_events
 from thalex_mm.errors import DataFileError
 
+# tests here that need the shared data skip without it (fail under CI=true)
+pytestmark = pytest.mark.real_part("the shared market data (THALEX_MM_DATA_DIR or ../shared/data)")
+
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("THALEX_MM_DATA_DIR", REPO.parent / "shared" / "data"))

@@ -1,10 +1,12 @@
-"""The bridge from the drivers' status objects (duck-typed here) to the hub and metrics."""
+"""The bridge from the drivers' status objects (the core's CoreStatus; the quoter's stats and
+the session totals duck-typed here) to the hub and metrics."""
 
 from __future__ import annotations
 
 from collections import deque
 from types import SimpleNamespace
 
+from thalex_mm.core.market_maker import CoreStatus
 from thalex_mm.monitoring.bridge import CoreStatusHub, snapshot_from_core
 from thalex_mm.monitoring.status import DashboardSnapshot
 
@@ -24,7 +26,7 @@ def core_status(**kw):
         quote_steps=40, fills=7, volume=0.07, rejects=2, denials=0, throttles=3,
     )
     base.update(kw)
-    return SimpleNamespace(**base)
+    return CoreStatus(**base)
 
 
 def test_snapshot_from_core_maps_fields() -> None:
@@ -40,7 +42,7 @@ def test_snapshot_from_core_maps_fields() -> None:
     assert (snap.sigma, snap.A, snap.k, snap.gamma) == (2.0, 140.0, 1.5, 0.1)
     flat = snapshot_from_core(core_status(position=0.0, average_price=0.0))
     assert flat.avg_price is None and flat.recent_errors is None and flat.reconnects is None
-    assert flat.budget_used is None and flat.budget_limit is None
+    assert flat.budget_used == 0 and flat.budget_limit is None  # a limit of 0 is not known
     from_status = snapshot_from_core(core_status(budget_used=3, budget_limit=40))
     assert (from_status.budget_used, from_status.budget_limit) == (3, 40)
 

@@ -20,7 +20,7 @@ from monitoring_cdp import ARTIFACTS, CHROMIUM, SKIP_REASON, chromium, open_page
 from thalex_mm.monitoring.dashboard import DashboardServer
 from thalex_mm.monitoring.status import StatusHub
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
+pytestmark = [pytest.mark.real_part("headless Chromium"), pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)]
 
 
 _READ_PAGE = """(() => {

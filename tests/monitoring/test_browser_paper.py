@@ -23,6 +23,7 @@ import pytest
 from monitoring_cdp import ARTIFACTS, CHROMIUM, SKIP_REASON, chromium, open_page, page_errors
 
 pytestmark = [
+    pytest.mark.real_part("headless Chromium"),
     pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON),
     pytest.mark.skipif(importlib.util.find_spec("thalex_mm.drivers.paper") is None,
                        reason="thalex_mm.drivers.paper (the paper session) is not available"),

@@ -181,18 +181,19 @@ def test_kill_requires_post_json_confirm_and_same_origin() -> None:
             async with aiohttp.ClientSession() as s:
                 async with s.get(url + "api/kill") as r:
                     assert r.status == 405
-                async with s.post(url + "api/kill", json={"confirm": True}) as r:
+                host = url.split("/")[2]
+                own = {"Origin": f"http://{host}"}
+                async with s.post(url + "api/kill", json={"confirm": True}, headers=own) as r:
                     assert r.status == 503  # no kill switch registered yet
                 hub.set_kill_switch(lambda: calls.append(1))
-                async with s.post(url + "api/kill", data="confirm=true") as r:
-                    assert r.status == 400
-                async with s.post(url + "api/kill", json={"confirm": "yes"}) as r:
+                async with s.post(url + "api/kill", data="confirm=true", headers=own) as r:
+                    assert r.status == 415
+                async with s.post(url + "api/kill", json={"confirm": "yes"}, headers=own) as r:
                     assert r.status == 400
                 async with s.post(url + "api/kill", json={"confirm": True},
                                   headers={"Origin": "http://evil.example"}) as r:
                     assert r.status == 403
                 assert calls == []
-                host = url.split("/")[2]
                 async with s.post(url + "api/kill", json={"confirm": True},
                                   headers={"Origin": f"http://{host}"}) as r:
                     body = await r.json()
@@ -254,3 +255,47 @@ def test_static_assets_reference_nothing_external() -> None:
     for name in names:
         text = (static / name).read_text(encoding="utf-8")
         assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/|@import|wss?://", text, re.I), name
+
+
+def test_kill_when_request_is_not_same_origin_json_is_refused() -> None:
+    """Issue 12, finding 7: a sandboxed iframe sends ``Origin: null`` and a ``text/plain`` body
+    (no CORS preflight); a script without a browser sends no Origin at all. Neither may kill."""
+
+    async def scenario() -> None:
+        hub = StatusHub()
+        hub.set_kill_switch(lambda: pytest.fail("kill switch must not fire"))
+        server, url = await serve(hub)
+        host = url.split("/")[2]
+        try:
+            async with aiohttp.ClientSession() as s:
+                cases = [
+                    ({"Origin": "null", "Content-Type": "text/plain"}, '{"confirm":true}'),
+                    ({"Origin": "null", "Content-Type": "application/json"}, '{"confirm":true}'),
+                    ({"Origin": f"http://{host}", "Content-Type": "text/plain"}, '{"confirm":true}'),
+                    ({"Content-Type": "application/json"}, '{"confirm":true}'),  # no Origin, no token
+                ]
+                for headers, body in cases:
+                    async with s.post(url + "api/kill", data=body, headers=headers) as r:
+                        assert r.status in (403, 415), (headers, r.status)
+        finally:
+            await server.stop()
+
+    run(scenario())
+
+
+def test_kill_when_token_is_given_needs_no_origin() -> None:
+    async def scenario() -> None:
+        hub = StatusHub()
+        calls: list[int] = []
+        hub.set_kill_switch(lambda: calls.append(1))
+        server, url = await serve(hub, token=TOKEN)
+        try:
+            async with aiohttp.ClientSession() as s, s.post(
+                url + "api/kill", json={"confirm": True}, headers={"Authorization": f"Bearer {TOKEN}"}
+            ) as r:
+                assert r.status == 200, await r.text()
+            assert calls == [1]
+        finally:
+            await server.stop()
+
+    run(scenario())

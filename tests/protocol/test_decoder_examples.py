@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
     AccountSummaryUpdated,
     AccountTradesReceived,
@@ -23,8 +25,9 @@ from thalex_mm.core.events import (
     TickerUpdated,
 )
 from thalex_mm.core.types import ChangeReason, DeleteReason, OrderStatus, OrderType, Side
-from thalex_mm.protocol.decoder import EXCERPT_CHARS, decode_frame
-from thalex_mm.protocol.parsers import s_to_ns
+from thalex_mm.errors import ProtocolError
+from thalex_mm.protocol.decoder import EXCERPT_CHARS, ReplyReceived, decode_frame, response_event
+from thalex_mm.protocol.parsers import parse_trade_history, s_to_ns
 
 LOCAL = 1_716_200_003_000_000_000
 
@@ -232,6 +235,21 @@ def test_account_trade_history_example_when_decoded_gives_trade():
     assert t.ts_ns == ev.exchange_ts_ns == s_to_ns(1716200002.1)
 
 
+_TRADE = ('{"trade_id":"t1","order_id":"o1","instrument_name":"BTC-PERPETUAL","direction":"sell",'
+          '"price":64900,"amount":0.05,"time":1716200002.1,"trade_type":"normal","fee":0.16}')
+
+
+@pytest.mark.parametrize("result", [f'{{"trades":[{_TRADE}],"bookmark":null}}', f"[{_TRADE}]"])
+def test_trade_history_result_when_parsed_gives_its_trades(result):
+    (t,) = parse_trade_history(orjson.loads(result))
+    assert (t.trade_id, t.side, t.price, t.fee) == ("t1", Side.SELL, 64900.0, 0.16)
+
+
+def test_trade_history_result_when_a_trade_is_malformed_names_it():
+    with pytest.raises(ProtocolError, match=r"trades\[1\]"):
+        parse_trade_history(orjson.loads(f'{{"trades":[{_TRADE},{{"trade_id":1}}]}}'))
+
+
 def test_account_portfolio_example_when_decoded_gives_entry():
     ev = one('{"channel_name":"account.portfolio","notification":[{"instrument_name":"BTC-PERPETUAL",'
              '"position":0.05,"mark_price":64950,"start_price":64900,"average_price":64900,'
@@ -267,13 +285,31 @@ def test_mm_protection_example_when_decoded_gives_items():
     ('{"id":7,"result":{"n_success":4,"n_fail":0,"errors":[]}}', 7,
      {"n_success": 4, "n_fail": 0, "errors": []}),
 ])
-def test_response_when_result_present_gives_response_received(frame, rid, result):
-    assert one(frame) == ResponseReceived(local_ts_ns=LOCAL, request_id=rid, result=result)
+def test_response_when_result_present_gives_reply_received(frame, rid, result):
+    assert one(frame) == ReplyReceived(local_ts_ns=LOCAL, request_id=rid, result=result)
+    # not an order status: the core gets the answer without a report
+    assert response_event(one(frame)) == ResponseReceived(local_ts_ns=LOCAL, request_id=rid, report=None)
+
+
+def test_response_event_when_result_is_an_order_status_carries_its_report():
+    frame = ('{"id":9,"result":{"order_id":"o1","client_order_id":3,"instrument_name":"BTC-PERPETUAL",'
+             '"direction":"buy","order_type":"limit","time_in_force":"good_till_cancelled","price":100.0,'
+             '"amount":0.1,"filled_amount":0,"remaining_amount":0.1,"status":"open","change_reason":"insert",'
+             '"fills":[],"create_time":1.0}}')
+    ev = response_event(one(frame))
+    assert isinstance(ev, ResponseReceived) and ev.request_id == 9
+    assert ev.report is not None and (ev.report.order_id, ev.report.client_order_id) == ("o1", 3)
+
+
+def test_response_event_when_order_status_is_malformed_gives_decode_failed_naming_the_field():
+    ev = response_event(one('{"id":9,"result":{"order_id":"o1","direction":"sideways"}}'))
+    assert isinstance(ev, DecodeFailed) and ev.may_hide_private_state
+    assert ev.reason.startswith("order response:")
 
 
 def test_error_when_error_present_gives_error_received():
     assert one(b'{"id":101,"error":{"code":4,"message":"throttle exceeded"}}') == ErrorReceived(
-        local_ts_ns=LOCAL, request_id=101, code=4, message="throttle exceeded")
+        local_ts_ns=LOCAL, request_id=101, kind=ErrorKind.THROTTLE_EXCEEDED, code=4, message="throttle exceeded")
 
 
 @pytest.mark.parametrize(("frame", "reason_part"), [

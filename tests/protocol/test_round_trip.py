@@ -35,7 +35,8 @@ from thalex_mm.protocol.constants import (
     recent_trades_channel,
     ticker_channel,
 )
-from thalex_mm.protocol.decoder import decode_frame
+from thalex_mm.protocol.decoder import ReplyReceived, decode_frame, response_event
+from thalex_mm.protocol.error_codes import error_kind
 from thalex_mm.protocol.parsers import parse_instrument, parse_order_status, s_to_ns
 from thalex_mm.protocol.server_codec import (
     account_summary_to_wire,
@@ -100,9 +101,12 @@ def test_orders_feed_when_round_tripped_equals_original(orders, snapshot, scope)
 @given(S.order_reports)
 def test_order_report_when_sent_as_response_parses_back(order):
     ev = decode_one(encode_response(42, order_report_to_wire(order)))
-    assert isinstance(ev, ResponseReceived)
+    assert isinstance(ev, ReplyReceived)
     assert ev.request_id == 42
     assert parse_order_status(ev.result) == canon_order(order)
+    typed = response_event(ev)
+    assert isinstance(typed, ResponseReceived)
+    assert (typed.request_id, typed.report) == (42, canon_order(order))
 
 
 @FAST
@@ -231,4 +235,4 @@ def test_system_reconnect_when_round_tripped_gives_reconnect_requested():
        S.texts)
 def test_error_when_round_tripped_gives_error_received(rid, code, message):
     ev = decode_one(encode_error(rid, code, message))
-    assert ev == ErrorReceived(local_ts_ns=LOCAL, request_id=rid, code=code, message=message)
+    assert ev == ErrorReceived(local_ts_ns=LOCAL, request_id=rid, kind=error_kind(code), code=code, message=message)

@@ -146,9 +146,18 @@ async def _account_view(sim: SimProcess, instrument: str) -> AccountView:
                         raise RuntimeError(f"{method}: {msg['error']}")
                     return msg["result"]
 
-        # iat: the bot child uses the wall clock too; +0.5 ms keeps ours distinct.
-        token = make_login_token(sim.key_id, sim.pem(), time.time() + 0.0005)
-        await call("public/login", {"token": token})
+        # iat: the bot child logs in with the same key on the wall clock too. A bot login that
+        # lands between our token's making and its arrival makes the server refuse ours as a
+        # replay (iat not later than the previous login): sign again with a fresh iat.
+        for attempt in range(5):
+            token = make_login_token(sim.key_id, sim.pem(), time.time() + 0.0005)
+            try:
+                await call("public/login", {"token": token})
+                break
+            except RuntimeError as exc:
+                if "not later than" not in str(exc) or attempt == 4:
+                    raise
+                await asyncio.sleep(0.01)
         orders = await call("private/open_orders", {})
         portfolio = await call("private/portfolio", {})
         history = await call("private/trade_history", {"limit": 1000})

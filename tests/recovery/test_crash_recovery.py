@@ -101,9 +101,11 @@ def test_kill_9_then_restart_reconciles_with_exchange_and_journal(tmp_path):
         runs = _runs(db)
         assert len(runs) == 2 and runs[1][0] != first_run
         second_run = runs[1][0]
-        # the new session's client order ids restart at 1 (per session on Thalex): the ids it
-        # rests now may equal ids the dead session used; that is correct, nothing else uses them
-        assert min(o["client_order_id"] for o in view.open_orders if o.get("client_order_id") is not None) <= 10
+        # client order ids never restart (issue 12): the new run's base comes from the wall
+        # clock at its start, above every id the dead run handed out
+        dead_ids = [o["client_order_id"] for o in before_kill.open_orders if o.get("client_order_id") is not None]
+        new_ids = [o["client_order_id"] for o in view.open_orders if o.get("client_order_id") is not None]
+        assert dead_ids and new_ids and min(new_ids) > max(dead_ids)
 
         # the restarted core took its position from the portfolio: its first PnL snapshot
         # (before any new fill) shows the exchange's position

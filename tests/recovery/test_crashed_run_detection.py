@@ -13,8 +13,8 @@ import sqlite3
 import subprocess
 import sys
 
-from thalex_mm.commands.live_cmd import _recover_crashed_runs
 from thalex_mm.config.models import BotConfig
+from thalex_mm.drivers.crash_recovery import recover_crashed_runs
 from thalex_mm.store import Journal, close_crashed_runs
 from thalex_mm.store.recovery import process_alive
 
@@ -82,7 +82,7 @@ def test_live_recovery_when_another_bot_is_still_running_leaves_its_run_open(tmp
     with Journal(path) as journal:
         running = journal.start_run("live", _cfg(), network="test")  # pid: this process
         # No crashed run: recovery returns before contacting any exchange (port 1: nothing).
-        asyncio.run(_recover_crashed_runs(journal, _cfg(), "ws://127.0.0.1:1", None,
+        asyncio.run(recover_crashed_runs(journal, _cfg(), "ws://127.0.0.1:1", None,
                                           network="test"))
         assert journal.get_run(running).stopped_ns is None
 
@@ -96,7 +96,7 @@ def test_live_recovery_when_process_dead_closes_run_even_without_exchange(tmp_pa
     _set(path, gone, pid=dead)
     _set(path, other_net, pid=dead)
     with Journal(path) as journal:
-        asyncio.run(_recover_crashed_runs(journal, _cfg(), "ws://127.0.0.1:1", None,
+        asyncio.run(recover_crashed_runs(journal, _cfg(), "ws://127.0.0.1:1", None,
                                           network="test"))
         reason = journal.get_run(gone).exit_reason
         assert reason is not None and reason.startswith(f"crashed (process {dead} gone; 0 missed")
@@ -107,13 +107,13 @@ def test_live_recovery_when_process_dead_closes_run_even_without_exchange(tmp_pa
 def test_live_hand_over_and_journal_commit_bound_the_kill_9_loss_below_one_second():
     import inspect
 
-    from thalex_mm.commands import live_cmd
+    from thalex_mm.drivers import live, session
     from thalex_mm.store import journal as journal_mod
 
-    assert live_cmd.JOURNAL_HANDOVER_S <= 0.5
-    assert live_cmd.JOURNAL_HANDOVER_S + journal_mod.DEFAULT_FLUSH_INTERVAL_S < 1.0
-    # The live loop waits at most the hand-over interval between two hand-overs.
-    src = inspect.getsource(live_cmd._run)
-    assert "timeout=JOURNAL_HANDOVER_S" in src and "timeout=1.0" not in src
+    assert live.JOURNAL_HANDOVER_S <= 0.5
+    assert live.JOURNAL_HANDOVER_S + journal_mod.DEFAULT_FLUSH_INTERVAL_S < 1.0
+    # The live session's status loop waits at most the hand-over interval between two samples.
+    assert "status_interval_s=JOURNAL_HANDOVER_S" in inspect.getsource(live.run_live)
+    assert "timeout=status_interval_s" in inspect.getsource(session.run_session)
     doc = journal_mod.__doc__ or ""
     assert "0.7 s" in doc and "JOURNAL_HANDOVER_S" in doc

@@ -7,6 +7,7 @@ from pathlib import Path
 from thalex_mm.commands.report_cmd import record_from_journal
 from thalex_mm.core.budget import Drop, DropReason
 from thalex_mm.core.commands import AmendOrder, CancelOrder, InsertOrder, InstrumentQuote, MassQuote
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.order_records import OrderRejected
 from thalex_mm.core.types import Side
 from thalex_mm.drivers.session_log import SessionLog
@@ -18,9 +19,10 @@ INSTR = "BTC-PERPETUAL"
 
 
 def _reject(rid: int) -> OrderRejected:
-    return OrderRejected(request_id=rid, client_order_id=rid, command="InsertOrder", code=3,
+    return OrderRejected(request_id=rid, client_order_id=rid, code=3,
+                         command=InsertOrder(client_order_id=rid, instrument=INSTR, side=Side.BUY, amount=0.1, price=100.0),
                          message="post-only would cross",
-                         action=Drop(code=3, reason=DropReason.INVALID_PRICE))
+                         action=Drop(kind=ErrorKind.INVALID_PRICE, reason=DropReason.INVALID_PRICE))
 
 
 def test_rejects_are_counted_from_the_errors_the_session_log_writes(tmp_path: Path) -> None:
@@ -29,7 +31,7 @@ def test_rejects_are_counted_from_the_errors_the_session_log_writes(tmp_path: Pa
     try:
         run_id = journal.start_run("paper", {}, instrument=INSTR, started_ns=T0)
         log = SessionLog(journal, run_id)
-        log.drain([_reject(1), _reject(2), _reject(3)], T0 + S)
+        log.on_notices([_reject(1), _reject(2), _reject(3)], T0 + S)
         journal.error(run_id, ts_ns=T0 + S, source="exchange", code=11, message="not a reject")
         journal.finish_run(run_id, "signal", stopped_ns=T0 + 2 * S)
     finally:

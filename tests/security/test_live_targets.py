@@ -98,7 +98,7 @@ def test_journal_network_names_the_real_venue(network, url, want):
 class _FakeQuoter:
     """Stands in for AvellanedaQuoter: stops at once, never connects."""
 
-    def __init__(self, config, url, creds, core, *, on_command, on_event, latency=None) -> None:
+    def __init__(self, config, url, creds, core, *, on_command, on_event, on_notices, latency=None) -> None:
         from thalex_mm.drivers.quoter import QuoterStats
 
         self.stats = QuoterStats()
@@ -120,8 +120,7 @@ class _FakeQuoter:
 ])
 def test_live_journals_the_network_from_the_command_line_and_passes_dashboard_port(
         argv, network, creds_env, monkeypatch, capsys):
-    import thalex_mm.drivers.monitoring_wiring as wiring
-    import thalex_mm.drivers.quoter as quoter
+    import thalex_mm.drivers.session as session
 
     ports: list[int | None] = []
 
@@ -133,8 +132,8 @@ def test_live_journals_the_network_from_the_command_line_and_passes_dashboard_po
 
         return None, stop, None
 
-    monkeypatch.setattr(quoter, "AvellanedaQuoter", _FakeQuoter)
-    monkeypatch.setattr(wiring, "start_monitoring", fake_monitoring)
+    monkeypatch.setattr(session, "AvellanedaQuoter", _FakeQuoter)
+    monkeypatch.setattr(session, "start_monitoring", fake_monitoring)
     db = creds_env / "j.db"
     assert main(["live", *argv, "--db", str(db), "--dashboard-port", "0"]) == 0
     assert ports == [0]

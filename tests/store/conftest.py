@@ -99,3 +99,12 @@ def count_rows():
             conn.close()
 
     return count
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the PostgreSQL server are tests of a real part: under CI=true their skip (no
+    server configured or reachable) is a failure (``thalex_mm.testing.ci_real_parts``)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "pg_server_url" in getattr(item, "fixturenames", ()) or params.get("location") == "postgres":
+            item.add_marker(pytest.mark.real_part("a PostgreSQL server (THALEX_MM_TEST_POSTGRES_URL)"))

@@ -46,11 +46,14 @@ from thalex_mm.core.events import (
     AccountTradesReceived,
     ErrorReceived,
     Event,
+    OrderReport,
     OrdersUpdated,
     PortfolioUpdated,
     ResponseReceived,
 )
 from thalex_mm.core.types import Instrument, OrderStatus, Side
+from thalex_mm.data.events import EventKind
+from thalex_mm.protocol.error_codes import error_kind
 from thalex_mm.sim.engine import EngineConfig, EngineOutput, MassQuoteResult, MatchingEngine
 
 __all__ = ["ACCOUNT", "SESSION", "SimExchange"]
@@ -61,9 +64,8 @@ ACCOUNT = "backtest-account"
 _BUY = Side.BUY
 _SELL = Side.SELL
 _LIVE = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
-_LEVEL = 2
-_TRADE = 3
-_CLEAR = 1
+_LEVEL = int(EventKind.BOOK_LEVEL)  # plain ints: compared per row on the hot path
+_TRADE = int(EventKind.TRADE)
 _IBIG = int(BIG)
 _CROSS_WINDOW = 4096  # ticks scanned for recorded levels crossing a new order
 _WINDOW_ROWS = 4096  # rows selected per vectorised pass in advance()
@@ -320,15 +322,16 @@ class SimExchange:
         d = self._due(t_ns)
         if out.error is not None:
             self.rejects += 1
+            code = int(out.error.code)
             self.outbox.append((d, ErrorReceived(exchange_ts_ns=t_ns, local_ts_ns=d,
-                                                 request_id=request_id, code=int(out.error.code),
-                                                 message=out.error.message)))
+                                                 request_id=request_id, kind=error_kind(code),
+                                                 code=code, message=out.error.message)))
         else:
             if type(out.response) is MassQuoteResult and out.response.n_fail:
                 self.rejects += out.response.n_fail
+            report = out.response if type(out.response) is OrderReport else None
             self.outbox.append((d, ResponseReceived(exchange_ts_ns=t_ns, local_ts_ns=d,
-                                                    request_id=request_id,
-                                                    result=out.response)))
+                                                    request_id=request_id, report=report)))
         self._notify(t_ns, out, d)
 
     def _notify(self, t_ns: int, out: EngineOutput, d: int | None = None) -> None:

@@ -12,6 +12,9 @@ Four streams are merged in time order (ties: engine first, then responses, marke
    the mid when the data has no marks);
 4. the core's timer (``next_deadline_ns``).
 
+Each event's step: its commands go to stream 1, its notices to a ``NoticeCounter`` (the
+report's halt, denial and risk-event counters).
+
 Before anything happens at time ``t`` the engine first sees every market row with
 ``exch_ts <= t`` (``SimExchange.advance``), so a fill can never precede its order's arrival
 and the core never learns of a fill before ``fill time + response latency``.
@@ -27,13 +30,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from thalex_mm.backtest.exchange import ACCOUNT, SimExchange
+from thalex_mm.backtest.notices import NoticeCounter
 from thalex_mm.backtest.tape import MarketTape, build_tape, infer_tick_size
 from thalex_mm.config.models import BotConfig
-from thalex_mm.core.commands import AmendOrder, Command, Halt, InsertOrder, MassQuote
+from thalex_mm.core.commands import AmendOrder, Command, Halt, InsertOrder, MassQuote, Resynchronise
 from thalex_mm.core.events import (
     BookDeltaReceived,
     BookSnapshotReceived,
@@ -43,7 +48,9 @@ from thalex_mm.core.events import (
     TickerUpdated,
     TimerFired,
 )
-from thalex_mm.core.types import Instrument, Side
+from thalex_mm.core.order_ids import seeded_base
+from thalex_mm.core.types import Instrument, Side, TimeInForce
+from thalex_mm.data.events import EventKind
 from thalex_mm.reports import RunRecorder
 from thalex_mm.sim.engine import (
     EngineConfig,
@@ -80,6 +87,11 @@ DEFAULT_BATCH_MS: float = 1.0
 QUEUE_MODELS: tuple[str, ...] = ("risk_averse", "power2", "power3", "log")
 """Names accepted by ``--queue-model``: risk-averse (cancels come from behind us) and the
 probabilistic family of hftbacktest (``power2``/``power3``: f(x) = x^n; ``log``)."""
+
+
+def _is_flatten(cmd: InsertOrder) -> bool:
+    """The kill switch's flatten: a reduce-only IOC order (the only insert a halt allows)."""
+    return cmd.reduce_only and cmd.time_in_force is TimeInForce.IOC
 
 
 def make_queue_model(name: str) -> QueueModel:
@@ -333,7 +345,8 @@ def run_session(
     if core_factory is None:
         from thalex_mm.core.market_maker import MarketMakerCore
 
-        core_factory = MarketMakerCore
+        # client order ids from the seed: deterministic, and unlike any live run's (order_ids)
+        core_factory = partial(MarketMakerCore, first_client_order_id=seeded_base(settings.seed))
     t_tape = time.perf_counter()
     tick = settings.tick_size or infer_tick_size(events)
     interval_ms = effective_batch_ms(config, settings)
@@ -383,6 +396,7 @@ class _Loop:
         self.ex.response_latency = LatencyModel(int(settings.response_latency_ms * 1e6),
                                                 settings.latency_jitter, rng)
         self.core = core_factory(config)
+        self.notices = NoticeCounter(recorder)
         self.cmd_q: deque[tuple[int, int, Command]] = deque()
         self._last_arrival = 0
         self._rid = 0
@@ -413,10 +427,12 @@ class _Loop:
 
     def _handle(self, event) -> None:
         self.core_events += 1
-        cmds = self.core.handle(event)
+        step = self.core.handle(event)
         now = event.local_ts_ns
-        if cmds:
-            self._dispatch(cmds, now)
+        if step.notices:
+            self.notices.on_notices(step.notices, now)
+        if step.commands:
+            self._dispatch(step.commands, now)
         dl = self.core.next_deadline_ns()
         if dl is not None and dl <= self._last_timer:
             dl = None
@@ -427,8 +443,12 @@ class _Loop:
             if isinstance(cmd, Halt):
                 self.halted = True
                 continue
-            if self.halted and isinstance(cmd, InsertOrder | AmendOrder | MassQuote):
-                continue
+            if isinstance(cmd, Resynchronise):
+                continue  # no connection to renew: the tape loses no frame and stays in order
+            if (self.halted and isinstance(cmd, AmendOrder | MassQuote)) or (
+                self.halted and isinstance(cmd, InsertOrder) and not _is_flatten(cmd)
+            ):
+                continue  # after a halt only the kill switch's flatten trades, as live
             self._rid += 1
             self.core.on_sent(self._rid, cmd)
             arrive = now + self.order_latency()
@@ -453,8 +473,12 @@ class _Loop:
             if idx == idx:
                 self._index = idx
             fr = lists["funding"][k]
-            if fr == fr and not self._funding_fixed:
-                self._funding_rate_24h = fr * 24.0 / self.settings.funding_interval_h
+            if fr == fr:
+                # the data's rate is per ``funding_interval_h`` (Binance: 8 h); the core and
+                # the engine take a rate per 24 h (Thalex's convention, core.fair_value)
+                fr = fr * 24.0 / self.settings.funding_interval_h
+                if not self._funding_fixed:
+                    self._funding_rate_24h = fr
             self.ex.engine.set_mark(name, mark)
             self._handle(TickerUpdated(
                 exchange_ts_ns=exch, local_ts_ns=t, instrument=name, mark_price=mark,
@@ -514,7 +538,7 @@ class _Loop:
 
     def _lists(self) -> dict:
         tape = self.tape
-        trade_rows = np.flatnonzero(tape.kind == 3)
+        trade_rows = np.flatnonzero(tape.kind == int(EventKind.TRADE))
         ends = tape.batch_row_end
         trade_start = np.searchsorted(trade_rows, np.r_[0, ends]).tolist()
         lv_price, lv_qty = tape.lv_price, tape.lv_qty

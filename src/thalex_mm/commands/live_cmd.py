@@ -1,5 +1,7 @@
 """``thalex-mm live --network test|prod``: trade on Thalex with a key from the environment.
 
+This module only reads and checks the command line; the run is ``thalex_mm.drivers.live``.
+
 Production needs :data:`CONFIRM_FLAG`: ``--network prod``, and any ``--url`` that is neither a
 loopback address (a local ``thalex-mm sim``) nor the testnet host — the flag is checked before
 anything connects.
@@ -9,31 +11,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import logging
-import signal
 import sys
-import time
 from urllib.parse import urlsplit
 
 from thalex_mm.config import load_config, load_credentials
 from thalex_mm.config.models import BotConfig, Network, is_loopback_host
+from thalex_mm.config.secrets import Credentials
 from thalex_mm.errors import ConfigError
 from thalex_mm.logging_setup import configure_logging
 from thalex_mm.protocol.constants import PROD_URL, TEST_URL, network_url
 from thalex_mm.store.scrub import scrub_text
 
-__all__ = ["CONFIRM_FLAG", "JOURNAL_HANDOVER_S", "add_arguments", "journal_network", "production_reason", "run"]
+__all__ = ["CONFIRM_FLAG", "add_arguments", "journal_network", "production_reason", "run"]
 
 CONFIRM_FLAG = "--i-understand-this-trades-real-money"
-
-#: How often the live loop hands the core's fills, risk events and PnL to the journal, seconds.
-#: With the journal writer's 0.2 s commit interval a kill -9 loses at most the last ~0.7 s of
-#: records (see ``thalex_mm.store.journal``); the dashboard is still published once a second.
-JOURNAL_HANDOVER_S = 0.5
-_PUBLISH_INTERVAL_S = 1.0
-
-log = logging.getLogger("thalex_mm.live")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -135,136 +126,11 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_run(config, url, creds, args))
 
 
-async def _run(config, url, creds, args) -> int:
-    from thalex_mm.core.market_maker import MarketMakerCore
-    from thalex_mm.drivers.monitoring_wiring import start_monitoring
-    from thalex_mm.drivers.paper import PaperResult
-    from thalex_mm.drivers.quoter import AvellanedaQuoter
-    from thalex_mm.drivers.session_log import SessionLog
-    from thalex_mm.store import open_journal
+async def _run(config: BotConfig, url: str, creds: Credentials, args: argparse.Namespace) -> int:
+    from thalex_mm.drivers.live import run_live
 
-    journal = open_journal(args.db or config.monitoring.journal_path)
-    network = journal_network(args.network, args.url)
-    await _recover_crashed_runs(journal, config, url, creds, network=network)
-    run_id = journal.start_run("live", config, network=network)
-    hub, stop_dashboard, dash_url = await start_monitoring(config.monitoring, port=args.dashboard_port)
-    if dash_url:
-        print(f"dashboard   {dash_url}")
-    log = SessionLog(journal, run_id, quote_sample_interval_s=config.monitoring.quote_sample_interval_s, hub=hub,
-                     instrument=config.market.instrument)
-    core = MarketMakerCore(config)
-    quoter = AvellanedaQuoter(config, url, creds, core, on_command=log.on_command, on_event=log.on_event,
-                               latency=getattr(hub, "metrics", None))
-    if hub is not None:
-        hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, quoter.request_stop, "signal")
-    runner = asyncio.create_task(quoter.run())
-    started = loop.time()
-    reason = "stopped"
-    next_publish = started
-    try:
-        while not runner.done():
-            await asyncio.wait({runner}, timeout=JOURNAL_HANDOVER_S)
-            status = core.status()
-            log.drain(core.drain_records(), status.ts_ns)
-            log.sample(status)
-            if hub is not None and loop.time() >= next_publish:
-                next_publish = loop.time() + _PUBLISH_INTERVAL_S
-                hub.publish(status, quoter.stats, log.totals)
-            if args.duration is not None and loop.time() - started >= args.duration:
-                quoter.request_stop("duration reached")
-        reason = await runner
-    finally:
-        try:  # the last records, and fills still waiting for their trade's fee
-            last = core.status()
-            log.drain(core.drain_records(), last.ts_ns)
-            log.finish(last.ts_ns)
-        finally:
-            journal.finish_run(run_id, "stopped" if not runner.done() else runner.result())
-        journal.close()
-        await stop_dashboard()
-    s = core.status()
-    t = log.totals
-    summary = PaperResult(
-        exit_reason=reason, seconds=loop.time() - started, fills=s.fills, volume=s.volume,
-        pnl_realised=s.pnl_realised, pnl_unrealised=s.pnl_unrealised, fees=s.fees, pnl_total=s.pnl_total,
-        funding=s.funding, position=s.position, max_abs_position=max(t.max_abs_position, s.max_abs_position, abs(s.position)),
-        quote_steps=s.quote_steps, inserts=t.inserts, amends=t.amends, cancels=t.cancels, rejects=s.rejects,
-        reconnects=quoter.stats.reconnects, open_orders_after=len(s.open_orders), run_id=run_id,
-    )
-    # "open orders left": the orders the core still knew of at exit (after the shutdown's
-    # confirmed cancel_session, normally 0; the exchange's cancel-on-disconnect covers the rest).
-    for line in summary.lines():
-        print(line)
-    return 0 if not reason.startswith("fatal") else 1
-
-
-async def _recover_crashed_runs(journal, config, url, creds, *, network: str | None = None) -> None:
-    """Close the live runs of this journal whose process died (kill -9, power loss) and
-    journal the fills they missed.
-
-    Only runs of the same instrument, account and network whose process is gone count
-    (:func:`thalex_mm.store.recovery.crashed_runs`: the run row's pid is not alive on this
-    host); another bot still running on the same journal keeps its run open.
-
-    A run journals fills about once a second, so a crash loses the last ones. Before the new
-    run starts, the exchange's ``private/trade_history`` fills the gap: every trade of the
-    instrument since the oldest unfinished run started whose trade id the journal does not
-    hold yet is journaled into the unfinished run that was running at its time. Each such run
-    is then finished with exit reason ``crashed``, stopped at its last journaled record. Any
-    failure here is logged and skipped: recovery bookkeeping must not stop trading.
-    """
-    from thalex_mm.drivers.ws_session import WsSession
-    from thalex_mm.protocol import requests as rq
-    from thalex_mm.protocol.auth import make_login_token
-    from thalex_mm.protocol.decoder import parse_account_trade
-    from thalex_mm.store.recovery import config_identity, crashed_runs
-
-    ident = config_identity(config)
-    if network is not None:
-        ident["network"] = network
-    crashed = crashed_runs(journal, mode="live", **ident)
-    if not crashed:
-        return
-    known = journal.trade_ids(since_ns=0)
-    instrument = config.market.instrument
-    recovered: dict[str, int] = {r.run_id: 0 for r in crashed}
-    session = WsSession(url, lambda _event: None, request_timeout_s=config.connection.request_timeout_s,
-                        ping_interval_s=config.connection.ping_interval_s)
-    try:
-        await session.open()
-        listener = asyncio.create_task(session.listen())
-        try:
-            token = make_login_token(creds.key_id, creds.private_key.reveal(), time.time())
-            await session.call(rq.login, token, config.market.account)
-            del token
-            result = await session.call(rq.trade_history, limit=1000, time_low=crashed[0].started_ns / 1e9,
-                                        sort="ascending", instrument_names=instrument)
-        finally:
-            listener.cancel()
-            await session.close()
-        raw = result.get("trades", []) if isinstance(result, dict) else (result or [])
-        for item in raw:
-            trade = parse_account_trade(item)
-            if trade.instrument != instrument or trade.trade_type != "normal" or trade.trade_id in known:
-                continue
-            owner = [r for r in crashed if r.started_ns <= trade.ts_ns]
-            if not owner:
-                continue
-            known.add(trade.trade_id)
-            recovered[owner[-1].run_id] += 1
-            journal.fill(owner[-1].run_id, ts_ns=trade.ts_ns, trade_id=trade.trade_id, side=trade.side.value,
-                         price=trade.price, amount=trade.amount, fee=trade.fee, maker_taker=trade.maker_taker,
-                         client_order_id=trade.client_order_id, order_id=trade.order_id,
-                         position_after=trade.position_after)
-    except Exception as exc:  # never let bookkeeping stop the bot; the runs still get closed
-        log.warning("crash recovery: could not read the exchange's trade history: %s: %s", type(exc).__name__, exc)
-    for r in crashed:
-        last = journal.last_record_ns(r.run_id)
-        journal.finish_run(r.run_id, f"crashed (process {r.pid} gone; {recovered[r.run_id]} missed fills "
-                                     "recovered from the exchange's trade history)",
-                           stopped_ns=r.started_ns if last is None else max(last, r.started_ns))
-        print(f"recovered   run {r.run_id}: crashed, {recovered[r.run_id]} missed fills journaled")
+    summary = await run_live(config, url, creds, journal_path=args.db or config.monitoring.journal_path,
+                             network=journal_network(args.network, args.url), duration_s=args.duration,
+                             dashboard_port=args.dashboard_port)
+    print("\n".join(summary.lines()))
+    return 0 if not summary.exit_reason.startswith("fatal") else 1

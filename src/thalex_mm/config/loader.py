@@ -80,15 +80,26 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     for name, raw in sorted(env.items()):
         if not name.startswith(ENV_PREFIX):
             continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        parts = name[len(ENV_PREFIX):].split("__")
         if len(parts) != 2 or not all(parts):
             raise ConfigError([(name, raw, f"{ENV_PREFIX}SECTION__KEY")])
-        section, key = parts
+        section, key = _field_name(parts)
         merged.setdefault(section, {})
         if not isinstance(merged[section], dict):
             raise ConfigError([(section, merged[section], "a table")])
         merged[section][key] = _parse_env_value(raw)
     return merged
+
+
+def _field_name(parts: list[str]) -> tuple[str, str]:
+    """``(section, key)`` as the config spells them, matched case-insensitively (environment
+    names are upper case by convention; ``avellaneda.A`` has a capital). Unknown names come
+    back lower-cased, and validation names them."""
+    section = parts[0].lower()
+    model = BotConfig.model_fields.get(section)
+    fields = getattr(model.annotation, "model_fields", {}) if model is not None else {}
+    by_lower = {f.lower(): f for f in fields}
+    return section, by_lower.get(parts[1].lower(), parts[1].lower())
 
 
 def _parse_env_value(raw: str) -> Any:

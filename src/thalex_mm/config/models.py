@@ -23,6 +23,7 @@ __all__ = [
     "FairValueSource",
     "HorizonMode",
     "KillSwitchAction",
+    "LeftoverPolicy",
     "MarketConfig",
     "MonitoringConfig",
     "Network",
@@ -36,7 +37,8 @@ __all__ = [
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: an infinite limit would silently switch a check off
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 def _f(default, description: str, **constraints):
@@ -72,6 +74,13 @@ class VolatilityEstimator(StrEnum):
     FAST_RANGE = "fast_range"  # Parkinson range on short bars: the quoting timescale
 
 
+class LeftoverPolicy(StrEnum):
+    """What to do with live orders of the account this process did not create."""
+
+    CANCEL = "cancel"
+    KEEP = "keep"
+
+
 class KillSwitchAction(StrEnum):
     CANCEL = "cancel"
     CANCEL_AND_FLATTEN = "cancel_and_flatten"
@@ -94,13 +103,14 @@ class OrderConfig(_Section):
     levels: int = _f(1, "Number of quote levels per side, 1-10. Default 1.", ge=1, le=10)
     level_spacing_ticks: int = _f(5, "Distance between consecutive levels, ticks, >= 1. Default 5.", ge=1)
     level_spacing_fraction: float | None = _f(None, "If set, spacing as a fraction of the half-spread (> 0, <= 5) instead of ticks.", gt=0, le=5)
-    amend_tolerance_ticks: int = _f(2, "Leave an order alone while its price is within this many ticks of the wanted price, >= 0. Default 2.", ge=0)
+    amend_tolerance_ticks: int = _f(2, "Leave an order alone while its price is up to this many ticks less aggressive than the wanted price (queue priority), >= 0; an order more aggressive than wanted is moved back at once. Default 2.", ge=0)
     label: str = _f("AS", "Order label, <= 32 chars of [A-Za-z0-9<>|_-]. Default AS.", pattern=r"^[A-Za-z0-9<>|_\-]{1,32}$")
     post_only: bool = _f(True, "Send post_only limit orders. Default true.")
     reject_post_only: bool = _f(False, "With post_only: cancel instead of repricing when the order would cross. Default false.")
     use_mass_quote: bool = _f(False, "Quote with private/mass_quote (needs an MM account and MMP). Default false.")
     mmp_trade_amount: float = _f(0.1, "MMP: contracts that may trade before the group's quotes are pulled, > 0. Default 0.1.", gt=0)
     mmp_quote_amount: float = _f(0.1, "MMP: largest single quote, contracts, >= mmp_trade_amount. Default 0.1.", gt=0)
+    leftover_orders: LeftoverPolicy = _f(LeftoverPolicy.CANCEL, "Live orders of the account this run did not create (another session, an earlier run), on the quoted instrument: cancel them by order id at start and after each reconnect, or keep them (never touched; counted against every limit). Default cancel.")
 
 
     def size_for_level(self, level: int) -> float:
@@ -121,7 +131,7 @@ class QuotingConfig(_Section):
     funding_adjust: bool = _f(True, "Shift fair value by the expected funding over the horizon (perpetuals). Default true.")
     min_spread_ticks: int = _f(2, "Minimum total spread (ask - bid), ticks, >= 1. Default 2.", ge=1)
     max_spread_ticks: int = _f(2000, "Maximum total spread, ticks, >= min_spread_ticks. Default 2000.", ge=1)
-    min_requote_interval_ms: int = _f(100, "Minimum time between quote steps, ms, >= 0. Default 100.", ge=0)
+    min_requote_interval_ms: int = _f(100, "Minimum time between quote steps that advance quotes or insert, ms, >= 0; retreats, cancels and risk pulls go out at once. Default 100.", ge=0)
     allow_cross: bool = _f(False, "Allow quotes that cross the opposite best (false: clamp one tick behind it). Default false.")
     one_sided_at_limit: bool = _f(True, "At the soft position limit, quote only the side that reduces inventory. Default true.")
     toxicity_enabled: bool = _f(True, "Trade-flow toxicity: skew and widen against one-sided taker flow (docs/model.md §8). Default true.")

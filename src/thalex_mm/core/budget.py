@@ -1,4 +1,4 @@
-"""Message budget, throttle cooldown and the retry policy by error code (thalex_protocol.md §7).
+"""Message budget, throttle cooldown and the retry policy by error kind (thalex_protocol.md §7).
 
 Thalex allows 10 matching-engine messages per second per connection (50/s after
 ``set_cancel_on_disconnect``) and 1000 cancels per second; once the limit is hit *all* later
@@ -38,7 +38,7 @@ from thalex_mm.core.commands import (
     Halt,
     MassQuote,
 )
-from thalex_mm.protocol.error_codes import ErrorCode
+from thalex_mm.core.error_kinds import ErrorKind
 
 __all__ = [
     "Drop",
@@ -226,7 +226,7 @@ class MessageBudget:
     # ------------------------------------------------------------------ errors
 
     def on_throttled(self, now_ns: int) -> float:
-        """Error 4 arrived: start (or lengthen) the cooldown.
+        """A throttle error (wire code 4) arrived: start (or lengthen) the cooldown.
 
         The first cooldown lasts ``throttle_cooldown_initial_s``; each throttle within
         ``throttle_quiet_reset_s`` of the previous one doubles it, up to
@@ -249,14 +249,14 @@ class MessageBudget:
         self._has_deferred = True
         return self._cooldown_s
 
-    def on_error(self, code: int, now_ns: int, attempt: int = 0) -> ErrorAction:
+    def on_error(self, kind: ErrorKind, now_ns: int, attempt: int = 0) -> ErrorAction:
         """Classify an error response and apply its timing effect on the budget.
 
-        Throttle (4) starts the cooldown; other transient errors hold matching-engine
+        Throttle starts the cooldown; other transient errors hold matching-engine
         messages for the retry backoff. Returns the classification for the caller.
         """
-        action = classify_error(code, attempt, self._cfg)
-        if code == ErrorCode.THROTTLE_EXCEEDED:
+        action = classify_error(kind, attempt, self._cfg)
+        if kind is ErrorKind.THROTTLE_EXCEEDED:
             self.on_throttled(now_ns)
         elif isinstance(action, Retry):
             self._hold_until_ns = max(
@@ -281,14 +281,14 @@ class DropReason(Enum):
     REDUCE_ONLY = "reduce_only"
     DUPLICATE_ORDER_ID = "duplicate_order_id"
     TOO_MANY_OPEN_ORDERS = "too_many_open_orders"
-    REFUSED = "refused"  # any other code: not retried blindly
+    REFUSED = "refused"  # any other error: not retried blindly
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Retry:
     """Transient: retry after ``backoff_s`` seconds."""
 
-    code: int
+    kind: ErrorKind
     backoff_s: float
 
 
@@ -296,7 +296,7 @@ class Retry:
 class Drop:
     """Never retried blindly: drop the order, record ``reason``."""
 
-    code: int
+    kind: ErrorKind
     reason: DropReason
 
 
@@ -304,76 +304,78 @@ class Drop:
 class Reconcile:
     """Our view is wrong (e.g. cancel of an order that is gone): resynchronise."""
 
-    code: int
+    kind: ErrorKind
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Escalate:
     """Session-level failure (not logged in, locked, auth): stop quoting, reconnect."""
 
-    code: int
+    kind: ErrorKind
 
 
 ErrorAction = Retry | Drop | Reconcile | Escalate
 
 _TRANSIENT = frozenset(
     {
-        ErrorCode.TOO_MANY_PENDING_REQUESTS,
-        ErrorCode.THROTTLE_EXCEEDED,
-        ErrorCode.PARTITION_UNAVAILABLE,
-        ErrorCode.TEMPORARY_FAILURE,
+        ErrorKind.TOO_MANY_PENDING_REQUESTS,
+        ErrorKind.THROTTLE_EXCEEDED,
+        ErrorKind.PARTITION_UNAVAILABLE,
+        ErrorKind.TEMPORARY_FAILURE,
     }
 )
 _DROPS = {
-    ErrorCode.INVALID_PRICE: DropReason.INVALID_PRICE,
-    ErrorCode.INVALID_QUANTITY: DropReason.INVALID_AMOUNT,
-    ErrorCode.PRICE_NOT_ALIGNED: DropReason.NOT_ALIGNED,
-    ErrorCode.INSUFFICIENT_MARGIN: DropReason.INSUFFICIENT_MARGIN,
-    ErrorCode.INSUFFICIENT_FUNDS: DropReason.INSUFFICIENT_MARGIN,
-    ErrorCode.PRICE_COLLAR_BREACH: DropReason.PRICE_COLLAR,
-    ErrorCode.QUOTE_EXCEEDS_PROT_GROUP_SIZE: DropReason.PROT_GROUP_SIZE,
-    ErrorCode.REDUCE_ONLY_MODE: DropReason.REDUCE_ONLY,
-    ErrorCode.DUPLICATE_ORDER_ID: DropReason.DUPLICATE_ORDER_ID,
-    ErrorCode.TOO_MANY_OPEN_ORDERS: DropReason.TOO_MANY_OPEN_ORDERS,
-    ErrorCode.TOTAL_ORDER_SIZE_TOO_LARGE: DropReason.TOO_MANY_OPEN_ORDERS,
+    ErrorKind.INVALID_PRICE: DropReason.INVALID_PRICE,
+    ErrorKind.INVALID_QUANTITY: DropReason.INVALID_AMOUNT,
+    ErrorKind.PRICE_NOT_ALIGNED: DropReason.NOT_ALIGNED,
+    ErrorKind.INSUFFICIENT_MARGIN: DropReason.INSUFFICIENT_MARGIN,
+    ErrorKind.INSUFFICIENT_FUNDS: DropReason.INSUFFICIENT_MARGIN,
+    ErrorKind.PRICE_COLLAR_BREACH: DropReason.PRICE_COLLAR,
+    ErrorKind.QUOTE_EXCEEDS_PROT_GROUP_SIZE: DropReason.PROT_GROUP_SIZE,
+    ErrorKind.REDUCE_ONLY_MODE: DropReason.REDUCE_ONLY,
+    ErrorKind.DUPLICATE_ORDER_ID: DropReason.DUPLICATE_ORDER_ID,
+    ErrorKind.TOO_MANY_OPEN_ORDERS: DropReason.TOO_MANY_OPEN_ORDERS,
+    ErrorKind.TOTAL_ORDER_SIZE_TOO_LARGE: DropReason.TOO_MANY_OPEN_ORDERS,
 }
-_RECONCILE = frozenset({ErrorCode.ORDER_NOT_FOUND, ErrorCode.INVALID_ORDER_ID})
+_RECONCILE = frozenset({ErrorKind.ORDER_NOT_FOUND, ErrorKind.INVALID_ORDER_ID})
 _ESCALATE = frozenset(
     {
-        ErrorCode.NOT_LOGGED_IN,
-        ErrorCode.SESSION_EXHAUSTED,
-        ErrorCode.AUTHENTICATION_FAILED,
-        ErrorCode.ACCOUNT_LOCKED,
-        ErrorCode.UNAUTHORIZED,
-        ErrorCode.API_CONNECTION_LIMIT_REACHED,
+        ErrorKind.NOT_LOGGED_IN,
+        ErrorKind.SESSION_EXHAUSTED,
+        ErrorKind.AUTHENTICATION_FAILED,
+        ErrorKind.ACCOUNT_LOCKED,
+        ErrorKind.UNAUTHORIZED,
+        ErrorKind.API_CONNECTION_LIMIT_REACHED,
     }
 )
 
 
 def classify_error(
-    code: int, attempt: int = 0, config: ConnectionConfig | None = None
+    kind: ErrorKind, attempt: int = 0, config: ConnectionConfig | None = None
 ) -> ErrorAction:
     """What to do about an error response (thalex_protocol.md §7).
 
     Args:
-        code: the error code.
+        kind: the error (the codec mapped its wire code onto the core's name).
         attempt: how many times this request already failed transiently (0 = first).
         config: supplies the backoff (``throttle_cooldown_initial_s`` doubling per attempt up
             to ``throttle_cooldown_cap_s``); defaults to ``ConnectionConfig()``.
 
     Returns:
-        ``Retry`` for 3, 4, 10, 20; ``Reconcile`` for 1 and 12; ``Escalate`` for session
-        failures (7, 11, 19, 26, 28, 53); ``Drop`` with a typed reason for everything else
-        (price, amount, tick, margin, collar, MMP size, reduce-only ... and unknown codes).
+        ``Retry`` for pending-request, throttle, partition and temporary failures;
+        ``Reconcile`` for order not found / invalid order id; ``Escalate`` for session
+        failures (not logged in, session exhausted, authentication, account locked,
+        unauthorized, connection limit); ``Drop`` with a typed reason for everything else
+        (price, amount, tick, margin, collar, MMP size, reduce-only ... and unknown errors).
     """
-    if code in _TRANSIENT:
+    if kind in _TRANSIENT:
         cfg = config or ConnectionConfig()
         backoff_s = min(
             cfg.throttle_cooldown_initial_s * 2.0 ** max(0, attempt), cfg.throttle_cooldown_cap_s
         )
-        return Retry(code=code, backoff_s=backoff_s)
-    if code in _RECONCILE:
-        return Reconcile(code=code)
-    if code in _ESCALATE:
-        return Escalate(code=code)
-    return Drop(code=code, reason=_DROPS.get(code, DropReason.REFUSED))
+        return Retry(kind=kind, backoff_s=backoff_s)
+    if kind in _RECONCILE:
+        return Reconcile(kind=kind)
+    if kind in _ESCALATE:
+        return Escalate(kind=kind)
+    return Drop(kind=kind, reason=_DROPS.get(kind, DropReason.REFUSED))

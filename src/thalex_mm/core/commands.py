@@ -7,6 +7,7 @@ it to the matching engine (backtest). Units: prices in quote currency, amounts i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from thalex_mm.core.types import OrderType, Side, TimeInForce
 
@@ -21,6 +22,8 @@ __all__ = [
     "InsertOrder",
     "InstrumentQuote",
     "MassQuote",
+    "ResyncReason",
+    "Resynchronise",
     "SetMmp",
 ]
 
@@ -109,4 +112,23 @@ class Halt(Command):
     ``thalex_mm.core.risk`` reason value (string form, for the journal)."""
 
     reason: str
+    detail: str = ""
+
+
+class ResyncReason(Enum):
+    """Why the core no longer trusts what it knows of the exchange (values: the operator's words)."""
+
+    STALE_DATA = "stale market data"  # book or ticker silent for connection.stale_reconnect_s
+    BOOK_CROSSED = "book crossed"  # crossed for stale_reconnect_s: a lost book delta
+    SESSION_ERROR = "session error"  # an error that escalates (not logged in, session exhausted ...)
+    LOST_FRAME = "undecodable frame"  # a frame that may have been a response or an order/fill
+    EXCHANGE_RECONNECT = "exchange asked to reconnect"  # ``system`` event ``reconnect``
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resynchronise(Command):
+    """Start over from fresh snapshots: the driver cancels the session's orders, reconnects
+    (logging in again) and resubscribes; the core then reconciles. Never sent to the venue."""
+
+    reason: ResyncReason
     detail: str = ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.types import (
     ChangeReason,
     DeleteReason,
@@ -22,6 +23,7 @@ from thalex_mm.core.types import (
 )
 
 __all__ = [
+    "MARKET_DATA_EVENTS",
     "AccountSummaryUpdated",
     "AccountTrade",
     "AccountTradesReceived",
@@ -162,6 +164,17 @@ class ReconnectRequested(Event):
     event: str = "reconnect"
 
 
+MARKET_DATA_EVENTS = (
+    BookSnapshotReceived,
+    BookDeltaReceived,
+    TickerUpdated,
+    LightTickerUpdated,
+    IndexUpdated,
+    PublicTradesReceived,
+)
+"""The events decoded from public market-data frames (for ``isinstance``)."""
+
+
 # ---------------------------------------------------------------- account
 
 
@@ -289,27 +302,43 @@ class MmProtectionUpdated(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResponseReceived(Event):
-    """A successful response. ``result`` is the decoded JSON; the driver knows the method."""
+    """A successful answer to one of our order requests (§5).
+
+    ``report`` is the order's status when the answer carries one (insert, amend, cancel), None
+    when it does not (mass quote, cancel all, MMP ...). The codec (live, paper) or the matching
+    engine adapter (backtest) builds it: the core never sees wire JSON.
+    """
 
     request_id: int | None
-    result: object
+    report: OrderReport | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ErrorReceived(Event):
-    """An error response ``{"id", "error": {"code", "message"}}``."""
+    """An error response ``{"id", "error": {"code", "message"}}``.
+
+    ``kind`` is what the core acts on (the codec mapped the wire ``code`` onto it); ``code``
+    is the wire number, kept for the journal and the operator.
+    """
 
     request_id: int | None
+    kind: ErrorKind
     code: int
     message: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DecodeFailed(Event):
-    """A frame we could not use. ``excerpt`` is a truncated copy of the text."""
+    """A frame we could not use. ``excerpt`` is a truncated copy of the text.
+
+    ``may_hide_private_state``: the frame may have been a response or an order, fill or
+    portfolio notification (not public market data, which the next update refreshes); the
+    core then resynchronises.
+    """
 
     excerpt: str
     reason: str
+    may_hide_private_state: bool = True
 
 
 # ---------------------------------------------------------------- driver

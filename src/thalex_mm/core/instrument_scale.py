@@ -66,8 +66,8 @@ def resolve_for_instrument(config: BotConfig, instrument: Instrument, price: flo
             order sizes are unset).
 
     Raises:
-        ValueError: a non-positive price when one is needed, or resolved values that break a
-            cross-field rule (e.g. an explicit max_order_size below the minimum amount).
+        ValueError: a non-positive price when one is needed (the core calls this only with a
+            positive mid).
     """
     order, risk, av = config.order, config.risk, config.avellaneda
     if order.sizes is None:
@@ -80,10 +80,15 @@ def resolve_for_instrument(config: BotConfig, instrument: Instrument, price: flo
     soft = risk.position_soft_limit if risk.position_soft_limit is not None else base * risk.soft_limit_orders
     hard = risk.position_hard_limit if risk.position_hard_limit is not None else base * risk.hard_limit_orders
     max_size = risk.max_order_size if risk.max_order_size is not None else max(hard, max(sizes))
-    data = config.model_dump(mode="python")
-    data["order"]["sizes"] = sizes
-    data["risk"].update(position_soft_limit=round(soft, 12), position_hard_limit=round(hard, 12),
-                        max_order_size=round(max_size, 12))
-    data["avellaneda"].update(unit_size=av.unit_size if av.unit_size is not None else base,
-                              gamma=relative_gamma(av, instrument.tick_size))
-    return BotConfig.model_validate(data)
+    # no re-validation: the explicit values were validated with the config, and the resolved
+    # ones keep its rules by construction (soft < hard orders, sizes capped at the max size);
+    # the core must not raise on a config it already accepted
+    return config.model_copy(update={
+        "order": order.model_copy(update={"sizes": sizes}),
+        "risk": risk.model_copy(update={"position_soft_limit": round(soft, 12),
+                                        "position_hard_limit": round(hard, 12),
+                                        "max_order_size": round(max_size, 12)}),
+        "avellaneda": av.model_copy(update={
+            "unit_size": av.unit_size if av.unit_size is not None else base,
+            "gamma": relative_gamma(av, instrument.tick_size)}),
+    })

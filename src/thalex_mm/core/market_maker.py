@@ -1,54 +1,72 @@
 """MarketMakerCore: the one pure trading core that every driver (live, paper, backtest) runs.
 
-One entry, one exit (STYLE.md §2): ``handle(event) -> tuple[Command, ...]``. The driver sends
-what comes back (calling ``on_sent(request_id, command)`` just before each), and delivers a
-``TimerFired`` at ``next_deadline_ns()``. No clock, no I/O: time arrives in events.
+One entry, one exit (STYLE.md §2): ``handle(event) -> Step``. The driver sends the step's
+commands (calling ``on_sent(request_id, command)`` just before each), hands its notices to its
+one sink, and delivers a ``TimerFired`` at ``next_deadline_ns()``. No clock, no I/O: time
+arrives in events.
+
+The core also decides when what it knows of the exchange can no longer be trusted (a stale or
+crossed book, an error that escalates, a frame lost that may have been ours, the exchange's
+``reconnect`` notice) and says so with one ``Resynchronise(reason)`` per connection; the driver
+only carries it out.
 
 The quote step (DESIGN.md §3): market state → fair value → σ, A, k → model quotes (AS or GLFT)
 → risk gate (may cut a side, reduce-only, halt) → OrderManager diff → message budget →
 last-line risk check → commands. It runs when something that can change the quotes happened
 and at most once per ``quoting.min_requote_interval_ms`` (bursts coalesce into one step at the
-deadline).
+deadline). Moves away from the market do not wait (``retreat_step``): inside the interval, a
+change of the touch or the position runs the step and sends only its cancels and retreats
+(``Priority.RETREAT`` and above: pulls, cancels, amends away from the market), which also come
+first in the message budget; advances and inserts wait for the deadline.
 
 Everything worth journaling (trading-state changes, denials, rejections, fills, position
-discrepancies) is appended to ``records``; the driver drains it with ``drain_records()``.
+discrepancies) is a notice of the step it happened in (``core.step.Notice``).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from thalex_mm.config.models import BotConfig, FairValueSource
+from thalex_mm.config.models import BotConfig, FairValueSource, KillSwitchAction
 from thalex_mm.core.adverse_selection import AdverseSelectionGuard
 from thalex_mm.core.book import BookHealth
-from thalex_mm.core.budget import Drop, MessageBudget
-from thalex_mm.core.commands import AmendOrder, CancelSession, Command, Halt, InsertOrder
+from thalex_mm.core.budget import Drop, ErrorAction, Escalate, MessageBudget, Priority
+from thalex_mm.core.commands import (
+    AmendOrder,
+    CancelOrder,
+    CancelSession,
+    Command,
+    Halt,
+    InsertOrder,
+    MassQuote,
+    Resynchronise,
+    ResyncReason,
+)
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import (
+    MARKET_DATA_EVENTS,
     AccountTradesReceived,
     BookDeltaReceived,
     BookSnapshotReceived,
     Connected,
+    DecodeFailed,
     Disconnected,
     ErrorReceived,
     Event,
-    IndexUpdated,
     InstrumentsUpdated,
     KillSwitchPressed,
-    LightTickerUpdated,
     MmProtectionUpdated,
-    OrderReport,
     OrdersUpdated,
     PortfolioUpdated,
-    PublicTradesReceived,
+    ReconnectRequested,
     ResponseReceived,
     ShutdownRequested,
-    TickerUpdated,
     TimerFired,
 )
 from thalex_mm.core.fair_value import FairValueModel
+from thalex_mm.core.flatten import FlattenIntent
 from thalex_mm.core.instrument_scale import needs_price, resolve_for_instrument
 from thalex_mm.core.intensity import IntensityEstimator
 from thalex_mm.core.market_state import MarketState, Stream
@@ -59,6 +77,7 @@ from thalex_mm.core.quote_builder import QuoteBuilder, QuoteFigures
 from thalex_mm.core.reasons import Reason, TradingState
 from thalex_mm.core.risk import MarketSnapshot, RiskManager
 from thalex_mm.core.side_hold import SideHold
+from thalex_mm.core.step import Notice, Step
 from thalex_mm.core.tape_markout import TapeMarkout
 from thalex_mm.core.technical import TechnicalAnalysis
 from thalex_mm.core.types import Instrument, Side, WantedQuotes
@@ -66,14 +85,6 @@ from thalex_mm.core.types import Instrument, Side, WantedQuotes
 __all__ = ["CoreStatus", "MarketMakerCore"]
 
 _NS = 1_000_000_000
-_MARKET_EVENTS = (
-    BookSnapshotReceived,
-    BookDeltaReceived,
-    TickerUpdated,
-    LightTickerUpdated,
-    IndexUpdated,
-    PublicTradesReceived,
-)
 
 
 _UNUSABLE_BOOK = frozenset({BookHealth.NO_SNAPSHOT, BookHealth.INCONSISTENT})
@@ -147,8 +158,9 @@ class MarketMakerCore:
 
     Args:
         config: the effective BOT_CONFIG.
-        first_client_order_id: first client order id (ids are unique for the session; a
-            restarted process should start above the previous one).
+        first_client_order_id: the run's first client order id: the driver supplies
+            ``order_ids.run_base_from_wall_clock(start)`` (live, paper) or
+            ``order_ids.seeded_base(seed)`` (backtests), so ids never repeat across runs.
     """
 
     def __init__(self, config: BotConfig, *, first_client_order_id: int = 1) -> None:
@@ -170,19 +182,23 @@ class MarketMakerCore:
         self.side_hold = SideHold(cc.throttle_cooldown_initial_s, cc.throttle_cooldown_cap_s, cc.throttle_quiet_reset_s)
         self.risk = RiskManager(config.risk, label=config.order.label)
         self.position = PositionTracker(m.instrument)
+        self.flatten = FlattenIntent()  # the kill switch's flatten, kept until done (flatten.py)
         self.instrument: Instrument | None = None
         self.builder: QuoteBuilder | None = None
-        self.records: deque[Any] = deque(maxlen=10_000)
+        self._notices: list[Notice] = []  # of the step being handled (handle returns them)
         self.figures: QuoteFigures | None = None
         self.wanted = WantedQuotes(instrument=m.instrument)
         self._min_interval_ns = int(config.quoting.min_requote_interval_ms * 1_000_000)
         self._connected = False
+        self._connected_ns = 0  # local time of the last Connected
+        self._resync_requested = False  # a Resynchronise went out on this connection
         self._cod = False
         self._mass_quote = config.order.use_mass_quote
         self._shutdown = False
         self._dirty = False
         self._now_ns = 0
         self._last_quote_ns: int | None = None
+        self._retreat_key: tuple | None = None  # (touch, position, state) at the last step
         self._last_exchange_ts_ns = 0
         self._crossed_since_ns: int | None = None
         self._last_trade_ts_ns = 0  # newest public trade fed to the intensity estimator
@@ -197,8 +213,11 @@ class MarketMakerCore:
 
     # ------------------------------------------------------------------ the entry
 
-    def handle(self, event: Event) -> tuple[Command, ...]:
-        """Consume one event; return the commands to send now, in send order."""
+    def handle(self, event: Event) -> Step:
+        """Consume one event; return the commands to send now (in send order) and the notices
+        of what happened while handling it."""
+        self._notices = []
+        steps_before = self.quote_steps
         now = event.local_ts_ns
         if now > self._now_ns:
             self._now_ns = now
@@ -206,19 +225,26 @@ class MarketMakerCore:
         if event.exchange_ts_ns:
             self._last_exchange_ts_ns = event.exchange_ts_ns
         urgent: tuple[Command, ...] = ()
-        if isinstance(event, _MARKET_EVENTS):
+        if isinstance(event, MARKET_DATA_EVENTS):
             self._on_market(event, now)
         elif isinstance(event, OrdersUpdated):
             self._on_order_records(self.orders.on_orders(event), now)
             self._dirty = True
         elif isinstance(event, ResponseReceived):
-            report = event.result if isinstance(event.result, OrderReport) else None
-            if report is None and isinstance(event.result, dict) and "order_id" in event.result:
-                report = _parse_report(event.result)
-            self._on_order_records(self.orders.on_response(event.request_id, report, now), now)
+            self._on_order_records(self.orders.on_response(event.request_id, event.report, now), now)
             self._dirty = True
         elif isinstance(event, ErrorReceived):
-            self._on_error(event, now)
+            if isinstance(self._on_error(event, now), Escalate):
+                # the session itself is bad: nothing on it can be trusted; start over (login
+                # runs again, and a refused login is fatal there)
+                urgent = self._resync(ResyncReason.SESSION_ERROR, f"{event.code}: {event.message[:80]}")
+        elif isinstance(event, DecodeFailed):
+            if event.may_hide_private_state:
+                # a lost order/fill/portfolio notification (or response) leaves us believing in
+                # orders the exchange no longer has: fresh snapshots are the safe way back
+                urgent = self._resync(ResyncReason.LOST_FRAME, event.reason[:120])
+        elif isinstance(event, ReconnectRequested):
+            urgent = self._resync(ResyncReason.EXCHANGE_RECONNECT)
         elif isinstance(event, AccountTradesReceived):
             for trade in event.trades:
                 applied = self.position.apply_trade(trade)
@@ -237,18 +263,21 @@ class MarketMakerCore:
             self._on_instruments(event)
         elif isinstance(event, Connected):
             self._connected = True
+            self._connected_ns = now
             self._shutdown = False
             self._cod = event.cancel_on_disconnect
             self.budget.set_cancel_on_disconnect(event.cancel_on_disconnect)
             self.risk.on_connected(now)
+            self.flatten.on_reconnected()
             self._last_quote_ns = None
             self._dirty = True
         elif isinstance(event, Disconnected):
             self._connected = False
+            self._resync_requested = False
             self.market.book.clear()  # the next connection starts from a fresh snapshot
             self._crossed_since_ns = None  # the next connection starts from a snapshot
             self.orders.on_disconnected()
-            self.records.extend(self.risk.on_disconnected(now))
+            self._notices.extend(self.risk.on_disconnected(now))
             self.wanted = WantedQuotes(instrument=self.instrument_name)
         elif isinstance(event, KillSwitchPressed):
             urgent = self._kill(now, f"kill switch ({event.source})")
@@ -261,8 +290,17 @@ class MarketMakerCore:
             self.ta.advance(now)
             self._settle_held_portfolio(now)
             self._dirty = True
-        step = self._maybe_quote(now)
-        return urgent + step if urgent else step
+            urgent = self._check_feeds(now)
+        quoted = self._maybe_quote(now)
+        if self._connected and not self._shutdown and self.orders.has_leftovers:
+            quoted += self._admit(self.orders.leftover_cancels(self.instrument_name), now)
+        if self.flatten.active:
+            quoted += self._flatten_step(now)
+        return Step(
+            commands=urgent + quoted if urgent else quoted,
+            notices=tuple(self._notices),
+            quoted=self.quote_steps != steps_before,
+        )
 
     def on_sent(self, request_id: int, command: Command) -> None:
         """The driver is sending ``command`` as request ``request_id``."""
@@ -293,16 +331,10 @@ class MarketMakerCore:
     def book_crossed_for_s(self, now_ns: int) -> float:
         """Seconds the public book has stayed crossed or locked (best bid >= best ask) without a
         break; 0 when it is not. A lasting cross means a broken local book (a lost delta): the
-        driver resynchronises."""
+        core asks for a resynchronisation."""
         if self._crossed_since_ns is None:
             return 0.0
         return max(0.0, (now_ns - self._crossed_since_ns) / _NS)
-
-    def drain_records(self) -> list[Any]:
-        """Journal-worthy records since the last call (state changes, denials, fills ...)."""
-        out = list(self.records)
-        self.records.clear()
-        return out
 
     # ------------------------------------------------------------------ inputs
 
@@ -379,11 +411,11 @@ class MarketMakerCore:
             elif isinstance(rec, OrderRejected):
                 self._rejects += 1
                 self._hold_refused_side(rec, now)
-            self.records.append(rec)
+            self._notices.append(rec)
 
     def _hold_refused_side(self, rec: OrderRejected, now: int) -> None:
         """A refused insert/amend/mass quote is not re-sent blindly: its side waits a backoff."""
-        if not isinstance(rec.action, Drop) or rec.command not in ("InsertOrder", "AmendOrder", "MassQuote"):
+        if not isinstance(rec.action, Drop) or not isinstance(rec.command, InsertOrder | AmendOrder | MassQuote):
             return
         tracked = self.orders.get(rec.client_order_id) if rec.client_order_id is not None else None
         sides = (tracked.side,) if tracked is not None else (Side.BUY, Side.SELL)
@@ -413,23 +445,49 @@ class MarketMakerCore:
         """Reconcile with one portfolio line; True if it disagreed (a discrepancy is recorded)."""
         discrepancy = self.position.reconcile(entry, now)
         if discrepancy is not None:
-            self.records.append(discrepancy)
+            self._notices.append(discrepancy)
         return discrepancy is not None
 
     def _on_fill_applied(self, applied: Any, now: int) -> None:
         self._last_fill_ns = now
-        self.records.extend(self.risk.on_fill(now))
+        self._notices.extend(self.risk.on_fill(now))
         if applied.round_trip is not None:
-            self.records.extend(self.risk.on_round_trip(applied.round_trip))
+            self._notices.extend(self.risk.on_round_trip(applied.round_trip))
         self._dirty = True
 
-    def _on_error(self, event: ErrorReceived, now: int) -> None:
-        if event.code == 4:
+    def _on_error(self, event: ErrorReceived, now: int) -> ErrorAction:
+        if event.kind is ErrorKind.THROTTLE_EXCEEDED:
             self._throttles += 1
-        self.budget.on_error(event.code, now)
+        action = self.budget.on_error(event.kind, now)
         if event.request_id is not None:
-            self._on_order_records(self.orders.on_error(event.request_id, event.code, event.message), now)
+            records = self.orders.on_error(event.request_id, event.kind, event.message, code=event.code)
+            self._on_order_records(records, now)
         self._dirty = True
+        return action
+
+    # ------------------------------------------------------------------ resynchronising
+
+    def _resync(self, reason: ResyncReason, detail: str = "") -> tuple[Command, ...]:
+        """One ``Resynchronise`` per connection (the driver is already on its way after it)."""
+        if self._resync_requested:
+            return ()
+        self._resync_requested = True
+        return (Resynchronise(reason=reason, detail=detail),)
+
+    def _check_feeds(self, now: int) -> tuple[Command, ...]:
+        """Resynchronise when a stream stayed silent, or the book crossed, for
+        ``connection.stale_reconnect_s`` (the risk gate pulled the quotes long before). The
+        clock starts at the connection at the earliest: its snapshots are still on their way."""
+        if not self._connected:
+            return ()
+        limit = self.config.connection.stale_reconnect_s
+        since_connected_s = (now - self._connected_ns) / _NS
+        if min(self.stale_for_s(now), since_connected_s) > limit:
+            return self._resync(ResyncReason.STALE_DATA, f"book or ticker silent for > {limit:.1f} s")
+        if self.book_crossed_for_s(now) > limit:
+            # no sequence numbers on the book feed: a lasting cross is a lost delta
+            return self._resync(ResyncReason.BOOK_CROSSED, f"for > {limit:.1f} s")
+        return ()
 
     # ------------------------------------------------------------------ quoting
 
@@ -446,8 +504,18 @@ class MarketMakerCore:
         if not self._dirty or not self._ready():
             return ()
         if self._last_quote_ns is not None and now < self._last_quote_ns + self._min_interval_ns:
-            return ()
+            return self._retreat_step(now)
         return self._quote_step(now)
+
+    def _step_key(self) -> tuple:
+        book = self.market.book
+        return (book.best_bid, book.best_ask, self.position.position, self.risk.state)
+
+    def _retreat_step(self, now: int) -> tuple[Command, ...]:
+        """Inside the requote interval: only what moves away from the market goes out now."""
+        if self._step_key() == self._retreat_key:
+            return ()  # nothing that could call for a retreat changed since the last step
+        return self._quote_step(now, retreats_only=True)
 
     def _external_touch(self) -> tuple[float | None, float | None]:
         """Best bid and ask of the rest of the market: the public book minus our own resting
@@ -530,14 +598,19 @@ class MarketMakerCore:
             self.builder = self._build(self.instrument, price)
         return self.builder
 
-    def _quote_step(self, now: int) -> tuple[Command, ...]:
+    def _quote_step(self, now: int, *, retreats_only: bool = False) -> tuple[Command, ...]:
+        """One quote step; with ``retreats_only`` (inside the interval) the planned advances
+        and inserts are dropped, the step stays due at the deadline and is not counted unless
+        it sends something."""
         assert self.instrument is not None
         if self._scaled_builder() is None:
             return ()
         assert self.builder is not None
-        self._dirty = False
-        self._last_quote_ns = now
-        self.quote_steps += 1
+        self._retreat_key = self._step_key()
+        if not retreats_only:
+            self._dirty = False
+            self._last_quote_ns = now
+            self.quote_steps += 1
         cfg = self.config
         if cfg.avellaneda.estimate_intensity:
             self.intensity.maybe_recalibrate(now)
@@ -548,7 +621,10 @@ class MarketMakerCore:
         book = self.market.book
         ext_mid = ms.mid_price if ms.mid_price is not None and not ms.crossed else book.mid
         # Evaluate the limits first: the sides the model may quote depend on the state now.
-        self.records.extend(self.risk.evaluate(ms, pos, now))
+        self._notices.extend(self.risk.evaluate(ms, pos, now))
+        baseline = self.risk.take_baseline()  # what the run inherited: once, at the first step
+        if baseline is not None:
+            self._notices.append(baseline)
         fv = self.fair.compute(
             mid=ext_mid,
             microprice=self._external_microprice() if cfg.quoting.fair_value is FairValueSource.MICROPRICE else None,
@@ -589,17 +665,24 @@ class MarketMakerCore:
                 allow_ask=allow_ask,
                 position_limit=cfg.risk.position_soft_limit if cfg.quoting.one_sided_at_limit else None,
             )
-        wanted, denials, changes = self.risk.gate(wanted, ms, pos, now, instrument=self.instrument)
+        wanted, denials, changes = self.risk.gate(
+            wanted, ms, pos, now, instrument=self.instrument, resting_elsewhere=self.orders.leftover_resting(self.instrument_name)
+        )
         self._denials += len(denials)
-        self.records.extend(changes)
-        self.records.extend(denials)
+        self._notices.extend(changes)
+        self._notices.extend(denials)
         self.wanted = wanted
         if self.risk.state is TradingState.HALTED:
-            return self._admit(self.orders.cancel_everything(self.instrument_name), now)
-        if self._mass_quote:
+            planned = self.orders.cancel_everything(self.instrument_name)
+        elif self._mass_quote:
             planned = self.orders.plan_mass_quote_prioritised(wanted, self.instrument)
         else:
             planned = self.orders.plan_prioritised(wanted, self.instrument)
+        if retreats_only:
+            planned = tuple(pc for pc in planned if pc[0] <= Priority.RETREAT)
+            if not planned:
+                return ()
+            self.quote_steps += 1  # it sends: a step for the driver's tick-to-order stamp
         return self._admit(planned, now, position=pos.position)
 
     def _admit(self, planned: tuple[tuple[Any, Command], ...], now: int, *, position: float | None = None) -> tuple[Command, ...]:
@@ -628,8 +711,8 @@ class MarketMakerCore:
             if isinstance(cmd, InsertOrder):
                 side = cmd.side
                 after = resting[side] + cmd.amount
-            elif hasattr(cmd, "client_order_id"):
-                tracked = self.orders.get(cmd.client_order_id) if cmd.client_order_id is not None else None
+            elif isinstance(cmd, AmendOrder | CancelOrder):
+                tracked = self.orders.find(cmd.client_order_id, getattr(cmd, "order_id", None))
                 side = tracked.side if tracked is not None else None
                 if isinstance(cmd, AmendOrder) and tracked is not None:
                     old = share.get(tracked.key, 0.0)
@@ -640,7 +723,7 @@ class MarketMakerCore:
             denied = self.risk.check_command(cmd, now, position=pos, side=side, resting_after=after)
             if denied is not None:
                 self._denials += 1
-                self.records.append(denied)
+                self._notices.append(denied)
                 blocked = self._dirty = True
                 continue
             if after is not None and side is not None:
@@ -673,15 +756,57 @@ class MarketMakerCore:
             client_order_id=cid,
             cancel_session=self._cod,
         )
-        self.records.extend(changes)
+        self._notices.extend(changes)
+        pos = self.position.position
+        if self.config.risk.kill_switch_action is KillSwitchAction.CANCEL_AND_FLATTEN and (
+            self.instrument is None or abs(pos) >= self.instrument.min_order_amount
+        ):
+            self._notices.append(self.flatten.request(now, pos))
+            sent = next((c for c in cmds if isinstance(c, InsertOrder)), None)
+            if sent is not None and self._connected:
+                self._notices.append(self.flatten.sent(now, sent.client_order_id, pos))
         if not self._connected:
             return tuple(c for c in cmds if isinstance(c, Halt))
         return cmds
 
-    def reset_risk(self, now_ns: int) -> None:
-        """Operator reset of sticky halts (loss limits, kill switch)."""
-        self.records.extend(self.risk.reset(now_ns))
+    def _flatten_step(self, now: int) -> tuple[Command, ...]:
+        """The kill switch's flatten, until the position is flat or the operator cancels it:
+        a new reduce-only IOC attempt whenever none is in flight (``flatten.FlattenIntent``)."""
+        inst = self.instrument
+        if inst is None:
+            return ()
+        pos = self.position.position
+        done = self.flatten.check_flat(now, pos, inst.min_order_amount)
+        if done is not None:
+            self._notices.append(done)
+            return ()
+        if not self._connected or self._shutdown:
+            return ()
+        cid = self.flatten.in_flight_id
+        last = self.orders.get(cid) if cid is not None else None
+        if not self.flatten.due(now, last is not None and not last.state.is_terminal):
+            return ()
+        mark = self.market.ticker.mark_price or self.market.book.mid
+        order = self.risk.flatten_order(mark, inst, self.orders.allocate_client_order_id(), position=pos)
+        if order is None:
+            return ()
+        denied = self.risk.check_command(order, now, position=pos)
+        if denied is not None:
+            self._denials += 1
+            self._notices.append(denied)
+            return ()
+        self._notices.append(self.flatten.sent(now, order.client_order_id, pos))
+        return (order,)
+
+    def reset_risk(self, now_ns: int) -> tuple[Notice, ...]:
+        """Operator reset of sticky halts (loss limits, kill switch); returns the state changes
+        (for the driver's sink, like a step's notices)."""
         self._dirty = True
+        out: list[Notice] = list(self.risk.reset(now_ns))
+        cancelled = self.flatten.cancel(now_ns, self.position.position)
+        if cancelled is not None:
+            out.append(cancelled)
+        return tuple(out)
 
     # ------------------------------------------------------------------ status
 
@@ -742,14 +867,4 @@ class MarketMakerCore:
             intensity_confidence=est.confidence,
             intensity_fitted_fraction=self.intensity.fitted_fraction,
         )
-
-
-def _parse_report(result: dict[str, Any]) -> OrderReport | None:
-    """An OrderStatus result that arrived as raw JSON (live/paper drivers)."""
-    from thalex_mm.protocol.parsers import parse_order_status  # pure codec; avoids an import cycle
-
-    try:
-        return parse_order_status(result)
-    except Exception:
-        return None
 

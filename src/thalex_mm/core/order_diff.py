@@ -1,7 +1,9 @@
 """The quote diff: wanted quotes vs our resting orders -> the fewest commands, self-cross safe.
 
-Rules (thalex_protocol.md §5.2, §10): an order within ``amend_tolerance_ticks`` of its wanted
-price and with an unchanged size is left alone (queue priority); otherwise it is amended
+Rules (thalex_protocol.md §5.2, §10): an order up to ``amend_tolerance_ticks`` *less*
+aggressive than its wanted price and with an unchanged size is left alone (queue priority);
+an order more aggressive than wanted, by any amount, is moved back at once (a stale
+aggressive quote is what gets picked off: the tolerance is for advances only); otherwise it is amended
 (volume-safe: the new amount is ``filled + wanted``); surplus levels are cancelled, missing ones
 inserted; orders with a request in flight are never touched. A partially filled order whose
 price stays put keeps resting with its remainder (its original amount still matches).
@@ -18,6 +20,7 @@ and sizes below ``min_order_amount`` dropped, all from the ``Instrument``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from thalex_mm.config.models import OrderConfig
 from thalex_mm.core.budget import Priority
@@ -31,6 +34,18 @@ __all__ = ["QuoteDiffer"]
 _EPS = 1e-9
 _NORM_CACHE_MAX = 4096
 _PI, _PA, _PC = OrderState.PENDING_INSERT, OrderState.PENDING_AMEND, OrderState.PENDING_CANCEL
+
+
+class _Move(NamedTuple):
+    """A level to move toward the opposite side: an amend of ``order``, or an insert when
+    ``order`` is None. Prices in quote currency, amounts in contracts."""
+
+    priority: Priority
+    side: Side
+    level: int
+    price: float
+    amount: float
+    order: TrackedOrder | None
 
 
 class QuoteDiffer:
@@ -71,15 +86,16 @@ class QuoteDiffer:
             # defensive: a crossed wanted book keeps only the non-crossing bids
             bids = [lv for lv in bids if lv[0] < asks[0][0] - _EPS]
         tick = instrument.tick_size
-        tol = self._cfg.amend_tolerance_ticks * tick + tick * 1e-6
+        eps = tick * 1e-6
+        tol = self._cfg.amend_tolerance_ticks * tick + eps
         vtick = instrument.volume_tick_size
-        if self._unchanged(bids, asks, active, tol, vtick / 2):
+        if self._unchanged(bids, asks, active, tol, vtick / 2, eps):
             return (), planned
 
         cancels: list[tuple[Priority, Command]] = []
         cancelled_keys: list[int | str] = []
         retreats: list[tuple[Priority, Command, TrackedOrder]] = []
-        towards: list[tuple[Priority, Side, int, float, float, TrackedOrder | None]] = []
+        towards: list[_Move] = []
         for side, levels in ((Side.BUY, bids), (Side.SELL, asks)):
             other_best = (
                 (asks[0][0] if asks else None)
@@ -103,32 +119,25 @@ class QuoteDiffer:
                     o.price >= other_best if side is Side.BUY else o.price <= other_best
                 )
                 prio = Priority.UNSAFE_CANCEL if (not levels or crosses) else Priority.CANCEL
-                cancels.append(
-                    (
-                        prio,
-                        CancelOrder(
-                            client_order_id=o.client_order_id,
-                            order_id=None if o.client_order_id is not None else o.order_id,
-                        ),
-                    )
-                )
+                cid, oid = o.address()
+                cancels.append((prio, CancelOrder(client_order_id=cid, order_id=oid)))
                 cancelled_keys.append(o.key)
             for i, (price, amount) in enumerate(levels):
                 prio = Priority.TOP if i == 0 else Priority.DEEPER
                 o = by_level.get(i)
                 if o is None:
-                    towards.append((prio, side, i, price, amount, None))
+                    towards.append(_Move(prio, side, i, price, amount, None))
                     continue
                 st = o.state
                 if st is _PI or st is _PA or st is _PC:
                     continue
-                if abs(o.price - price) <= tol and abs(o.amount - o.fill_offset - amount) < vtick / 2:
+                away = price < o.price - eps if side is Side.BUY else price > o.price + eps
+                if not away and abs(o.price - price) <= tol and abs(o.amount - o.fill_offset - amount) < vtick / 2:
                     continue
-                away = price < o.price if side is Side.BUY else price > o.price
                 if away:
                     retreats.append((Priority.RETREAT, self._amend(o, price, amount, vtick), o))
                 else:
-                    towards.append((prio, side, i, price, amount, o))
+                    towards.append(_Move(prio, side, i, price, amount, o))
 
         if not cancels and not retreats and not towards:
             return (), planned  # the common case: nothing to change
@@ -139,7 +148,7 @@ class QuoteDiffer:
         for prio, cmd, o in retreats:
             out.append((prio, cmd))
             book[o.key] = (o.side, cmd.price)
-        towards.sort(key=lambda t: t[0])
+        towards.sort(key=lambda m: m.priority)
         for prio, side, level, price, amount, o in towards:
             if side is Side.BUY:
                 opp = [p for k, (s, p) in book.items() if s is Side.SELL]
@@ -175,10 +184,10 @@ class QuoteDiffer:
         # ``amount`` comes from ``normalise`` (already on the volume grid, where
         # round_to_tick is the identity): only a partial fill needs re-aligning
         total = amount if filled == 0.0 else round_to_tick(filled + amount, vtick, "nearest")
-        cid = o.client_order_id
+        cid, oid = o.address()
         return AmendOrder(
             client_order_id=cid,
-            order_id=None if cid is not None else o.order_id,
+            order_id=oid,
             price=price,
             amount=total,
         )
@@ -260,9 +269,10 @@ class QuoteDiffer:
         active: list[TrackedOrder],
         tol: float,
         half_vtick: float,
+        eps: float,
     ) -> bool:
         """Fast path of ``plan``: every level has exactly one order that is in flight or close
-        enough to its wanted price and size, and no order is surplus."""
+        enough to its wanted price (never more aggressive) and size, and no order is surplus."""
         mask_b = mask_a = 0
         nb, na = len(bids), len(asks)
         for o in active:
@@ -282,4 +292,6 @@ class QuoteDiffer:
                 continue
             if abs(o.price - p) > tol or abs(o.amount - o.fill_offset - a) >= half_vtick:
                 return False
+            if (o.price > p + eps) if o.side is Side.BUY else (o.price < p - eps):
+                return False  # more aggressive than wanted: retreat
         return mask_b == (1 << nb) - 1 and mask_a == (1 << na) - 1

@@ -3,7 +3,7 @@
 Inputs (all from the driver, in any order, possibly duplicated):
 
 * ``on_sent(request_id, command)`` when a command leaves, so responses can be matched;
-* ``on_response(request_id, report)`` / ``on_error(request_id, code, message)``;
+* ``on_response(request_id, report)`` / ``on_error(request_id, kind, message, code=...)``;
 * ``on_orders(OrdersUpdated)`` for ``session.orders`` notifications (thalex_protocol.md §5.4);
 * ``reconcile(open_orders)`` after a reconnect: the exchange wins.
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from thalex_mm.config.models import OrderConfig
+from thalex_mm.config.models import LeftoverPolicy, OrderConfig
 from thalex_mm.core.budget import Priority, classify_error
 from thalex_mm.core.commands import (
     AmendOrder,
@@ -40,12 +40,16 @@ from thalex_mm.core.commands import (
     MassQuote,
     SetMmp,
 )
+from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.events import MmProtectionUpdated, OrderReport, OrdersUpdated
 from thalex_mm.core.order_diff import QuoteDiffer
+from thalex_mm.core.order_ids import MAX_CLIENT_ORDER_ID, ClientIdAllocator
 from thalex_mm.core.order_records import (
     FillRecorded,
+    LeftoverOrderFound,
     OrderRecord,
     OrderRejected,
+    OrderStateAnomaly,
     TrackedOrder,
     UnknownOrderReported,
 )
@@ -57,8 +61,7 @@ from thalex_mm.core.types import (
     Side,
     WantedQuotes,
 )
-from thalex_mm.errors import InvalidState
-from thalex_mm.protocol.error_codes import ErrorCode
+from thalex_mm.errors import InvalidTransition
 
 __all__ = [
     "MAX_CLIENT_ORDER_ID",
@@ -70,10 +73,19 @@ __all__ = [
     "UnknownOrderReported",
 ]
 
-MAX_CLIENT_ORDER_ID = 2**32 - 1  # §5.1: stay within 32 bits
 _EPS = 1e-9
+_NO_REST = (0.0, 0.0)
 _TERMINAL_RETAINED = 10_000  # closed orders kept to absorb late reports
 _SEEN_TRADES_RETAINED = 100_000  # trade ids kept to drop duplicated fills (memory stays flat)
+
+# Where an order goes on a trigger its state's table row does not expect: the venue says the
+# order is gone (not found), or never existed (insert refused); anything else leaves it be.
+_UNEXPECTED_MOVES = {
+    OrderTrigger.ORDER_GONE: OrderState.CANCELLED,
+    OrderTrigger.SESSION_LOST: OrderState.CANCELLED,
+    OrderTrigger.REPORT_CANCELLED: OrderState.CANCELLED,
+    OrderTrigger.REPORT_FILLED: OrderState.FILLED,
+}
 
 _STATUS_TRIGGER = {
     OrderStatus.OPEN: OrderTrigger.REPORT_OPEN,
@@ -90,10 +102,16 @@ class OrderManager:
     Args:
         config: ``OrderConfig`` (label, post_only, reject_post_only, amend_tolerance_ticks,
             MMP amounts).
-        first_client_order_id: first id handed out (ids are a monotonic counter, unique for
-            the session and < 2**32).
-        adopt_unknown: at reconcile, track exchange orders we do not know (True) or cancel
-            them (False).
+        first_client_order_id: first id handed out, 1..2**32-1: the run base from
+            ``order_ids`` (ids then count up, wrap inside 32 bits and skip the client ids of
+            live orders of the account that are not ours).
+        adopt_unknown: at ``reconcile`` without ``cancel_unknown``, track exchange orders we
+            do not know (True) or cancel them at once (False).
+
+    Orders this process did not create (*leftovers*: another session, an earlier run) are
+    known by ``order_id`` only: their client id belongs to a session that is not ours and is
+    never sent. With ``order.leftover_orders = cancel`` they are cancelled by order id
+    (``leftover_cancels``); with ``keep`` they are left alone, and count as resting exposure.
     """
 
     def __init__(
@@ -103,13 +121,16 @@ class OrderManager:
         first_client_order_id: int = 1,
         adopt_unknown: bool = True,
     ) -> None:
-        if not 0 <= first_client_order_id <= MAX_CLIENT_ORDER_ID:
+        if not 1 <= first_client_order_id <= MAX_CLIENT_ORDER_ID:
             raise ValueError(
-                f"first_client_order_id: got {first_client_order_id}, expected 0..{MAX_CLIENT_ORDER_ID}"
+                f"first_client_order_id: got {first_client_order_id}, expected 1..{MAX_CLIENT_ORDER_ID}"
             )
         self._cfg = config
-        self._next_cid = first_client_order_id
+        self._ids = ClientIdAllocator(first_client_order_id)
         self._adopt_unknown = adopt_unknown
+        self._keep_leftovers = config.leftover_orders is LeftoverPolicy.KEEP
+        self._anomalies: list[OrderRecord] = []
+        self._leftovers = False  # set when one is adopted; cleared once none is active
         self._orders: dict[int | str, TrackedOrder] = {}
         self._active: dict[int | str, TrackedOrder] = {}  # non-terminal subset of _orders
         self._terminal_keys: deque[int | str] = deque()
@@ -131,6 +152,10 @@ class OrderManager:
 
     def get(self, key: int | str) -> TrackedOrder | None:
         return self._orders.get(key)
+
+    def find(self, client_order_id: int | None, order_id: str | None) -> TrackedOrder | None:
+        """The order an amend or cancel addresses (by client id, or by order id)."""
+        return self._find(client_order_id, order_id)
 
     def own_levels(self, instrument: str) -> list[tuple[Side, float, float]]:
         """``(side, price, amount)`` of what we may have resting on ``instrument``: tracked
@@ -170,16 +195,52 @@ class OrderManager:
         return self._mmp_armed
 
     def allocate_client_order_id(self) -> int:
-        """Next client order id (monotonic, unique for the session).
+        """Next client order id (see ``order_ids``: unique across runs of the account)."""
+        return self._ids.next()
 
-        Raises:
-            InvalidState: the 32-bit range is exhausted.
-        """
-        cid = self._next_cid
-        if cid > MAX_CLIENT_ORDER_ID:
-            raise InvalidState(f"client_order_id exhausted (> {MAX_CLIENT_ORDER_ID})")
-        self._next_cid = cid + 1
-        return cid
+    def own_active_orders(self, instrument: str | None = None) -> list[TrackedOrder]:
+        """Non-terminal orders this process created (leftovers excluded): what the diff moves."""
+        return [
+            o
+            for o in self._active.values()
+            if not o.inherited and (instrument is None or o.instrument == instrument)
+        ]
+
+    @property
+    def has_leftovers(self) -> bool:
+        """Whether a leftover (an order this process did not create) may still rest."""
+        if not self._leftovers:
+            return False
+        self._leftovers = any(o.inherited for o in self._active.values())
+        return self._leftovers
+
+    def leftover_resting(self, instrument: str) -> tuple[float, float]:
+        """``(bids, asks)`` contracts resting in leftovers on ``instrument`` (0 without any)."""
+        if not self.has_leftovers:
+            return _NO_REST
+        bids = asks = 0.0
+        for o in self._active.values():
+            if o.inherited and o.instrument == instrument:
+                if o.side is Side.BUY:
+                    bids += o.remaining_amount
+                else:
+                    asks += o.remaining_amount
+        return bids, asks
+
+    def leftover_cancels(self, instrument: str) -> tuple[tuple[Priority, Command], ...]:
+        """Cancels by order id for leftovers on ``instrument`` not already being cancelled
+        (nothing under ``leftover_orders = keep``)."""
+        if self._keep_leftovers:
+            return ()
+        return tuple(
+            (Priority.UNSAFE_CANCEL, CancelOrder(client_order_id=None, order_id=o.order_id))
+            for o in self._active.values()
+            if o.inherited and o.instrument == instrument and o.state is not OrderState.PENDING_CANCEL
+        )
+
+    def _take_anomalies(self) -> list[OrderRecord]:
+        out, self._anomalies = self._anomalies, []
+        return out
 
     # ------------------------------------------------------------------ requests
 
@@ -259,10 +320,14 @@ class OrderManager:
         elif isinstance(cmd, SetMmp):
             self._mmp_in_flight = False
             self._mmp_armed = True
+        records.extend(self._take_anomalies())
         return tuple(records)
 
-    def on_error(self, request_id: int | None, code: int, message: str) -> tuple[OrderRecord, ...]:
-        """An error response; the order is dropped, restored or marked gone by the code."""
+    def on_error(
+        self, request_id: int | None, kind: ErrorKind, message: str, *, code: int
+    ) -> tuple[OrderRecord, ...]:
+        """An error response; the order is dropped, restored or marked gone by its kind.
+        ``code`` is the wire number, kept for the journal."""
         cmd = self._requests.pop(request_id, None) if request_id is not None else None
         if cmd is None:
             return (
@@ -273,7 +338,7 @@ class OrderManager:
                     detail=f"error {code} for a request we did not send: {message[:80]}",
                 ),
             )
-        gone = code in (ErrorCode.ORDER_NOT_FOUND, ErrorCode.INVALID_ORDER_ID)
+        gone = kind in (ErrorKind.ORDER_NOT_FOUND, ErrorKind.INVALID_ORDER_ID)
         cid: int | None = None
         if isinstance(cmd, InsertOrder):
             cid = cmd.client_order_id
@@ -302,11 +367,12 @@ class OrderManager:
             OrderRejected(
                 request_id=request_id if request_id is not None else -1,
                 client_order_id=cid,
-                command=type(cmd).__name__,
+                command=cmd,
                 code=code,
                 message=message,
-                action=classify_error(code),
+                action=classify_error(kind),
             ),
+            *self._take_anomalies(),
         )
 
     # ------------------------------------------------------------------ reports
@@ -321,6 +387,7 @@ class OrderManager:
             records.extend(recs)
         for rep in event.orders:
             records.extend(self._apply_report(rep, event.local_ts_ns))
+        records.extend(self._take_anomalies())
         return tuple(records)
 
     def on_mm_protection(self, event: MmProtectionUpdated, product: str) -> None:
@@ -357,28 +424,50 @@ class OrderManager:
         listed: set[int] = set()
         for rep in open_orders:
             order = self._find(rep.client_order_id, rep.order_id)
+            if order is None and rep.client_order_id is not None:
+                # a live order of the account carrying a client id that is not one of ours
+                # (or one of ours from an earlier process): never hand that id out
+                self._ids.avoid(rep.client_order_id)
             if order is None or order.state.is_terminal:
                 if cancel and order is None:
-                    commands.append(
-                        CancelOrder(client_order_id=rep.client_order_id, order_id=rep.order_id)
-                    )
+                    commands.append(CancelOrder(client_order_id=None, order_id=rep.order_id))
                     continue
-                level = order.level if order is not None else -1
+                ours = order is not None and not order.inherited
                 order = TrackedOrder(
-                    client_order_id=rep.client_order_id,
+                    # a leftover is known by its order id only: its client id belongs to
+                    # another session and would address nothing (or one of ours) in this one
+                    client_order_id=order.client_order_id if ours else None,
                     instrument=rep.instrument,
                     side=rep.side,
-                    level=level,
+                    level=order.level if ours else -1,
                     price=rep.price or 0.0,
                     amount=rep.amount,
                     state=OrderState.OPEN,
                     order_id=rep.order_id,
                     label=rep.label,
                     reduce_only=rep.reduce_only,
+                    inherited=not ours,
+                    earlier_session=ours,
                 )
                 self._orders[order.key] = order
                 self._active[order.key] = order
+                if not ours:
+                    self._leftovers = True
+                    records.append(
+                        LeftoverOrderFound(
+                            order_id=rep.order_id,
+                            client_order_id=rep.client_order_id,
+                            instrument=rep.instrument,
+                            side=rep.side,
+                            price=rep.price or 0.0,
+                            remaining_amount=rep.remaining_amount,
+                            action="keep" if self._keep_leftovers else "cancel",
+                        )
+                    )
             else:
+                # listed at a (re)connection: it was sent on an earlier connection, whose
+                # client ids this session does not know
+                order.earlier_session = True
                 self._move(order, OrderTrigger.RESYNC_LIVE)
                 if order.pending_amount is not None and abs(rep.amount - order.pending_amount) < _EPS:
                     order.fill_offset = order.pending_fill_offset  # the amend did land
@@ -387,7 +476,10 @@ class OrderManager:
                 order.amount = rep.amount
             order.order_id = rep.order_id
             self._by_order_id[rep.order_id] = order
-            records.extend(self._record_fills(order, rep, 0))
+            fills = self._record_fills(order, rep, 0)
+            if not order.inherited:
+                # a leftover's earlier fills are in the inherited position (portfolio), not ours
+                records.extend(fills)
             order.filled_amount = max(order.filled_amount, rep.filled_amount)
             self._settle(order)
             listed.add(id(order))
@@ -395,13 +487,21 @@ class OrderManager:
             if not order.state.is_terminal and id(order) not in listed:
                 self._move(order, OrderTrigger.SESSION_LOST)
                 order.pending_price = order.pending_amount = None
+        records.extend(self._take_anomalies())
         return tuple(records), tuple(commands)
 
     def _find(self, cid: int | None, order_id: str | None) -> TrackedOrder | None:
-        if cid is not None and cid in self._orders:
-            return self._orders[cid]
+        """Our record of an order: by order id first (the venue's, unique on the account),
+        then by client id, unless that record already belongs to another order id (a client
+        id is per session: another session's order may carry the same number)."""
         if order_id is not None:
-            return self._by_order_id.get(order_id) or self._orders.get(order_id)
+            found = self._by_order_id.get(order_id) or self._orders.get(order_id)
+            if found is not None:
+                return found
+        if cid is not None:
+            order = self._orders.get(cid)
+            if order is not None and (order_id is None or order.order_id in (None, order_id)):
+                return order
         return None
 
     def _remember_trade(self, trade_id: str) -> None:
@@ -478,7 +578,23 @@ class OrderManager:
         """Apply ``trigger`` and keep the active index; old terminal orders are forgotten
         after ``_TERMINAL_RETAINED`` newer ones (a later report for them is then "unknown")."""
         was_terminal = order.state.is_terminal
-        order.state = next_order_state(order.state, trigger)
+        previous = order.state
+        try:
+            order.state = next_order_state(previous, trigger)
+        except InvalidTransition:
+            # A reply we did not expect for this order (the venue's word against our state):
+            # never raise out of the core; take the answer's meaning and journal it.
+            order.state = _UNEXPECTED_MOVES.get(trigger, previous)
+            self._anomalies.append(
+                OrderStateAnomaly(
+                    client_order_id=order.client_order_id,
+                    order_id=order.order_id,
+                    previous=previous,
+                    state=order.state,
+                    trigger=trigger.value,
+                    reason=f"{trigger.value} unexpected in state {previous.value}",
+                )
+            )
         if was_terminal:
             return
         if order.state.is_terminal:
@@ -507,7 +623,7 @@ class OrderManager:
         Priorities never contradict the send order, so any priority prefix is self-cross safe.
         """
         commands, levels = self._differ.diff(
-            wanted, instrument, self.active_orders(wanted.instrument), self.allocate_client_order_id
+            wanted, instrument, self.own_active_orders(wanted.instrument), self.allocate_client_order_id
         )
         # Ids of a previous plan that were never sent (deferred by the budget) are dead: the
         # caller re-plans instead of sending stale commands, so only this plan's ids matter.
@@ -575,13 +691,10 @@ class OrderManager:
         cmds: list[tuple[Priority, Command]] = [
             (
                 Priority.UNSAFE_CANCEL,
-                CancelOrder(
-                    client_order_id=o.client_order_id,
-                    order_id=None if o.client_order_id is not None else o.order_id,
-                ),
+                CancelOrder(client_order_id=o.address()[0], order_id=o.address()[1]),
             )
             for o in self.active_orders(instrument)
-            if o.state is not OrderState.PENDING_CANCEL
+            if o.state is not OrderState.PENDING_CANCEL and not o.inherited  # see leftover_cancels
         ]
         sides = self._last_mq.values() if instrument is None else [self._last_mq.get(instrument, ((), ()))]
         if any(bids or asks for bids, asks in sides):

@@ -10,13 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from thalex_mm.core.budget import ErrorAction
+from thalex_mm.core.commands import Command
 from thalex_mm.core.order_state import OrderState
 from thalex_mm.core.types import Side
 
 __all__ = [
     "FillRecorded",
+    "LeftoverOrderFound",
     "OrderRecord",
     "OrderRejected",
+    "OrderStateAnomaly",
     "TrackedOrder",
     "UnknownOrderReported",
 ]
@@ -51,6 +54,19 @@ class TrackedOrder:
     reduce_only: bool = False
     amends_acked: int = 0
     trade_ids: set[str] = field(default_factory=set)
+    inherited: bool = False
+    """Not created by this process (a leftover of another session or run): known by
+    ``order_id`` only (``client_order_id`` is None), never amended, cancelled by order id."""
+    earlier_session: bool = False
+    """Ours, but created on an earlier connection (listed again at a reconnect): its client id
+    means nothing in this session (thalex_protocol.md §5.1), so it is addressed by order id."""
+
+    def address(self) -> tuple[int | None, str | None]:
+        """``(client_order_id, order_id)`` to put in an amend or cancel: exactly one is set;
+        the client id only for an order created on this connection."""
+        if self.client_order_id is not None and not self.earlier_session:
+            return self.client_order_id, None
+        return None, self.order_id
 
     @property
     def key(self) -> int | str:
@@ -112,10 +128,47 @@ class OrderRejected:
 
     request_id: int
     client_order_id: int | None
-    command: str
+    command: Command
+    """The refused request."""
     code: int
+    """The wire error code (for the journal; ``action`` holds what the core makes of it)."""
     message: str
     action: ErrorAction
 
+    @property
+    def command_name(self) -> str:
+        """The refused request's kind, as journaled (``InsertOrder``, ``MassQuote`` ...)."""
+        return type(self.command).__name__
 
-OrderRecord = FillRecorded | UnknownOrderReported | OrderRejected
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderStateAnomaly:
+    """A reply or report the order's state did not expect (e.g. "not found" for an order we
+    believe is being inserted, a duplicate-id error for an order reported open). The core
+    never raises for it: the order moves to ``state`` (what the venue's answer implies) and
+    this record is journaled."""
+
+    client_order_id: int | None
+    order_id: str | None
+    previous: OrderState
+    state: OrderState
+    trigger: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeftoverOrderFound:
+    """A live order of the account this process did not create (another session, an earlier
+    run), found at start-up or reconnect. ``action`` is ``cancel`` or ``keep``
+    (``order.leftover_orders``)."""
+
+    order_id: str
+    client_order_id: int | None
+    instrument: str
+    side: Side
+    price: float
+    remaining_amount: float
+    action: str
+
+
+OrderRecord = FillRecorded | UnknownOrderReported | OrderRejected | OrderStateAnomaly | LeftoverOrderFound

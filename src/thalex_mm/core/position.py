@@ -125,6 +125,7 @@ class PositionTracker:
         self.round_trips: list[RoundTrip] = []
         self._snapshot_key: tuple[float, ...] = ()
         self._snapshot: PositionSnapshot | None = None
+        self._synced = False  # a portfolio line was adopted (the first one is the inheritance)
 
     # ------------------------------------------------------------------ fills
 
@@ -269,6 +270,12 @@ class PositionTracker:
     def reconcile(self, entry: PortfolioEntry, ts_ns: int = 0) -> PositionDiscrepancy | None:
         """Adopt the exchange's position (the exchange wins), and its unsettled funding.
 
+        Adopting the exchange's average price must not step total PnL: after the first line
+        (the start-up snapshot, whose position and PnL are inherited as they are), realised PnL
+        absorbs the difference, so ``realised + unrealised`` is the same before and after at
+        the line's mark price (at any price when the positions agree):
+        ``realised' = realised + (m - a_local)·q_local - (m - a_exchange)·q_exchange``.
+
         Returns:
             A ``PositionDiscrepancy`` when |local - exchange| > ``tolerance``, else None.
         """
@@ -295,4 +302,9 @@ class PositionTracker:
             self.average_entry_price = entry.average_price
         elif out is not None and local_avg == 0.0 and entry.mark_price:
             self.average_entry_price = entry.mark_price
+        if self._synced:
+            m = entry.mark_price or self.average_entry_price or local_avg
+            before = (m - local_avg) * local_pos if abs(local_pos) > _ZERO else 0.0
+            self.realised_pnl_usd += before - (m - self.average_entry_price) * self.position
+        self._synced = True
         return out

@@ -35,6 +35,7 @@ class TradingState(Enum):
 class Reason(StrEnum):
     POSITION_SOFT_LIMIT = "position_soft_limit"
     POSITION_HARD_LIMIT = "position_hard_limit"
+    INHERITED_POSITION = "inherited_position"  # the run started above the soft limit
     MAX_NOTIONAL = "max_notional"
     MAX_ORDER_SIZE = "max_order_size"
     DRAWDOWN = "drawdown"

@@ -17,7 +17,15 @@ Which halts resume by themselves (STICKY_REASONS in ``reasons``):
   notional is below 90 % of ``max_notional_usd``.
 
 The soft limit does not change the state: the gate removes the side that would add to the
-position (``allowed_sides``). Loss figures use ``PositionSnapshot.total_pnl_usd`` (realised +
+position (``allowed_sides``).
+
+Start-up (inherited state): the first ``evaluate`` of a run takes the baselines of drawdown
+(peak), session loss and daily loss from the PnL it sees then, which already values whatever
+the account held (the driver feeds the portfolio snapshot before the first quote step), so an
+inherited loss does not trip a loss limit at once. A position inherited above the soft limit
+starts REDUCING (``INHERITED_POSITION``: only the reducing side quotes, capped at |position|)
+until |position| <= the soft limit; above the hard limit POSITION_HARD_LIMIT applies as usual.
+``take_baseline`` hands the start-up figures over once, for the journal and the console. Loss figures use ``PositionSnapshot.total_pnl_usd`` (realised +
 unrealised - fees + funding); "daily" is measured from the first evaluation of each UTC day
 (day = ts_ns // 86400e9).
 """
@@ -25,6 +33,7 @@ unrealised - fees + funding); "daily" is measured from the first evaluation of e
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from thalex_mm.config.models import KillSwitchAction, RiskConfig
@@ -63,6 +72,7 @@ __all__ = [
     "QuoteDenied",
     "Reason",
     "RiskManager",
+    "RunBaseline",
     "TradingState",
     "TradingStateChanged",
 ]
@@ -107,6 +117,34 @@ class MarketSnapshot(NamedTuple):
             self.best_bid is not None
             and self.best_ask is not None
             and self.best_bid >= self.best_ask
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunBaseline:
+    """What the run inherited and where its loss limits are measured from (quote currency,
+    contracts): the figures of the first risk evaluation."""
+
+    ts_ns: int
+    position: float
+    average_price: float
+    mark_price: float
+    pnl_usd: float
+    """Total PnL (realised + unrealised - fees + funding) at start: the drawdown peak and the
+    session and daily baselines."""
+    state: TradingState
+    reason: Reason
+
+    def line(self) -> str:
+        """One console line for the start-up summary."""
+        held = (
+            f"position {self.position:+g} @ {self.average_price:.2f} (mark {self.mark_price:.2f})"
+            if self.position else "flat"
+        )
+        return (
+            f"inherited   {held}; "
+            f"PnL baseline {self.pnl_usd:+.2f} USD for drawdown, session and daily loss; "
+            f"starts {self.state.value} ({self.reason.value})"
         )
 
 
@@ -161,6 +199,9 @@ class RiskManager:
         # the same objects does not evaluate again (nothing can have changed in between;
         # every other input method clears it)
         self._evaluated: tuple | None = None
+        self._baseline: RunBaseline | None = None  # set by the first evaluate
+        self._baseline_taken = False
+        self._inherited = False  # started above the soft limit: REDUCING until back within
 
     def set_limits(self, config: RiskConfig) -> None:
         """Adopt the position limits and max order size resolved for the instrument
@@ -183,6 +224,8 @@ class RiskManager:
         self._position = signed
         pnl = position.total_pnl_usd
         self._last_pnl = pnl
+        if self._baseline is None:
+            self._start_from(position, pnl, now_ns)
         peak = self._peak_pnl
         if pnl > peak:
             peak = self._peak_pnl = pnl
@@ -228,6 +271,11 @@ class RiskManager:
         soft = self._soft_limit
         if pos >= self._hard_limit - _EPS or (hard_was and pos > soft + _EPS):
             reduces.append((Reason.POSITION_HARD_LIMIT, f"|position| {pos}"))
+        if self._inherited:
+            if pos > soft + _EPS:
+                reduces.append((Reason.INHERITED_POSITION, f"|position| {pos} inherited above the soft limit"))
+            else:
+                self._inherited = False  # worked down: from now on the usual limits only
         notional = pos * (mark or position.mark_price)
         max_notional = self._max_notional
         if notional >= max_notional or (
@@ -245,6 +293,26 @@ class RiskManager:
         ):
             return ()  # the common case: all clear and already ACTIVE (what _retarget finds)
         return self._retarget(now_ns, market.exchange_ts_ns)
+
+    def _start_from(self, position: PositionSnapshot, pnl: float, now_ns: int) -> None:
+        """First evaluation of the run: baselines from what the account holds now."""
+        self._peak_pnl = self._session_base_pnl = self._day_start_pnl = pnl
+        self._day = now_ns // _NS_PER_DAY
+        self._inherited = abs(position.position) > self._soft_limit + _EPS
+        self._baseline = RunBaseline(
+            ts_ns=now_ns, position=position.position, average_price=position.average_entry_price,
+            mark_price=position.mark_price, pnl_usd=pnl, state=self.state, reason=self.reason,
+        )
+
+    def take_baseline(self) -> RunBaseline | None:
+        """The run's start-up figures, once (after the first ``evaluate``), with the state it
+        started in; None before and afterwards."""
+        if self._baseline is None or self._baseline_taken:
+            return None
+        self._baseline_taken = True
+        b = self._baseline
+        return RunBaseline(ts_ns=b.ts_ns, position=b.position, average_price=b.average_price,
+                           mark_price=b.mark_price, pnl_usd=b.pnl_usd, state=self.state, reason=self.reason)
 
     def on_fill(self, ts_ns: int) -> tuple[TradingStateChanged, ...]:
         """Count a fill of ours for the fill-rate rule (N fills in M s -> pause)."""
@@ -312,7 +380,7 @@ class RiskManager:
         changes = self._retarget(now_ns, 0)
         cancel: Command = CancelSession() if cancel_session else CancelAll()
         cmds: list[Command] = [cancel, Halt(reason=Reason.KILL_SWITCH.value, detail=detail)]
-        flatten = self._flatten_order(mark_price, instrument, client_order_id)
+        flatten = self._flatten_order(mark_price, instrument, client_order_id, self._position)
         if flatten is not None:
             cmds.append(flatten)
         return changes, tuple(cmds)
@@ -358,6 +426,7 @@ class RiskManager:
         now_ns: int,
         *,
         instrument: Instrument | None = None,
+        resting_elsewhere: tuple[float, float] = (0.0, 0.0),
     ) -> tuple[WantedQuotes, tuple[QuoteDenied, ...], tuple[TradingStateChanged, ...]]:
         """Evaluate the limits, then cut ``wanted`` down to what they allow.
 
@@ -365,6 +434,9 @@ class RiskManager:
         capped at |position|), soft limit (one side), max order size (cut), price band vs mark
         and index, cumulative position/notional room (a full fill of the side stays within the
         hard limit and max notional), self-cross (a bid at or above our best ask).
+
+        ``resting_elsewhere`` is ``(bids, asks)`` contracts that rest outside these quotes (kept
+        leftover orders of the account): they use up room on their side as if quoted here.
 
         Returns:
             ``(allowed, denials, state_changes)``. With ``instrument``, cut amounts are aligned
@@ -389,14 +461,16 @@ class RiskManager:
                     hi = r_hi
         # Memo of the last quotes that passed uncut: same levels, position, band and state
         # pass again (levels are usually the QuoteBuilder's reused objects: cheap to compare).
-        key = (wanted.bids, wanted.asks, pos, lo, hi, self.state, instrument)
+        key = (wanted.bids, wanted.asks, pos, lo, hi, self.state, instrument, resting_elsewhere)
         if key == self._passed_key:
             return wanted, (), changes
         bids = self._filter_side(
-            wanted.bids, Side.BUY, bids_ok, pos, lo, hi, instrument, now_ns, denials
+            wanted.bids, Side.BUY, bids_ok, pos, lo, hi, instrument, now_ns, denials,
+            resting_elsewhere[0],
         )
         asks = self._filter_side(
-            wanted.asks, Side.SELL, asks_ok, pos, lo, hi, instrument, now_ns, denials
+            wanted.asks, Side.SELL, asks_ok, pos, lo, hi, instrument, now_ns, denials,
+            resting_elsewhere[1],
         )
         if asks and bids:
             best_ask = asks[0].price
@@ -446,6 +520,7 @@ class RiskManager:
         instrument: Instrument | None,
         now_ns: int,
         denials: list[QuoteDenied],
+        used: float = 0.0,
     ) -> list[QuoteLevel]:
         """One side of the gate (hot path: plain locals, a level object is reused when uncut)."""
         out: list[QuoteLevel] = []
@@ -465,7 +540,6 @@ class RiskManager:
         reduce_only = reduces and self.state is TradingState.REDUCING
         vtick = instrument.volume_tick_size if instrument is not None else 0.0
         min_amount = instrument.min_order_amount if instrument is not None else 0.0
-        used = 0.0
         for lv in levels:
             price = lv.price
             if price < lo or price > hi:
@@ -630,18 +704,26 @@ class RiskManager:
             ),
         )
 
+    def flatten_order(
+        self, mark: float | None, instrument: Instrument | None, cid: int | None, *, position: float | None = None
+    ) -> InsertOrder | None:
+        """The reduce-only IOC order closing ``position`` (default: the last evaluated one) at
+        most ``flatten_max_slippage_bps`` from ``mark``; None without a mark, an instrument, an
+        id, a tradeable amount, or with ``kill_switch_action = cancel``."""
+        return self._flatten_order(mark, instrument, cid, self._position if position is None else position)
+
     def _flatten_order(
-        self, mark: float | None, instrument: Instrument | None, cid: int | None
+        self, mark: float | None, instrument: Instrument | None, cid: int | None, position: float
     ) -> InsertOrder | None:
         if self._cfg.kill_switch_action is not KillSwitchAction.CANCEL_AND_FLATTEN:
             return None
         if mark is None or instrument is None or cid is None:
             return None
-        amount = round_to_tick(abs(self._position), instrument.volume_tick_size, "down")
+        amount = round_to_tick(abs(position), instrument.volume_tick_size, "down")
         if amount < instrument.min_order_amount - _EPS or amount <= 0:
             return None
         slip = self._cfg.flatten_max_slippage_bps / 1e4
-        if self._position > 0:
+        if position > 0:
             side, price = Side.SELL, round_to_tick(mark * (1 - slip), instrument.tick_size, "up")
         else:
             side, price = Side.BUY, round_to_tick(mark * (1 + slip), instrument.tick_size, "down")

@@ -6,7 +6,11 @@ and only then lets the core quote. Three tasks share one ``asyncio.TaskGroup``:
 
 - ``listen`` (``WsSession.listen``): read, decode, feed the core; never blocks;
 - ``quote``: woken when the core has commands or a deadline; sends commands in order;
-- ``heartbeat``: staleness, periodic status, forced reconnects when a stream stays stale.
+- ``heartbeat``: a ``TimerFired`` every second and the timeout of unanswered order requests.
+
+The core decides when to resynchronise (stale or crossed book, an escalating error, a lost
+frame, the exchange's ``reconnect``): on its ``Resynchronise`` the quoter cancels the session's
+orders and reconnects at once.
 
 WebSocket pings are the heartbeat towards the exchange (they also keep cancel-on-disconnect
 alive). Reconnects use exponential backoff with jitter, reset after a stable period.
@@ -35,30 +39,22 @@ from typing import Any, Protocol
 
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials
-from thalex_mm.core.budget import Escalate
-from thalex_mm.core.budget import classify_error as classify_error_code
-from thalex_mm.core.commands import Command, Halt
+from thalex_mm.core.commands import Command, Halt, Resynchronise
 from thalex_mm.core.events import (
-    BookDeltaReceived,
-    BookSnapshotReceived,
+    MARKET_DATA_EVENTS,
     Connected,
-    DecodeFailed,
     Disconnected,
     ErrorReceived,
     Event,
-    IndexUpdated,
     InstrumentsUpdated,
     KillSwitchPressed,
-    LightTickerUpdated,
     OrdersUpdated,
     PortfolioUpdated,
-    PublicTradesReceived,
-    ReconnectRequested,
     ResponseReceived,
     ShutdownRequested,
-    TickerUpdated,
     TimerFired,
 )
+from thalex_mm.core.step import Notice, Step
 from thalex_mm.drivers.backoff import FatalConnectionError, backoff_from_config, classify_error
 from thalex_mm.drivers.ws_session import WsSession
 from thalex_mm.protocol import constants as ch
@@ -75,18 +71,9 @@ log = logging.getLogger("thalex_mm.quoter")
 class CoreLike(Protocol):
     """What the driver needs from the pure core (``thalex_mm.core.market_maker.MarketMakerCore``)."""
 
-    def handle(self, event: Event) -> tuple[Command, ...]: ...
+    def handle(self, event: Event) -> Step: ...
     def on_sent(self, request_id: int, command: Command) -> None: ...
     def next_deadline_ns(self) -> int | None: ...
-    def stale_for_s(self, now_ns: int) -> float: ...
-    def book_crossed_for_s(self, now_ns: int) -> float: ...
-
-
-#: Events decoded from a market-data frame (they start a tick-to-order measurement).
-_MARKET_EVENTS = (
-    BookDeltaReceived, BookSnapshotReceived, TickerUpdated, LightTickerUpdated, IndexUpdated,
-    PublicTradesReceived,
-)
 
 
 class LatencyObserver(Protocol):
@@ -100,10 +87,9 @@ class LatencyObserver(Protocol):
 class QuoterStats:
     """Connection-level counters for the status line and the summary.
 
-    ``connects`` counts connections opened; ``reconnects`` every connection after the first,
-    whatever caused it (lost socket, or a forced resync: stale feed, ``system`` reconnect event,
-    crossed book, undecodable frame, unanswered request); ``backoff_waits`` the reconnects that
-    first waited out a backoff delay (the forced resyncs reconnect at once).
+    ``connects`` counts connections opened; ``reconnects`` every connection after the first
+    (a lost socket, the core's ``Resynchronise``, an unanswered request); ``backoff_waits`` the
+    reconnects that first waited out a backoff delay (a resynchronisation reconnects at once).
 
     ``task_failures`` counts the internal errors of the run (an exception in a quoter task, e.g.
     a bug in the core: the connection is closed, which pulls the quotes, and restarted);
@@ -134,6 +120,8 @@ class AvellanedaQuoter:
         core: the pure core.
         on_command: observer of every command sent (journal, metrics); must not block.
         on_event: observer of every event fed to the core; must not block.
+        on_notices: the one sink of the core's notices, called with ``(notices, local_ts_ns)``
+            after every step that has any (journal, dashboard); must not block.
         rng: jitter source for reconnect backoff.
         clock_ns: wall clock.
         monotonic_s: monotonic clock, seconds (how long a connection stayed up).
@@ -150,6 +138,7 @@ class AvellanedaQuoter:
         *,
         on_command: Callable[[int, Command, int], None] | None = None,
         on_event: Callable[[Event], None] | None = None,
+        on_notices: Callable[[tuple[Notice, ...], int], None] | None = None,
         rng: random.Random | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
         latency: LatencyObserver | None = None,
@@ -163,6 +152,7 @@ class AvellanedaQuoter:
         self.stats = QuoterStats()
         self._on_command = on_command
         self._on_event_observer = on_event
+        self._on_notices = on_notices
         self._rng = rng or random.Random()
         self._clock_ns = clock_ns
         self._monotonic_s = monotonic_s
@@ -178,6 +168,7 @@ class AvellanedaQuoter:
         self._stop = asyncio.Event()
         self._reconnect_now = asyncio.Event()
         self._ready = False
+        self._opened = False  # the last connection attempt got as far as an open socket
         self._stop_reason = ""
 
     # ------------------------------------------------------------------ public control
@@ -241,7 +232,10 @@ class AvellanedaQuoter:
             self._stop_reason = f"fatal: {self.stats.last_error}"
             return True
         if classify_error(exc) is None or isinstance(exc, RequestRejected):
-            log.warning("connection lost: %s", self.stats.last_error)
+            if self._opened:
+                log.warning("connection lost: %s", self.stats.last_error)
+            else:
+                log.warning("could not connect to %s: %s", self.url, self.stats.last_error)
             return False
         # An internal error (a bug): the connection is already closed, quotes pulled.
         self.stats.task_failures += 1
@@ -273,8 +267,10 @@ class AvellanedaQuoter:
         self._outbox.clear()
         self._unanswered.clear()
         self._tick_perf_s = None
+        self._opened = False
         try:
             await session.open()
+            self._opened = True
             self.stats.connects += 1
             if self.stats.connects > 1:
                 self.stats.reconnects += 1
@@ -283,9 +279,11 @@ class AvellanedaQuoter:
                 listener = tg.create_task(session.listen(), name="listen")
                 await self._synchronise(session)
                 self._ready = True
+                if self.stats.connects > 1:
+                    log.warning("reconnected (connection %d): synchronised, quoting resumes", self.stats.connects)
                 self.stats.last_error = ""  # synchronised again: the last failure is history
-                tg.create_task(self._quote_task(session), name="quote")
-                tg.create_task(self._heartbeat_task(session), name="heartbeat")
+                quote = tg.create_task(self._quote_task(session), name="quote")
+                heartbeat = tg.create_task(self._heartbeat_task(session), name="heartbeat")
                 stop = tg.create_task(self._stop.wait(), name="stop")
                 recon = tg.create_task(self._reconnect_now.wait(), name="reconnect")
                 await asyncio.wait({listener, stop, recon}, return_when=asyncio.FIRST_COMPLETED)
@@ -293,7 +291,8 @@ class AvellanedaQuoter:
                     await self._shutdown(session)
                 elif self._reconnect_now.is_set():
                     await self._cancel_session_quietly(session)
-                for task in tg._tasks:
+                # this connection's tasks end with it (an exception above: the group cancels them)
+                for task in (listener, quote, heartbeat, stop, recon):
                     task.cancel()
         finally:
             self._ready = False
@@ -322,10 +321,8 @@ class AvellanedaQuoter:
             except RequestRejected as exc:
                 raise FatalConnectionError(f"login refused: [{int(exc.code)}] {exc.message}") from None
             del token
-        cod = False
-        if self.credentials is not None:
             await session.call(rq.set_cancel_on_disconnect, cfg.connection.cancel_on_disconnect_timeout_s)
-            cod = True
+        cod = self.credentials is not None
         now = self._clock_ns()
         raw = await session.call(rq.instruments)
         found = tuple(parse_instrument(d) for d in raw or ())
@@ -333,27 +330,17 @@ class AvellanedaQuoter:
         if not any(i.name == instrument for i in found):
             raise FatalConnectionError(f"market.instrument: {instrument!r} is not listed by the exchange")
         product = next(i.product for i in found if i.name == instrument)
-        mmp = False
-        if cfg.order.use_mass_quote and self.credentials is not None:
+        mmp = cfg.order.use_mass_quote and cod
+        if mmp:
             await session.call(rq.set_mm_protection, product, cfg.order.mmp_trade_amount, cfg.order.mmp_quote_amount)
-            mmp = True
-        public = [
-            ch.ticker_channel(instrument),
-            ch.book_channel(instrument),
-            ch.price_index_channel(cfg.market.underlying),
-            ch.recent_trades_channel(instrument, "single"),
-            ch.Channel.SYSTEM.value,
-        ]
+        public = [ch.ticker_channel(instrument), ch.book_channel(instrument), ch.price_index_channel(cfg.market.underlying),
+                  ch.recent_trades_channel(instrument, "single"), ch.Channel.SYSTEM.value]
         got = await session.call(rq.public_subscribe, public)
         self._check_subscribed(public, got)
         if self.credentials is not None:
-            private = [
-                ch.Channel.SESSION_ORDERS.value,
-                ch.Channel.ACCOUNT_PORTFOLIO.value,
-                ch.Channel.ACCOUNT_TRADE_HISTORY.value,
-                ch.Channel.ACCOUNT_SUMMARY.value,
-                ch.Channel.SESSION_MM_PROTECTION.value,
-            ]
+            private = [c.value for c in (ch.Channel.SESSION_ORDERS, ch.Channel.ACCOUNT_PORTFOLIO,
+                                         ch.Channel.ACCOUNT_TRADE_HISTORY, ch.Channel.ACCOUNT_SUMMARY,
+                                         ch.Channel.SESSION_MM_PROTECTION)]
             got = await session.call(rq.private_subscribe, private)
             self._check_subscribed(private, got)
             now = self._clock_ns()
@@ -375,37 +362,22 @@ class AvellanedaQuoter:
         """Give one event to the core and queue what it wants sent (listen task; never blocks)."""
         if isinstance(event, ResponseReceived | ErrorReceived):
             self._unanswered.pop(event.request_id, None)  # type: ignore[arg-type]
-        elif isinstance(event, ReconnectRequested):
-            self._reconnect_now.set()
-        if isinstance(event, ErrorReceived) and isinstance(classify_error_code(event.code), Escalate):
-            # the session itself is bad (not logged in, session exhausted, account locked...):
-            # nothing on it can be trusted; start over (login runs again, and a refused login
-            # is fatal there)
-            log.warning("exchange error %s (%s): reconnecting", event.code, event.message[:80])
-            self.stats.last_error = f"session error {event.code}"
-            self._reconnect_now.set()
-        elif isinstance(event, DecodeFailed) and _may_hide_private_state(event):
-            # A lost order/fill/portfolio notification (or response) leaves the core believing
-            # in orders the exchange no longer has (it then stops quoting that level for good).
-            # Resynchronise the safe way: cancel the session, reconnect, take fresh snapshots.
-            log.warning("undecodable frame (%s): resynchronising", event.reason[:120])
-            self.stats.last_error = "undecodable frame"
-            self._reconnect_now.set()
         if self._on_event_observer is not None:
             self._on_event_observer(event)
         session = self._session
-        if self._tick_perf_s is None and session is not None and isinstance(event, _MARKET_EVENTS):
+        if self._tick_perf_s is None and session is not None and isinstance(event, MARKET_DATA_EVENTS):
             self._tick_perf_s = session.last_frame_perf_s or None
-        steps_before = getattr(self.core, "quote_steps", None)
-        commands = self.core.handle(event)
-        # Did a quote step run (a core without the counter: did it produce commands)? It acted
-        # on the market frames seen so far: its orders carry the first one's arrival stamp.
-        ran = bool(commands) if steps_before is None else self.core.quote_steps != steps_before  # type: ignore[attr-defined]
+        step = self._step(event)
+        # A quote step acted on the market frames seen so far: its orders carry the first
+        # one's arrival stamp.
         stamp = None
-        if ran:
+        if step.quoted:
             stamp, self._tick_perf_s = self._tick_perf_s, None
-        if commands:
-            for cmd in commands:
+        if step.commands:
+            for cmd in step.commands:
+                if isinstance(cmd, Resynchronise):
+                    self._resynchronise(cmd)
+                    continue
                 if isinstance(cmd, Halt) or session is None:
                     self._outbox.append((0, cmd, None))
                     continue
@@ -418,6 +390,20 @@ class AvellanedaQuoter:
                 self._outbox.append((rid, cmd, stamp))
         self._wake.set()
 
+    def _resynchronise(self, cmd: Resynchronise) -> None:
+        """Carry out the core's decision: the connection ends at once (its orders are cancelled
+        first) and a fresh one starts without a backoff wait."""
+        self.stats.last_error = f"{cmd.reason.value}: {cmd.detail}" if cmd.detail else cmd.reason.value
+        log.warning("resynchronising: %s", self.stats.last_error)
+        self._reconnect_now.set()
+
+    def _step(self, event: Event) -> Step:
+        """The core handles ``event``; its notices go to the sink at once."""
+        step = self.core.handle(event)
+        if step.notices and self._on_notices is not None:
+            self._on_notices(step.notices, event.local_ts_ns)
+        return step
+
     async def _quote_task(self, session: WsSession) -> None:
         """Send queued commands; deliver ``TimerFired`` at the core's deadline (coalesces bursts:
         the core decides when to requote, subject to its minimum requote interval)."""
@@ -426,8 +412,7 @@ class AvellanedaQuoter:
             while self._outbox:
                 rid, cmd, stamp = self._outbox.popleft()
                 if isinstance(cmd, Halt):
-                    log.warning("trading halted: %s %s", cmd.reason, cmd.detail)
-                    continue
+                    continue  # the state change itself is the console line (SessionLog)
                 if rid == 0:
                     continue  # planned while no session was open: never sent
                 if self._on_command is not None:
@@ -435,10 +420,10 @@ class AvellanedaQuoter:
                 self._unanswered[rid] = self._clock_ns()
                 await session.send(rq.command_to_request(cmd, rid))
                 self.stats.commands_sent += 1
-                if stamp is not None and stamp != last_stamp:
+                if stamp is not None and stamp != last_stamp and self.latency is not None:
                     # First order request of the quote step this market frame caused.
                     last_stamp = stamp
-                    self._observe_tick_to_order(time.perf_counter() - stamp)
+                    self.latency.observe_tick_to_order(time.perf_counter() - stamp)
             self._wake.clear()
             deadline = self.core.next_deadline_ns()
             timeout = None if deadline is None else max(0.0, (deadline - self._clock_ns()) / 1e9)
@@ -451,21 +436,12 @@ class AvellanedaQuoter:
                 self._feed(TimerFired(local_ts_ns=self._clock_ns()))
 
     async def _heartbeat_task(self, session: WsSession) -> None:
-        """Stale streams: the core pulls quotes itself; we force a reconnect if it lasts."""
-        limit = self.config.connection.stale_reconnect_s
+        """Wake the core every second (it checks its feeds and may ask to resynchronise); time
+        out order requests the exchange never answered."""
         while True:
             await asyncio.sleep(1.0)
             now = self._clock_ns()
             self._feed(TimerFired(local_ts_ns=now))
-            if self.core.stale_for_s(now) > limit:
-                log.warning("market data stale for > %.1f s: reconnecting", limit)
-                self.stats.last_error = "stale market data"
-                self._reconnect_now.set()
-            if self.core.book_crossed_for_s(now) > limit:
-                # No sequence numbers on the book feed: a lasting cross is a lost delta.
-                log.warning("order book crossed for > %.1f s: resynchronising", limit)
-                self.stats.last_error = "book crossed"
-                self._reconnect_now.set()
             oldest = min(self._unanswered.values(), default=now)
             if (now - oldest) / 1e9 > self.config.connection.request_timeout_s:
                 # An order request the exchange never answered leaves its order (or the MMP
@@ -475,17 +451,9 @@ class AvellanedaQuoter:
                 self._unanswered.clear()
                 self._reconnect_now.set()
 
-    # ------------------------------------------------------------------ latency
-
     def _observe_round_trip(self, seconds: float) -> None:
-        observer = self.latency
-        if observer is not None:
-            observer.observe_round_trip(seconds)
-
-    def _observe_tick_to_order(self, seconds: float) -> None:
-        observer = self.latency
-        if observer is not None:
-            observer.observe_tick_to_order(seconds)
+        if self.latency is not None:
+            self.latency.observe_round_trip(seconds)
 
     # ------------------------------------------------------------------ shutdown
 
@@ -494,7 +462,7 @@ class AvellanedaQuoter:
         self._ready = False
         # The core stops quoting; the cancel itself is sent here and awaited (bounded by the
         # request timeout), so we know the exchange confirmed it before closing.
-        self.core.handle(ShutdownRequested(local_ts_ns=self._clock_ns(), reason=self._stop_reason or "shutdown"))
+        self._step(ShutdownRequested(local_ts_ns=self._clock_ns(), reason=self._stop_reason or "shutdown"))
         self._outbox.clear()
         await self._cancel_session_quietly(session)
 
@@ -508,14 +476,3 @@ class AvellanedaQuoter:
             with contextlib.suppress(Exception):
                 await session.call(rq.cancel_all)
 
-
-_PUBLIC_CHANNEL_PREFIXES = ("ticker.", "book.", "lwt.", "price_index.", "recent_trades.", "index_components.", "instruments", "system")
-
-
-def _may_hide_private_state(event: DecodeFailed) -> bool:
-    """Could the undecodable frame have been a private notification or a response? Public
-    market data is refreshed by the next update; our orders and fills are not."""
-    text = event.excerpt
-    if '"channel_name"' in text:
-        return "session." in text or "account." in text or not any(p in text for p in _PUBLIC_CHANNEL_PREFIXES)
-    return True

@@ -1,19 +1,22 @@
 """Turns what the core and the quoter report into journal rows and summary figures.
 
-Kept apart from the quoter so the same bookkeeping serves paper and live runs: the quoter calls
-``on_command`` / ``on_event``; the status loop calls ``sample(status)`` and ``drain(core)``;
-the run's end calls ``finish(now_ns)``.
+Kept apart from the quoter so the same bookkeeping serves paper and live runs: it is the one
+sink of the core's notices (the quoter calls ``on_notices`` after every step that has any) and
+observes commands and events (``on_command`` / ``on_event``); the status loop calls
+``sample(status)``; the run's end calls ``finish(now_ns)``.
 
 Fills: an order report's fill has no fee (thalex_protocol.md §5.3); the fee comes with the
 ``account.trade_history`` Trade of the same ``trade_id`` (§5.4), as the position tracker sees
 it. A fill is therefore journaled once, with the Trade's fee and maker/taker flag: at once when
 the Trade came first, else when it arrives. A fill whose Trade has not come ``fee_grace_s``
-after it was drained (or by ``finish``) is journaled with fee 0 (fee unknown).
+after its notice (or by ``finish``) is journaled with fee 0 (fee unknown).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,10 +28,19 @@ from thalex_mm.core.events import (
     Event,
     OrdersUpdated,
 )
+from thalex_mm.core.flatten import FlattenReport
 from thalex_mm.core.market_maker import CoreStatus
-from thalex_mm.core.order_records import FillRecorded, OrderRejected, UnknownOrderReported
+from thalex_mm.core.order_records import (
+    FillRecorded,
+    LeftoverOrderFound,
+    OrderRejected,
+    OrderStateAnomaly,
+    UnknownOrderReported,
+)
 from thalex_mm.core.position import PositionDiscrepancy
-from thalex_mm.core.reasons import OrderDenied, TradingStateChanged
+from thalex_mm.core.reasons import OrderDenied, Reason, TradingState, TradingStateChanged
+from thalex_mm.core.risk import RunBaseline
+from thalex_mm.core.step import Notice
 
 __all__ = ["SessionLog", "SessionTotals"]
 
@@ -57,6 +69,12 @@ class SessionTotals:
     errors: list[str] = field(default_factory=list)
 
 
+log = logging.getLogger("thalex_mm.session")
+
+# records journaled as one error row each (their repr names every field)
+_JOURNALED_AS_ERROR = (OrderDenied, UnknownOrderReported, PositionDiscrepancy, OrderStateAnomaly, LeftoverOrderFound)
+
+
 class SessionLog:
     """Bookkeeping of one run; ``journal`` may be None (nothing is written then).
 
@@ -68,7 +86,7 @@ class SessionLog:
             and rejections go to its recent errors via ``on_error``), or None.
         instrument: the traded instrument; fills and Trades of others are not journaled (None =
             learnt from the first ``sample``; until then all are).
-        fee_grace_s: how long a drained fill waits for its Trade (and fee) before it is
+        fee_grace_s: how long a noticed fill waits for its Trade (and fee) before it is
             journaled with fee 0, seconds of the core's clock.
     """
 
@@ -87,6 +105,7 @@ class SessionLog:
         self.run_id = run_id
         self.instrument = instrument
         self.totals = SessionTotals()
+        self._after_disconnect = False  # the last state change was a disconnect halt
         self._sample_ns = int(quote_sample_interval_s * 1e9)
         self._last_sample_ns = 0
         self._grace_ns = int(fee_grace_s * 1e9)
@@ -140,11 +159,11 @@ class SessionLog:
         elif isinstance(event, ErrorReceived):
             self.journal.error(self.run_id, ts_ns=event.local_ts_ns, source="exchange", code=event.code, message=event.message)
 
-    def drain(self, records: list[Any], now_ns: int) -> None:
-        """Journal the core's records (fills, state changes, denials, rejections)."""
+    def on_notices(self, notices: Sequence[Notice], now_ns: int) -> None:
+        """Journal the core's notices (fills, state changes, denials, rejections)."""
         t = self.totals
         j = self.journal
-        for rec in records:
+        for rec in notices:
             if isinstance(rec, FillRecorded):
                 t.fills += 1
                 t.volume += rec.amount
@@ -157,16 +176,40 @@ class SessionLog:
                         self._pending[rec.trade_id] = (rec, now_ns)
             elif isinstance(rec, OrderRejected):
                 t.rejects += 1
-                self._note_error(f"rejected {rec.command} (code {rec.code}): {rec.message}")
+                self._note_error(f"rejected {rec.command_name} (code {rec.code}): {rec.message}")
                 if j is not None:
-                    j.error(self.run_id, ts_ns=now_ns, source="rejected", code=rec.code, message=f"{rec.command}: {rec.message}")
+                    j.error(self.run_id, ts_ns=now_ns, source="rejected", code=rec.code, message=f"{rec.command_name}: {rec.message}")
             elif isinstance(rec, TradingStateChanged):
+                self._console_state_line(rec)
                 if j is not None:
                     j.risk_event(self.run_id, ts_ns=rec.local_ts_ns or now_ns, state=rec.state.value,
                                  previous=rec.previous.value, reason=rec.reason.value, detail=rec.detail)
-            elif isinstance(rec, OrderDenied | UnknownOrderReported | PositionDiscrepancy) and j is not None:
+            elif isinstance(rec, FlattenReport):
+                log.warning("%s", rec.line())
+                if j is not None:
+                    j.error(self.run_id, ts_ns=rec.ts_ns or now_ns, source="FlattenReport", message=rec.line())
+            elif isinstance(rec, RunBaseline):
+                log.warning("%s", rec.line())  # the start-up summary's last line
+                if j is not None:
+                    j.error(self.run_id, ts_ns=rec.ts_ns or now_ns, source="RunBaseline", message=rec.line())
+            elif isinstance(rec, _JOURNALED_AS_ERROR) and j is not None:
                 j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
         self._flush_pending(now_ns - self._grace_ns, now_ns)
+
+    def _console_state_line(self, rec: TradingStateChanged) -> None:
+        """One console line per trading-state change (halt, reduce, resume), with its reason.
+        A disconnect and the resume after it are the quoter's connection lines ("connection
+        lost", "reconnected"): not printed twice (still journaled)."""
+        if rec.reason is Reason.DISCONNECTED:
+            self._after_disconnect = True
+            return
+        if self._after_disconnect and rec.state is TradingState.ACTIVE:
+            self._after_disconnect = False
+            return
+        self._after_disconnect = False
+        verb = {TradingState.HALTED: "halted", TradingState.REDUCING: "reducing", TradingState.ACTIVE: "resumed"}[rec.state]
+        detail = f" ({rec.detail})" if rec.detail else ""
+        log.warning("trading %s: %s%s [was %s]", verb, rec.reason.value, detail, rec.previous.value)
 
     def finish(self, now_ns: int) -> None:
         """End of the run: journal the fills still waiting for their fee (with fee 0)."""
@@ -215,7 +258,7 @@ class SessionLog:
         self._journal_fill(rec, trade.fee, trade.maker_taker or rec.maker_taker, trade.position_after, local_ts_ns)
 
     def _flush_pending(self, seen_before_ns: int | None, now_ns: int) -> None:
-        """Journal (fee 0) the waiting fills drained at or before ``seen_before_ns`` (None: all)."""
+        """Journal (fee 0) the waiting fills noticed at or before ``seen_before_ns`` (None: all)."""
         if self.journal is None or not self._pending:
             return
         for trade_id, (rec, seen_ns) in list(self._pending.items()):
@@ -246,7 +289,9 @@ class SessionLog:
         return wrote
 
     def sample(self, s: CoreStatus) -> None:
-        """Periodic status: max |position|, journal quote and PnL samples."""
+        """Periodic status: max |position|, journal quote and PnL samples, and the fills that
+        waited ``fee_grace_s`` for their Trade in vain (journaled with fee 0)."""
+        self._flush_pending(s.ts_ns - self._grace_ns, s.ts_ns)
         t = self.totals
         t.max_abs_position = max(t.max_abs_position, abs(s.position))
         if self.instrument is None and s.instrument:
@@ -264,3 +309,4 @@ class SessionLog:
             realised=s.pnl_realised, unrealised=s.pnl_unrealised, fees=s.fees, funding=s.funding,
             equity=s.pnl_total,
         )
+

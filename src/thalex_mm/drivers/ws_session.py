@@ -1,9 +1,10 @@
 """One Thalex WebSocket connection: send frames, correlate responses by id, decode the rest.
 
 The reader loop (``listen``) is the only consumer of the socket. Responses to control calls
-made with :meth:`WsSession.call` resolve their futures; every other decoded event (market data,
-order feeds, responses to fire-and-forget order commands) goes to the ``on_event`` callback,
-which must not block (it feeds the pure core).
+made with :meth:`WsSession.call` resolve their futures (with the decoded JSON result); every
+other decoded event (market data, order feeds, responses to fire-and-forget order commands,
+made typed core events by ``protocol.decoder.response_event``) goes to the ``on_event``
+callback, which must not block (it feeds the pure core).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from thalex_mm.core.events import ErrorReceived, Event, ResponseReceived
+from thalex_mm.core.events import ErrorReceived, Event
 from thalex_mm.errors import TransportError
-from thalex_mm.protocol.decoder import decode_frame
+from thalex_mm.protocol.decoder import ReplyReceived, decode_frame, response_event
 from thalex_mm.protocol.rejections import RequestRejected
 
 __all__ = ["WsSession"]
@@ -144,11 +145,11 @@ class WsSession:
                 self.last_frame_ns = now
                 self.last_frame_perf_s = arrived_s
                 for event in decode_frame(data, now):
-                    if isinstance(event, ResponseReceived | ErrorReceived):
+                    if isinstance(event, ReplyReceived | ErrorReceived):
                         self._round_trip_done(event.request_id, arrived_s)
                         if self._resolve(event):
                             continue
-                    self._on_event(event)
+                    self._on_event(response_event(event) if isinstance(event, ReplyReceived) else event)
         finally:
             self._fail_pending(TransportError("connection closed"))
 
@@ -159,7 +160,7 @@ class WsSession:
         if sent_s is not None:
             self._on_round_trip(arrived_s - sent_s)
 
-    def _resolve(self, event: ResponseReceived | ErrorReceived) -> bool:
+    def _resolve(self, event: ReplyReceived | ErrorReceived) -> bool:
         rid = event.request_id
         fut = self._pending.get(rid) if isinstance(rid, int) else None
         if fut is None or fut.done():

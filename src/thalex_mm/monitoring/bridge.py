@@ -6,37 +6,40 @@ The paper/live drivers hold a ``CoreStatus`` (from ``MarketMakerCore.status()``)
 :class:`CoreStatusHub` is a :class:`StatusHub` whose ``publish`` also accepts
 ``(status, stats, totals)``, which is how ``run_paper(hub=...)`` calls it.
 
-Attributes are read by name (duck typing), so this module does not import the drivers; a missing
-attribute reads as "unknown". Fill marks on the price chart still need ``hub.on_fill(...)`` from
-where the driver sees each fill (e.g. ``SessionLog`` handling a ``FillRecorded``).
+The status is the core's typed ``CoreStatus``; of the drivers' objects only their error lists
+and counters are read (the protocols below), so this module does not import the drivers. Fill
+marks on the price chart still need ``hub.on_fill(...)`` from where the driver sees each fill
+(e.g. ``SessionLog`` handling a ``FillRecorded``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
+from thalex_mm.core.market_maker import CoreStatus
 from thalex_mm.monitoring.metrics import Metrics
 from thalex_mm.monitoring.status import DashboardSnapshot, StatusHub
 
 __all__ = ["CoreStatusHub", "snapshot_from_core", "sync_metrics"]
 
-_SAME_NAME = (
-    "instrument", "mid", "fair_value", "reservation", "best_bid", "best_ask", "our_bid",
-    "our_ask", "our_bid_size", "our_ask_size", "position", "pnl_realised", "pnl_unrealised",
-    "fees", "pnl_total", "sigma", "A", "k", "gamma", "trading_state", "state_reason",
-    "k_per_tick", "intensity_confidence", "intensity_fitted_fraction", "intensity_source",
-)  # fmt: skip
+
+class _Errors(Protocol):
+    """The session's ``SessionTotals``: recent error texts, newest last."""
+
+    errors: Iterable[str]
 
 
-def _opt_int(obj: Any, name: str) -> int | None:
-    value = getattr(obj, name, None) if obj is not None else None
-    return None if value is None else int(value)
+class _ConnectionCounters(_Errors, Protocol):
+    """The quoter's ``QuoterStats``: recent errors and the reconnect count."""
+
+    reconnects: int
 
 
 def snapshot_from_core(
-    status: Any,
-    stats: Any = None,
-    totals: Any = None,
+    status: CoreStatus,
+    stats: _ConnectionCounters | None = None,
+    totals: _Errors | None = None,
     *,
     budget_used: int | None = None,
     budget_limit: int | None = None,
@@ -44,35 +47,33 @@ def snapshot_from_core(
     """A :class:`DashboardSnapshot` from a ``CoreStatus`` (+ ``QuoterStats``, ``SessionTotals``).
 
     Args:
-        status: has ``ts_ns`` and the fields of :class:`DashboardSnapshot` (``average_price``
-            for ``avg_price``; ``fills`` for the fill count).
+        status: the core's status now.
         stats: the quoter's stats (``reconnects``, ``errors``), or None.
         totals: the session totals (``errors``), or None.
-        budget_used: messages used in the current rate-limit window, if known.
-        budget_limit: messages allowed per window, if known.
+        budget_used / budget_limit: messages used in / allowed per rate-limit window
+            (default: the status's own figures; a limit of 0 reads as unknown).
 
     Returns:
         The snapshot.
     """
-    fields: dict[str, Any] = {n: getattr(status, n) for n in _SAME_NAME if hasattr(status, n)}
-    fields["trading_state"] = str(fields.get("trading_state", "ACTIVE")).upper()
-    fields["state_reason"] = str(getattr(fields.get("state_reason", ""), "value",
-                                         fields.get("state_reason", "")))
-    avg = getattr(status, "average_price", getattr(status, "avg_price", None))
-    errors: list[str] = []
-    for source in (stats, totals):
-        errors += [str(e) for e in (getattr(source, "errors", None) or ())]
+    s = status
+    errors = [str(e) for source in (stats, totals) if source is not None for e in source.errors]
     return DashboardSnapshot(
-        ts_ns=int(status.ts_ns),
-        avg_price=None if avg is None or (avg == 0 and not getattr(status, "position", 0))
-        else float(avg),
-        open_orders=tuple(tuple(o) for o in getattr(status, "open_orders", ())),
-        budget_used=budget_used if budget_used is not None else _opt_int(status, "budget_used"),
-        budget_limit=budget_limit if budget_limit is not None else _opt_int(status, "budget_limit") or None,
-        reconnects=_opt_int(stats, "reconnects"),
+        ts_ns=int(s.ts_ns), instrument=s.instrument, mid=s.mid, fair_value=s.fair_value,
+        reservation=s.reservation, best_bid=s.best_bid, best_ask=s.best_ask, our_bid=s.our_bid,
+        our_ask=s.our_ask, our_bid_size=s.our_bid_size, our_ask_size=s.our_ask_size,
+        position=s.position, avg_price=s.average_price if s.average_price or s.position else None,
+        pnl_realised=s.pnl_realised, pnl_unrealised=s.pnl_unrealised, fees=s.fees, pnl_total=s.pnl_total,
+        sigma=s.sigma, A=s.A, k=s.k, gamma=s.gamma,
+        trading_state=s.trading_state.upper(), state_reason=s.state_reason,
+        open_orders=tuple(tuple(o) for o in s.open_orders),
+        budget_used=s.budget_used if budget_used is None else budget_used,
+        budget_limit=(s.budget_limit or None) if budget_limit is None else budget_limit,
+        reconnects=None if stats is None else int(stats.reconnects),
         recent_errors=tuple(errors[-10:]) if (stats is not None or totals is not None) else None,
-        fills_count=_opt_int(status, "fills"),
-        **fields,
+        fills_count=s.fills,
+        k_per_tick=s.k_per_tick, intensity_confidence=s.intensity_confidence,
+        intensity_fitted_fraction=s.intensity_fitted_fraction, intensity_source=s.intensity_source,
     )
 
 
@@ -103,7 +104,12 @@ class CoreStatusHub(StatusHub):
     with :func:`snapshot_from_core` and its counters copied with :func:`sync_metrics`.
     """
 
-    def publish(self, snapshot: Any, stats: Any = None, totals: Any = None) -> None:
+    def publish(
+        self,
+        snapshot: DashboardSnapshot | CoreStatus,
+        stats: _ConnectionCounters | None = None,
+        totals: _Errors | None = None,
+    ) -> None:
         if isinstance(snapshot, DashboardSnapshot):
             super().publish(snapshot)
             return

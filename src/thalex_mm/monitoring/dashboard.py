@@ -12,9 +12,9 @@ Routes:
 Security: on a loopback address no token is needed. Any other bind address needs a token
 (``token=`` or ``THALEX_MM_DASHBOARD_TOKEN``), or :class:`DashboardServer` refuses to start.
 With a token set, every request must carry it (``?token=`` or ``Authorization: Bearer``). The
-kill endpoint also needs a JSON body and a same-origin ``Origin`` (when the browser sends one),
-and without a token only loopback ``Host`` names are served (DNS rebinding), so another web site
-cannot trigger it. No response ever contains the token or other secrets.
+kill endpoint also needs ``Content-Type: application/json`` with a JSON body, and an ``Origin``
+equal to the dashboard's own (a request without an Origin needs the token), and without a token
+only loopback ``Host`` names are served (DNS rebinding), so another web site cannot trigger it. No response ever contains the token or other secrets.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import os
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -250,9 +249,20 @@ class DashboardServer:
         return resp
 
     async def _kill(self, request: web.Request) -> web.Response:
+        # Only same-origin JSON: a form or a text/plain fetch (no CORS preflight, e.g. from a
+        # sandboxed iframe with Origin "null") must not reach the switch. The Origin must be
+        # the dashboard's own; a request without one (not a browser) needs the token, which
+        # the middleware has checked when one is set.
+        if request.content_type != "application/json":
+            return web.json_response({"error": "the kill switch takes Content-Type: application/json"},
+                                     status=415)
         origin = request.headers.get("Origin")
-        if origin is not None and origin != "null" and urlsplit(origin).netloc != request.host:
+        own = f"{request.scheme}://{request.host}"
+        if origin is not None and origin != own:
             return web.json_response({"error": f"cross-origin kill refused (origin {origin})"},
+                                     status=403)
+        if origin is None and self._token is None:
+            return web.json_response({"error": "kill refused: no Origin header and no token"},
                                      status=403)
         try:
             body = await request.json()

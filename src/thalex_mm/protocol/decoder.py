@@ -1,7 +1,12 @@
 """Frame decoder: one Thalex text frame -> a tuple of typed core events (thalex_protocol.md §1).
 
 Classification follows the official examples: ``channel_name`` present -> notification; else
-``result`` present -> response; else ``error`` present -> error. Notifications are dispatched by
+``result`` present -> response; else ``error`` present -> error. A response stays decoded JSON
+(``ReplyReceived``, the only event here the core never sees) until the driver knows whose it
+is: the answer of a control call (login, subscribe, snapshots) resolves that call; any other
+goes through :func:`response_event`, which makes it a typed ``ResponseReceived`` (with the
+order's ``OrderReport``) or, if it cannot, a ``DecodeFailed``. Error codes become the core's
+``ErrorKind`` (:func:`thalex_mm.protocol.error_codes.error_kind`). Notifications are dispatched by
 channel: fixed names first (``session.orders``, ``account.portfolio``, ``instruments``,
 ``system`` ...), then the prefix before the first ``.`` (``ticker``, ``lwt``, ``book``,
 ``price_index``, ``recent_trades``).
@@ -17,6 +22,7 @@ the payload has none (lwt, portfolio, summary, instruments, system, mm_protectio
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -41,6 +47,7 @@ from thalex_mm.core.events import (
 )
 from thalex_mm.errors import ProtocolError
 from thalex_mm.protocol.constants import Channel
+from thalex_mm.protocol.error_codes import error_kind
 from thalex_mm.protocol.parsers import (
     _list,
     _num,
@@ -64,11 +71,13 @@ from thalex_mm.protocol.parsers import (
 
 __all__ = [
     "EXCERPT_CHARS",
+    "ReplyReceived",
     "decode_frame",
     "parse_account_trade",
     "parse_instrument",
     "parse_order_status",
     "parse_portfolio_entry",
+    "response_event",
 ]
 
 EXCERPT_CHARS = 200
@@ -87,11 +96,71 @@ def _excerpt(data: str | bytes | bytearray | memoryview) -> str:
     return raw.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
 
 
+_PUBLIC_CHANNEL_PREFIXES = (
+    "ticker.", "book.", "lwt.", "price_index.", "recent_trades.", "index_components.",
+    "instruments", "system",
+)
+
+
+def _may_hide_private_state(excerpt: str) -> bool:
+    """Could the undecodable frame have been a private notification or a response? Public
+    market data is refreshed by the next update; our orders and fills are not."""
+    if '"channel_name"' in excerpt:
+        return (
+            "session." in excerpt
+            or "account." in excerpt
+            or not any(p in excerpt for p in _PUBLIC_CHANNEL_PREFIXES)
+        )
+    return True
+
+
+def _failure(data: Any, reason: str, local_ts_ns: int) -> DecodeFailed:
+    excerpt = _excerpt(data)
+    return DecodeFailed(
+        exchange_ts_ns=0,
+        local_ts_ns=local_ts_ns,
+        excerpt=excerpt,
+        reason=reason,
+        may_hide_private_state=_may_hide_private_state(excerpt),
+    )
+
+
 def _failed(data: Any, reason: str, local_ts_ns: int) -> tuple[Event, ...]:
-    return (
-        DecodeFailed(
-            exchange_ts_ns=0, local_ts_ns=local_ts_ns, excerpt=_excerpt(data), reason=reason
-        ),
+    return (_failure(data, reason, local_ts_ns),)
+
+
+# ---------------------------------------------------------------- replies
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyReceived(Event):
+    """A successful answer, still decoded JSON: the result of a control call (the driver's
+    ``WsSession.call`` returns it) or, through :func:`response_event`, of an order request.
+    Never given to the core."""
+
+    request_id: int | None
+    result: object
+
+
+def response_event(reply: ReplyReceived) -> ResponseReceived | DecodeFailed:
+    """The core event for the answer to one of our order requests.
+
+    An OrderStatus result (insert, amend, cancel: a JSON object with ``order_id``) becomes the
+    ``report``; any other result (mass quote, cancel all, MMP ...) none. An OrderStatus that
+    does not parse is a ``DecodeFailed`` naming the field (the order's state is then unknown).
+    """
+    result = reply.result
+    report = None
+    if isinstance(result, dict) and "order_id" in result:
+        try:
+            report = parse_order_status(result)
+        except ProtocolError as exc:
+            return _failure(orjson.dumps(result), f"order response: {exc}", reply.local_ts_ns)
+    return ResponseReceived(
+        exchange_ts_ns=reply.exchange_ts_ns,
+        local_ts_ns=reply.local_ts_ns,
+        request_id=reply.request_id,
+        report=report,
     )
 
 
@@ -355,7 +424,7 @@ def _decode_object(frame: dict[str, Any], local: int) -> tuple[Event, ...]:
         return parser(channel, frame["notification"], snapshot, local)
     if "result" in frame:
         return (
-            ResponseReceived(
+            ReplyReceived(
                 exchange_ts_ns=0,
                 local_ts_ns=local,
                 request_id=_request_id(frame),
@@ -373,7 +442,12 @@ def _decode_object(frame: dict[str, Any], local: int) -> tuple[Event, ...]:
             raise ProtocolError(f"error.message: expected a string, got {_type(message)}")
         return (
             ErrorReceived(
-                exchange_ts_ns=0, local_ts_ns=local, request_id=rid, code=code, message=message
+                exchange_ts_ns=0,
+                local_ts_ns=local,
+                request_id=rid,
+                kind=error_kind(code),
+                code=code,
+                message=message,
             ),
         )
     raise ProtocolError("frame has none of channel_name, result, error")
@@ -388,7 +462,7 @@ def decode_frame(data: str | bytes, local_ts_ns: int) -> tuple[Event, ...]:
 
     Returns:
         Usually one event: a market-data/account event for a notification,
-        ``ResponseReceived`` / ``ErrorReceived`` for replies, or ``DecodeFailed`` (excerpt of
+        ``ReplyReceived`` / ``ErrorReceived`` for replies, or ``DecodeFailed`` (excerpt of
         the frame's first ~200 characters and the reason).
     """
     try:

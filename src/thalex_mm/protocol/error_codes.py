@@ -2,14 +2,18 @@
 
 Only 1 (order not found) and 4 (throttled) are confirmed by official examples; the rest follow
 the third-party Rust SDK's enum. The simulated exchange answers with these codes and the bot
-classifies them (retry, drop, reconcile) by the same enum, so the two cannot drift apart.
+classifies them (retry, drop, reconcile) by the same names, so the two cannot drift apart: the
+codec maps every wire code onto the core's ``ErrorKind`` of the same name (:func:`error_kind`)
+before the core sees it.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["ErrorCode"]
+from thalex_mm.core.error_kinds import ErrorKind
+
+__all__ = ["ErrorCode", "error_kind"]
 
 
 class ErrorCode(IntEnum):
@@ -51,3 +55,11 @@ class ErrorCode(IntEnum):
     PERSISTENT_SESSION = 52
     API_CONNECTION_LIMIT_REACHED = 53
     REDUCE_ONLY_MODE = 57
+
+
+_KINDS: dict[int, ErrorKind] = {code.value: ErrorKind[code.name] for code in ErrorCode}
+
+
+def error_kind(code: int) -> ErrorKind:
+    """The core's name for wire error ``code`` (``ErrorKind.UNKNOWN`` for a code not listed)."""
+    return _KINDS.get(code, ErrorKind.UNKNOWN)

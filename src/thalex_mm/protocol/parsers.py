@@ -3,7 +3,7 @@
 Each parser takes an already-decoded JSON value and raises :class:`ProtocolError` with a
 precise reason (which field, what was found, what was expected) when it cannot build the core
 object. :func:`thalex_mm.protocol.decoder.decode_frame` turns those errors into
-``DecodeFailed``; drivers call the parsers directly on ``ResponseReceived.result``.
+``DecodeFailed``; ``decoder.response_event`` and the drivers call them on ``ReplyReceived.result``.
 
 Rules: numbers are JSON ints or floats (never booleans), finite; wire times are float Unix
 seconds and become ``int(round(t * 1e9))`` ns; an optional field that is absent or ``null``
@@ -48,6 +48,7 @@ __all__ = [
     "parse_price_level",
     "parse_recent_trade",
     "parse_removed_instrument",
+    "parse_trade_history",
     "s_to_ns",
 ]
 
@@ -384,6 +385,13 @@ def parse_order_status(d: Any, where: str = "order") -> OrderReport:
         create_ts_ns=_ts(d, "create_time", where) or 0,
         close_ts_ns=_ts(d, "close_time", where),
     )
+
+
+def parse_trade_history(result: Any) -> tuple[AccountTrade, ...]:
+    """``private/trade_history`` result (§5.2: ``{"trades": [Trade...], "bookmark"}``; a bare
+    array of Trade is accepted too) -> its trades, in the order given."""
+    raw = result.get("trades") if isinstance(result, dict) else result
+    return tuple(parse_account_trade(t, f"trades[{i}]") for i, t in enumerate(_list(raw or [], "trades")))
 
 
 def parse_account_trade(d: Any, where: str = "trade") -> AccountTrade:

@@ -9,8 +9,9 @@ WAL mode with ``synchronous=NORMAL``: a committed batch survives a ``kill -9`` o
 interval.
 
 Loss bound on ``kill -9``: a record is at risk from the moment it happens until its batch
-commits. The live driver hands the core's records to the journal at least every
-``JOURNAL_HANDOVER_S`` = 0.5 s (``thalex_mm.commands.live_cmd``) and the writer commits every
+commits. The live driver hands the core's notices (fills, risk events, rejections) to the
+journal as they happen and its quote/PnL samples at least every ``JOURNAL_HANDOVER_S`` = 0.5 s
+(``thalex_mm.drivers.live``), and the writer commits every
 :data:`DEFAULT_FLUSH_INTERVAL_S` = 0.2 s, so a ``kill -9`` loses at most the records of the
 last ~0.7 s (plus one commit's duration, milliseconds) — under a second. Fills missed that way
 are recovered from the exchange's trade history when live restarts. A power loss can also lose

@@ -32,6 +32,8 @@ from thalex_mm.config.models import BotConfig, RiskConfig
 from thalex_mm.config.secrets import Credentials, Secret
 from thalex_mm.core.commands import AmendOrder, Command, InsertOrder, MassQuote
 from thalex_mm.core.market_maker import MarketMakerCore
+from thalex_mm.core.order_ids import run_base_from_wall_clock
+from thalex_mm.core.step import Notice
 from thalex_mm.core.types import OrderType, Side, TimeInForce
 from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.sim.server import SimExchange
@@ -182,11 +184,13 @@ class ChaosHarness:
         self.account: str = keys.account
         self.config = config
         self.instrument = config.market.instrument
-        self.core = MarketMakerCore(config)
+        self.core = MarketMakerCore(config, first_client_order_id=run_base_from_wall_clock(time.time_ns()))
         creds = Credentials(key_id=keys.kid, private_key=Secret(keys.private_key_pem()))
         self.quoter = AvellanedaQuoter(
-            config, sim.url, creds, self.core, on_command=self._on_command, rng=random.Random(seed)
+            config, sim.url, creds, self.core, on_command=self._on_command, on_notices=self._on_notices,
+            rng=random.Random(seed),
         )
+        self.notices: list[Notice] = []  # the core's notices since the owner last cleared them
         self.sent: list[SentCommand] = []
         self.sent_at_ns: dict[int, int] = {}  # request id -> send time, pruned by the checks
         self.risk_violations: list[SentCommand] = []
@@ -245,6 +249,9 @@ class ChaosHarness:
 
     def clear_triggers(self) -> None:
         self._triggers.clear()
+
+    def _on_notices(self, notices: tuple[Notice, ...], ts_ns: int) -> None:
+        self.notices.extend(notices)
 
     def _on_command(self, request_id: int, cmd: Command, ts_ns: int) -> None:
         kind = type(cmd).__name__

@@ -268,7 +268,8 @@ async def run_soak(
 
 
 def _drain(h: ChaosHarness, res: SoakResult) -> None:
-    for rec in h.core.drain_records():
+    notices, h.notices = h.notices, []
+    for rec in notices:
         if isinstance(rec, TradingStateChanged):
             res.state_changes[f"{rec.state.value}:{rec.reason.value}"] += 1
 
