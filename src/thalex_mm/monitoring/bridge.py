@@ -72,6 +72,8 @@ def snapshot_from_core(
         reconnects=None if stats is None else int(stats.reconnects),
         recent_errors=tuple(errors[-10:]) if (stats is not None or totals is not None) else None,
         fills_count=s.fills,
+        k_per_tick=s.k_per_tick, intensity_confidence=s.intensity_confidence,
+        intensity_fitted_fraction=s.intensity_fitted_fraction, intensity_source=s.intensity_source,
     )
 
 
