@@ -105,11 +105,12 @@ def run(n: int, levels: int, seed: int) -> dict[str, list[int]]:
         sizes=(0.01,), levels=levels, level_spacing_ticks=5, amend_tolerance_ticks=2
     )
     av = AvellanedaConfig(horizon=HorizonMode.INFINITE, gamma=0.05, unit_size=0.01)
-    quoting = QuotingConfig()
+    quoting = QuotingConfig(fair_value="mid")  # this loop passes the mid only (no microprice input)
     ms = MarketState(BTC.name, BTC.underlying)
     fvm = FairValueModel(quoting)
     qb = QuoteBuilder(BTC, av, quoting, order_cfg)
-    risk = RiskManager(RiskConfig(), label=order_cfg.label)
+    risk = RiskManager(RiskConfig(position_soft_limit=0.05, position_hard_limit=0.1, max_order_size=0.1),
+                       label=order_cfg.label)
     om = OrderManager(order_cfg)
     budget = MessageBudget(ConnectionConfig(), cancel_on_disconnect=True)
     pos = PositionTracker(BTC.name)

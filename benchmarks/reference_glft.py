@@ -19,7 +19,9 @@ copied) as a numba function and run in **hftbacktest** (PyPI, the optional ``ben
   is this with more levels): half spread ``(c1 + Δ/2 · c2 · σ) · adj1``, skew
   ``c2 · σ · adj2`` per order-size of inventory (γ = 0.05, adj1 = 1, adj2 = 0.05 as in the
   tutorial), post-only, never inside the touch; no quotes before the first calibration;
-  order size and position limit are thalex-mm's (``order.sizes[0]``, ``risk.position_soft_limit``).
+  order size and position limit are thalex-mm's, resolved for the session's instrument at the
+  price where trading starts (``order.size_notional`` / price and ``risk.soft_limit_orders``
+  order sizes unless set: docs/model.md §9).
 
 The same world for both: 5 ms order-entry and 5 ms response latency; risk-averse queue model;
 feed latency from the recorded receive times (hftbacktest's converter shifts them by the most
@@ -37,8 +39,11 @@ Data: the Binance USDT-M sessions in ``$THALEX_MM_DATA_DIR`` or ``../shared/data
 with hftbacktest's own converter (``hftbacktest.data.utils.binancefutures.convert``) into npz
 files in ``$THALEX_MM_CACHE_DIR/hftbacktest`` (default ``~/.cache/thalex-mm/hftbacktest``),
 never into the repository (2023 captures have µs receive times: they are rewritten to ns
-first, the converter reads 19 digits). The COIN-M ETHUSD session is skipped: its contracts are
-10 USD inverse contracts, which thalex-mm's backtester does not size yet (issue 13 item 7).
+first, the converter reads 19 digits). COIN-M (inverse) sessions run in hftbacktest as an
+``inverse_asset`` of the symbol's contract value (ETHUSD 10 USD, BTCUSD 100 USD): orders are
+whole contracts (thalex-mm's size in the base currency converted at the price where trading
+starts, at least one), fills are converted back to the base currency for the shared metrics,
+and its own PnL (base currency) is shown at the last mid.
 
 Usage: ``python benchmarks/reference_glft.py [--window-s 60] [--sessions LABEL…]``
 """
@@ -50,6 +55,7 @@ import contextlib
 import gzip
 import io
 import os
+import re
 import sys
 import time
 from dataclasses import replace
@@ -71,21 +77,33 @@ from thalex_mm.backtest.runner import BacktestSettings
 from thalex_mm.backtest.sessions import group_sessions
 from thalex_mm.backtest.tape import infer_tick_size
 from thalex_mm.config.models import BotConfig
-from thalex_mm.data import load_events
+from thalex_mm.core.instrument_scale import resolve_for_instrument
+from thalex_mm.core.types import Instrument
+from thalex_mm.data import EventKind, load_events
+from thalex_mm.data.binance import coinm_contract_usd
 from thalex_mm.evaluation.blocks import block_sums, metrics_from_sums
 from thalex_mm.evaluation.session_run import SessionTask, run_walkforward_session
 from thalex_mm.reports import RunRecord
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("THALEX_MM_DATA_DIR", REPO / ".." / "shared" / "data"))
-LINEAR_DIRS = ("binance_usdm_btcusdt_perp_l2_trades", "binance_usdm_ethusdt_perp_l2_trades")
-SKIPPED_DIRS = {"binance_coinm_ethusd_perp_l2_trades": "COIN-M inverse contracts of 10 USD "
-                "(thalex-mm's backtester does not size inverse contracts yet)"}
+SESSION_DIRS = ("binance_usdm_btcusdt_perp_l2_trades", "binance_usdm_ethusdt_perp_l2_trades",
+                "binance_coinm_ethusd_perp_l2_trades")
 LATENCY_NS = 5_000_000
 STEP_NS = 100_000_000
 GAMMA, DELTA, ADJ1, ADJ2 = 0.05, 1.0, 1.0, 0.05
 _NS = 1_000_000_000
 _FILLED = 3
+
+
+def contract_usd(path: Path) -> float | None:
+    """USD value of one contract when the capture is a COIN-M (inverse) symbol, else None."""
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
+        for _, line in zip(range(200), fh, strict=False):
+            m = re.search(r'"s":"([A-Z0-9_]+)"', line)
+            if m:
+                return coinm_contract_usd(m.group(1))
+    return None
 
 
 def cache_dir() -> Path:
@@ -234,15 +252,22 @@ def glft(hbt, window, order_qty, max_position, steps_out, fills_out, calib_out):
     return t, nf
 
 
+def _asset(data: list, tick: float, maker: float, taker: float, inverse_usd: float | None):
+    """hftbacktest asset of the shared world; inverse (contracts of ``inverse_usd``) for COIN-M."""
+    a = BacktestAsset().data(data)
+    a = a.inverse_asset(inverse_usd) if inverse_usd else a.linear_asset(1.0)
+    return (a.constant_order_latency(LATENCY_NS, LATENCY_NS).risk_adverse_queue_model()
+            .no_partial_fill_exchange().trading_value_fee_model(maker, taker)
+            .tick_size(tick).lot_size(1.0 if inverse_usd else 0.001).last_trades_capacity(10_000))
+
+
 def run_reference(npz: list[Path], tick: float, config: BotConfig, window_s: float,
-                  seconds: float, trade_from_ns: int, end_ns: int
+                  seconds: float, trade_from_ns: int, end_ns: int,
+                  order_qty: float, max_position: float, inverse_usd: float | None = None
                   ) -> tuple[dict, np.ndarray, float]:
+    """Order size and position limit in hftbacktest's units (contracts for inverse)."""
     av = config.avellaneda
-    asset = (BacktestAsset().data([str(p) for p in npz]).linear_asset(1.0)
-             .constant_order_latency(LATENCY_NS, LATENCY_NS).risk_adverse_queue_model()
-             .no_partial_fill_exchange().trading_value_fee_model(av.maker_fee_rate,
-                                                                 av.taker_fee_rate)
-             .tick_size(tick).lot_size(0.001).last_trades_capacity(10_000))
+    asset = _asset([str(p) for p in npz], tick, av.maker_fee_rate, av.taker_fee_rate, inverse_usd)
     hbt = HashMapMarketDepthBacktest([asset])
     n = int(seconds / 0.1) + 10
     steps = np.zeros((n, 2))
@@ -250,13 +275,18 @@ def run_reference(npz: list[Path], tick: float, config: BotConfig, window_s: flo
     calib = np.full(3, np.nan)
     rows = sum(len(np.load(p)["data"]) for p in npz)
     t0 = time.perf_counter()
-    t, nf = glft(hbt, int(window_s * 10), float(config.order.sizes[0]),
-                 float(config.risk.position_soft_limit), steps, fills, calib)
+    t, nf = glft(hbt, int(window_s * 10), float(order_qty), float(max_position), steps, fills, calib)
     wall = time.perf_counter() - t0
     sv = hbt.state_values(0)
-    own_pnl = sv.balance + sv.position * steps[t - 1, 1] - sv.fee  # hftbacktest's own books
+    last_mid = steps[t - 1, 1]
+    if inverse_usd:  # hftbacktest's inverse equity, base currency: −balance − size·position/price − fee
+        own_pnl = (-sv.balance - sv.position * inverse_usd / last_mid - sv.fee) * last_mid
+    else:
+        own_pnl = sv.balance + sv.position * last_mid - sv.fee  # hftbacktest's own books
     hbt.close()
-    steps, fills = steps[:t], fills[:nf]
+    steps, fills = steps[:t], fills[:nf].copy()
+    if inverse_usd:  # contracts -> base currency at the fill price (the shared metrics' unit)
+        fills[:, 3] = fills[:, 3] * inverse_usd / fills[:, 2]
     order = np.argsort(fills[:, 0], kind="stable")
     fills = fills[order]
     fee = av.maker_fee_rate * fills[:, 2] * fills[:, 3]  # post-only: every fill is a maker
@@ -277,16 +307,11 @@ def _metrics(blocks: np.ndarray) -> dict:
     return {k: float(v) for k, v in metrics_from_sums(blocks.sum(axis=0)).items()}
 
 
-def warm_up(npz: Path, tick: float, config: BotConfig) -> None:
+def warm_up(npz: Path, tick: float) -> None:
     """Compile the numba strategy on the first 20,000 rows (kept out of the timings)."""
     data = np.load(npz)["data"][:20_000].copy()
-    asset = (BacktestAsset().data([data]).linear_asset(1.0)
-             .constant_order_latency(LATENCY_NS, LATENCY_NS).risk_adverse_queue_model()
-             .no_partial_fill_exchange().trading_value_fee_model(0.0, 0.0)
-             .tick_size(tick).lot_size(0.001).last_trades_capacity(10_000))
-    hbt = HashMapMarketDepthBacktest([asset])
-    glft(hbt, 10, float(config.order.sizes[0]), float(config.risk.position_soft_limit),
-         np.zeros((50, 2)), np.zeros((10, 4)), np.full(3, np.nan))
+    hbt = HashMapMarketDepthBacktest([_asset([data], tick, 0.0, 0.0, None)])
+    glft(hbt, 10, 0.01, 0.05, np.zeros((50, 2)), np.zeros((10, 4)), np.full(3, np.nan))
     hbt.close()
 
 
@@ -305,14 +330,11 @@ def main() -> int:
                     help="calibration window of both (and the reference's rolling window), s")
     ap.add_argument("--sessions", nargs="*", default=None, help="only these session labels")
     args = ap.parse_args()
-    dirs = [DATA / d for d in LINEAR_DIRS if (DATA / d).is_dir()]
+    dirs = [DATA / d for d in SESSION_DIRS if (DATA / d).is_dir()]
     if not dirs:
         sys.stderr.write(f"reference_glft: skipped: no shared Binance data under {DATA} "
                          "(set THALEX_MM_DATA_DIR)\n")
         return 0
-    for d, why in SKIPPED_DIRS.items():
-        if (DATA / d).is_dir():
-            print(f"skipped {d}: {why}")
     config = BotConfig()
     settings = BacktestSettings()  # 5 ms latencies, risk-averse queue, config fees
     print(f"hftbacktest {hftbacktest.__version__} (no-partial-fill exchange; 2.4.4's "
@@ -330,15 +352,30 @@ def main() -> int:
         start, end = int(events["exch_ts"][0]), int(events["exch_ts"][-1])
         trade_from = start + round(args.window_s * _NS)
         tick = infer_tick_size(events[events["exch_ts"] < trade_from])
+        inverse_usd = contract_usd(Path(sess.paths[0]))
+        trades = events[(events["kind"] == EventKind.TRADE) & (events["exch_ts"] < trade_from)]
+        price = float(trades["price"][-1])  # the last print before trading starts
+        vtick = settings.volume_tick_size
+        inst = Instrument(name="REF", product="REF", tick_size=tick, volume_tick_size=vtick,
+                          min_order_amount=vtick, underlying="REF")
+        scaled = resolve_for_instrument(config, inst, price)  # what thalex-mm will quote with
+        qty, limit = scaled.order.sizes[0], scaled.risk.position_soft_limit
+        if inverse_usd:  # whole contracts of inverse_usd
+            qty = max(1.0, round(qty * price / inverse_usd))
+            limit = qty * scaled.risk.soft_limit_orders if config.risk.position_soft_limit is None \
+                else max(qty, round(limit * price / inverse_usd))
         npz = [to_npz(Path(p)) for p in sess.paths]
         if not warmed:
-            warm_up(npz[0], tick, config)
+            warm_up(npz[0], tick)
             warmed = True
         names = ", ".join(Path(p).name for p in sess.paths)
+        unit = f"contracts of {inverse_usd:g} USD" if inverse_usd else "base"
         print(f"session {sess.label} ({names}; tick {tick:g}; trading "
-              f"{(end - trade_from) / _NS:.0f} s)")
+              f"{(end - trade_from) / _NS:.0f} s; reference order {qty:g} / limit {limit:g} {unit}, "
+              f"thalex-mm γ {scaled.avellaneda.gamma:g})")
         ref, ref_blocks, ref_rate = run_reference(npz, tick, config, args.window_s,
-                                         (end - start) / _NS + 5, trade_from, end)
+                                                  (end - start) / _NS + 5, trade_from, end,
+                                                  qty, limit, inverse_usd)
         run = run_walkforward_session(SessionTask(
             point=0, session=0, label=sess.label, paths=tuple(sess.paths),
             config_json=config.model_dump(mode="json"), overrides={},

@@ -230,6 +230,19 @@ def test_shared_sessions_backtest_from_cli(tmp_path):
     assert s["fills"] > 0
 
 
+def test_backtest_summary_when_intensity_fitted_reports_calibration_in_ticks(tmp_path) -> None:
+    # the synthetic AS world prints every order at its limit: k = 0.5 per USD, tick 1 USD
+    out = run_backtest(["synthetic:120:4"], BotConfig(), BacktestSettings(), out_dir=tmp_path)
+    cal = out.summary["calibration"]
+    assert cal["intensity_source"] == "fit"
+    assert cal["k_per_tick"] == pytest.approx(cal["k_per_quote_ccy"] * 1.0)
+    assert cal["k_per_tick"] == pytest.approx(0.5, rel=0.25)
+    assert 0.5 <= cal["intensity_confidence"] <= 1.0
+    assert 0.0 < cal["intensity_fitted_fraction"] <= 1.0
+    written = json.loads((tmp_path / "summary.json").read_text())
+    assert written["calibration"]["k_per_tick"] == pytest.approx(cal["k_per_tick"])
+
+
 def test_backtest_when_data_has_an_8h_funding_rate_core_sees_it_per_24h():
     # Binance states funding per 8 h; the core's fair value takes a rate per 24 h (Thalex's
     # convention): the ticker the core sees must carry 3 x the recorded rate.

@@ -26,7 +26,10 @@ def test_backtest_when_a_loss_limit_is_breached_report_counts_the_halt(tmp_path)
 
 
 def test_backtest_when_orders_exceed_max_order_size_summary_counts_the_denials():
-    out = run_backtest(["synthetic:60:1"], _config(max_order_size=0.0005), BacktestSettings())
+    cfg = _config(max_order_size=0.0005)
+    # explicit sizes: an unset (relative) size would be capped at max_order_size (model.md §9)
+    cfg = cfg.model_copy(update={"order": cfg.order.model_copy(update={"sizes": (0.01,)})})
+    out = run_backtest(["synthetic:60:1"], cfg, BacktestSettings())
     counters = out.summary["counters"]
     assert counters["quote_denials"] > 0
     assert counters["commands"] == 0  # every quote was denied: nothing reached the engine

@@ -30,7 +30,20 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_load_config_when_no_file_defaults_are_valid():
     cfg = load_config(None, env={})
     assert cfg.market.instrument == "BTC-PERPETUAL"
-    assert cfg.risk.position_soft_limit < cfg.risk.position_hard_limit
+    # sizes, limits and γ are relative to the instrument unless set (core.instrument_scale)
+    assert cfg.order.sizes is None and cfg.risk.position_soft_limit is None and cfg.avellaneda.gamma is None
+    assert cfg.risk.soft_limit_orders < cfg.risk.hard_limit_orders
+
+
+def test_config_when_one_position_limit_set_names_the_other(tmp_path):
+    from thalex_mm.config.models import BotConfig
+
+    with pytest.raises(ValueError, match=r"risk\.position_hard_limit set too"):
+        BotConfig.model_validate({"risk": {"position_soft_limit": 0.5}})
+    with pytest.raises(ValueError, match=r"risk\.soft_limit_orders"):
+        BotConfig.model_validate({"risk": {"soft_limit_orders": 10, "hard_limit_orders": 10}})
+    cfg = BotConfig.model_validate({"risk": {"position_soft_limit": 0.5, "position_hard_limit": 1.0}})
+    assert cfg.risk.position_hard_limit == 1.0
 
 
 def test_example_config_when_checked_passes(capsys):

@@ -47,7 +47,7 @@ def test_fair_value_when_funding_positive_shifts_down_by_rate_times_horizon_frac
 
 
 def test_fair_value_when_funding_adjust_off_ignores_funding():
-    fv = FairValueModel(QuotingConfig(funding_adjust=False))
+    fv = FairValueModel(QuotingConfig(fair_value=FairValueSource.MID, funding_adjust=False))
     assert fv.compute(mid=100.0, funding_rate=0.01, horizon_s=86_400.0).price == 100.0
 
 

@@ -19,7 +19,9 @@ FINE = Instrument(name="X", product="P", tick_size=0.5, volume_tick_size=0.01, m
 
 
 def builder(inst=BTC, av=None, quoting=None, order=None):
-    return QuoteBuilder(inst, av or AvellanedaConfig(), quoting or QuotingConfig(), order or OrderConfig())
+    # the former absolute defaults, explicit (the relative ones are resolved by the core)
+    return QuoteBuilder(inst, av or AvellanedaConfig(gamma=0.1, unit_size=0.01), quoting or QuotingConfig(),
+                        order or OrderConfig(sizes=(0.01,)))
 
 
 def test_quote_builder_when_rolling_as_prices_are_model_rounded_outward():
@@ -206,3 +208,24 @@ def test_quote_pipeline_when_book_and_trades_given_quotes_inside_collar_and_arou
     assert not vol.warm and fig.sigma == 5.0 and (fig.A, fig.k) == (av.A, av.k)  # thin market: defaults
     assert wq.bids[0].price < 65_000.0 < wq.asks[0].price
     assert wq.bids[0].price == 65_000.0 - math.ceil(fig.half_spread)
+
+
+def test_quote_builder_when_guard_widens_one_side_moves_only_that_side_out():
+    b = builder()
+    base, fig = b.build(ts_ns=0, fair_value=65_000.0, sigma=1.0, A=1.0, k=0.5, position=0.0)
+    wide, _ = b.build(ts_ns=0, fair_value=65_000.0, sigma=1.0, A=1.0, k=0.5, position=0.0,
+                      widen_bid=0.0, widen_ask=7.0)
+    assert wide.bids[0].price == base.bids[0].price
+    assert wide.asks[0].price == math.ceil(round(fig.reservation_price + fig.half_spread + 7.0, 8))
+
+
+def test_quote_builder_when_near_the_position_limit_caps_the_growing_side_to_the_room_left():
+    b = builder(order=OrderConfig(sizes=(0.01,)))
+    wq, _ = b.build(ts_ns=0, fair_value=65_000.0, sigma=1.0, A=1.0, k=0.5, position=0.046,
+                    position_limit=0.05)
+    assert wq.bids[0].amount == pytest.approx(0.004)  # 0.046 + 0.004 = the limit, not 0.056
+    assert wq.asks[0].amount == pytest.approx(0.01)
+    short, _ = b.build(ts_ns=0, fair_value=65_000.0, sigma=1.0, A=1.0, k=0.5, position=-0.0495,
+                       position_limit=0.05)
+    assert short.asks == ()  # room 0.0005 is below the 0.001 minimum: no ask
+    assert short.bids[0].amount == pytest.approx(0.01)

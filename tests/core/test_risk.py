@@ -66,9 +66,12 @@ def pos(position=0.0, pnl=0.0, mark=MARK) -> PositionSnapshot:
     )
 
 
+BTC_LIMITS = {"position_soft_limit": 0.05, "position_hard_limit": 0.1, "max_order_size": 0.1}
+
+
 def rm(**kw) -> RiskManager:
     """A manager whose run started flat at PnL 0 (the first evaluation sets the baselines)."""
-    r = RiskManager(RiskConfig(**kw), label="AS")
+    r = RiskManager(RiskConfig(**(BTC_LIMITS | kw)), label="AS")
     r.evaluate(mkt(now=T0 - S), pos(), T0 - S)
     return r
 
@@ -389,7 +392,7 @@ levels = st.lists(st.tuples(st.floats(-0.03, 0.03), st.floats(0.0005, 0.3)), max
 def test_gate_when_random_inputs_never_passes_a_limit_breaking_quote(
     position, bids, asks, mark, crossed, stale, pnl
 ):
-    cfg = RiskConfig()
+    cfg = RiskConfig(**BTC_LIMITS)
     r = RiskManager(cfg)
     r.evaluate(MarketSnapshot(mark_price=mark, last_data_ts_ns=T0 - S), pos(0.0, 0.0, mark), T0 - S)  # started flat
     w = wanted(

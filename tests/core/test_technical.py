@@ -233,3 +233,33 @@ def test_grid_sampler_when_update_older_than_last_ignores_it():
     g.update(int(0.6 * S), 101.0)
     assert g.update(int(0.3 * S), 50.0) == []
     assert g.update(S, 101.0) == pytest.approx([math.log(101 / 100)])
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_technical_analysis_when_sub_second_path_fast_sigma_within_5pct(seed):
+    # the quoting timescale: 50 ticks/s, σ from 0.1 s mid changes (units: log return per √s)
+    cfg = TechnicalConfig(volatility_estimator=VolatilityEstimator.FAST, fast_sampling_interval_s=0.1,
+                          fast_halflife_s=120.0, min_samples=100)
+    ta = TechnicalAnalysis(cfg)
+    ts, px = tick_path(seed, seconds=900, ticks_per_s=50)
+    for t, p in zip(ts, px, strict=True):
+        ta.update(t, p)
+    v = ta.volatility()
+    assert v.warm and v.samples >= 8900
+    assert v.sigma_logret_per_sqrt_s == pytest.approx(SIGMA, rel=0.05)
+    assert v.sigma_price_per_sqrt_s == pytest.approx(v.sigma_logret_per_sqrt_s * px[-1])
+    snap = ta.snapshot()
+    assert snap.sigma_fast_logret_per_sqrt_s == v.sigma_logret_per_sqrt_s
+
+
+def test_technical_analysis_when_sub_second_path_fast_range_sigma_close():
+    # Parkinson on 1 s bars of 50 ticks/s: the discrete range reads a little low (documented)
+    cfg = TechnicalConfig(volatility_estimator=VolatilityEstimator.FAST_RANGE, fast_range_bar_s=1.0,
+                          fast_range_window_s=900.0, min_samples=100)
+    ta = TechnicalAnalysis(cfg)
+    ts, px = tick_path(24, seconds=900, ticks_per_s=50)
+    for t, p in zip(ts, px, strict=True):
+        ta.update(t, p)
+    v = ta.volatility()
+    assert v.warm
+    assert 0.85 * SIGMA < v.sigma_logret_per_sqrt_s <= 1.02 * SIGMA

@@ -311,3 +311,30 @@ def test_binance_session_when_mapped_to_thalex_grid_stays_valid_and_keeps_size(
     assert np.count_nonzero(out["kind"] == EventKind.TRADE) == np.count_nonzero(
         (src["kind"] == EventKind.TRADE) & (src["qty"] >= 0.0005)
     )
+
+
+def _with_symbol(lines: list[str], symbol: str) -> list[str]:
+    """The tiny session with every stream message's data naming ``symbol`` (field ``s``)."""
+    out = []
+    for line in lines:
+        ts, payload = line.split(" ", 1)
+        msg = json.loads(payload)
+        if "stream" in msg:
+            msg["data"]["s"] = symbol
+        out.append(f"{ts} {json.dumps(msg)}")
+    return out
+
+
+@pytest.mark.parametrize(("symbol", "contract_usd"), [("ETHUSD_PERP", 10.0), ("BTCUSD_PERP", 100.0)])
+def test_binance_when_coinm_symbol_sizes_become_base_currency_at_row_price(tmp_path: Path, symbol, contract_usd) -> None:
+    arr, _ = read_binance_session([_write(tmp_path / "cm.gz", _with_symbol(_lines(), symbol))])
+    trade = arr[arr["kind"] == EventKind.TRADE][0]
+    assert trade["qty"] == pytest.approx(0.01 * contract_usd / 100.5)  # 0.01 contracts at 100.5
+    levels = arr[(arr["kind"] == EventKind.BOOK_LEVEL) & (arr["price"] == 102.0)]
+    assert levels["qty"][0] == pytest.approx(1.0 * contract_usd / 102.0)
+
+
+def test_binance_when_usdm_symbol_sizes_stay_in_base_currency(tmp_path: Path) -> None:
+    arr, _ = read_binance_session([_write(tmp_path / "um.gz", _with_symbol(_lines(), "ETHUSDT"))])
+    trade = arr[arr["kind"] == EventKind.TRADE][0]
+    assert trade["qty"] == pytest.approx(0.01)

@@ -59,7 +59,7 @@ def test_kill_switch_pulls_quotes_and_keeps_them_pulled() -> None:
 
 
 def test_run_paper_with_a_duration_fills_and_ends_flat_on_orders() -> None:
-    cfg = fast_config()
+    cfg = fast_config(order={"sizes": (0.01,)})  # explicit: every fill is at least 0.01
     started: list[object] = []
 
     async def scenario():

@@ -253,10 +253,12 @@ def run_backtest(
         if out is not None:
             target = out / sess.label if multi else out
             summary = write_report(record, target, strip_timing=strip_timing,
-                                   title=f"Backtest {sess.label}", extra={"settings": block})
+                                   title=f"Backtest {sess.label}",
+                                   extra={"settings": block, "calibration": res.calibration})
         else:
             summary = compute_summary(record)
             summary["settings"] = block
+            summary["calibration"] = res.calibration
         results.append((sess.label, summary, res))
     if not results:
         raise ValueError(_empty_window_message(start_ns, end_ns, data_range))

@@ -260,6 +260,8 @@ class SessionResult:
         tape_seconds: wall time spent building the tape, s.
         loop_seconds: wall time of the event loop, s.
         final_position: engine position at the end, contracts.
+        calibration: the core's calibration at the end (see :func:`calibration_figures`);
+            None for a core without a status.
     """
 
     rows: int
@@ -276,6 +278,42 @@ class SessionResult:
     tape_seconds: float
     loop_seconds: float
     final_position: float
+    calibration: dict | None = None
+
+
+def calibration_figures(core: object) -> dict | None:
+    """What the core calibrated, for ``summary.json``: A (1/s per side, the fill intensity the
+    model used, and the tape's), k per tick and per quote-currency unit, the fit's confidence
+    (0..1), its source, the fraction of quoting time on fitted values, and σ (quote currency
+    per √second). None when the core has no ``status()``."""
+    status = getattr(core, "status", None)
+    if status is None:
+        return None
+    st = status()
+    return {
+        "A_per_s": st.A,
+        "A_market_per_s": getattr(st, "A_market", None),
+        "k_per_tick": getattr(st, "k_per_tick", None),
+        "k_per_quote_ccy": st.k,
+        "intensity_confidence": getattr(st, "intensity_confidence", None),
+        "intensity_source": st.intensity_source,
+        "intensity_fitted_fraction": getattr(st, "intensity_fitted_fraction", None),
+        "sigma_per_sqrt_s": st.sigma,
+        # what the instrument-relative defaults resolved to (contracts; γ per quote ccy·unit)
+        "gamma": getattr(st, "gamma", None),
+        **_resolved_sizes(getattr(core, "config", None)),
+    }
+
+
+def _resolved_sizes(config: object) -> dict:
+    """Order size and position limits the core quoted with, contracts (None if unresolved)."""
+    order, risk = getattr(config, "order", None), getattr(config, "risk", None)
+    sizes = getattr(order, "sizes", None)
+    return {
+        "order_size": sizes[0] if sizes else None,
+        "position_soft_limit": getattr(risk, "position_soft_limit", None),
+        "position_hard_limit": getattr(risk, "position_hard_limit", None),
+    }
 
 
 def _engine_config(config: BotConfig, s: BacktestSettings) -> EngineConfig:
@@ -338,6 +376,7 @@ def run_session(
         start_ts_ns=int(tape.exch_ts[0]), end_ts_ns=int(tape.exch_ts[-1]),
         tape_seconds=tape_s, loop_seconds=loop_s,
         final_position=ex.engine.ledger.position(ACCOUNT, ex.name),
+        calibration=calibration_figures(loop.core),
     )
 
 

@@ -116,8 +116,12 @@ def run(args: argparse.Namespace) -> int:
     r = config.risk
     print(f"network     {args.network} ({scrub_text(url)})")
     print(f"account     {config.market.account or '(key default)'}  key {creds.key_id}")
-    print(f"instrument  {config.market.instrument}  sizes {list(config.order.sizes)}  levels {config.order.levels}")
-    print(f"limits      position soft/hard {r.position_soft_limit}/{r.position_hard_limit}  max order {r.max_order_size}  "
+    o = config.order
+    sizes = list(o.sizes) if o.sizes is not None else f"{o.size_notional:g} USD notional each (at the price)"
+    soft = r.position_soft_limit if r.position_soft_limit is not None else f"{r.soft_limit_orders:g} orders"
+    hard = r.position_hard_limit if r.position_hard_limit is not None else f"{r.hard_limit_orders:g} orders"
+    print(f"instrument  {config.market.instrument}  sizes {sizes}  levels {o.levels}")
+    print(f"limits      position soft/hard {soft}/{hard}  max order {r.max_order_size or 'hard limit'}  "
           f"max notional {r.max_notional_usd} USD  session loss {r.session_loss_limit_usd} USD")
     return asyncio.run(_run(config, url, creds, args))
 

@@ -72,6 +72,8 @@ class VolatilityEstimator(StrEnum):
     EWMA = "ewma"
     REALISED = "realised"
     RANGE = "range"
+    FAST = "fast"  # EWMA of sub-second mid changes: the quoting timescale
+    FAST_RANGE = "fast_range"  # Parkinson range on short bars: the quoting timescale
 
 
 class LeftoverPolicy(StrEnum):
@@ -98,7 +100,8 @@ class MarketConfig(_Section):
 
 
 class OrderConfig(_Section):
-    sizes: tuple[PosFloat, ...] = _f((0.01,), "Order size per level, contracts (BTC for BTC-PERPETUAL); one entry per level, > 0. Default (0.01,).", max_length=10)
+    sizes: tuple[PosFloat, ...] | None = _f(None, "Order size per level, contracts (BTC for BTC-PERPETUAL); one entry per level, > 0. Unset (default) = size_notional converted at the price when quoting starts (docs/model.md §9).", max_length=10)
+    size_notional: float = _f(500.0, "Order size of every level when sizes is unset, quote currency (USD) of notional, > 0: converted to contracts at the first fair price, rounded down to the volume tick, at least the instrument's minimum amount. Default 500.", gt=0)
     levels: int = _f(1, "Number of quote levels per side, 1-10. Default 1.", ge=1, le=10)
     level_spacing_ticks: int = _f(5, "Distance between consecutive levels, ticks, >= 1. Default 5.", ge=1)
     level_spacing_fraction: float | None = _f(None, "If set, spacing as a fraction of the half-spread (> 0, <= 5) instead of ticks.", gt=0, le=5)
@@ -113,12 +116,19 @@ class OrderConfig(_Section):
 
 
     def size_for_level(self, level: int) -> float:
-        """Base size of ``level`` (0 = top of book), contracts."""
+        """Base size of ``level`` (0 = top of book), contracts.
+
+        Raises:
+            ValueError: sizes unset and not yet resolved for the instrument
+                (``core.instrument_scale.resolve_for_instrument``).
+        """
+        if self.sizes is None:
+            raise ValueError("order.sizes: unset; resolve it for the instrument first (size_notional at the price)")
         return self.sizes[level] if len(self.sizes) > 1 else self.sizes[0]
 
 
 class QuotingConfig(_Section):
-    fair_value: FairValueSource = _f(FairValueSource.MID, "Fair value: mid, microprice, mark, or index_basis (index plus a smoothed basis). Default mid.")
+    fair_value: FairValueSource = _f(FairValueSource.MICROPRICE, "Fair value: mid, microprice, mark, or index_basis (index plus a smoothed basis). Default microprice (measured on the shared sessions, docs/model.md §8).")
     basis_halflife_s: float = _f(30.0, "Half-life of the index-basis EWMA, seconds, > 0. Default 30.", gt=0)
     funding_adjust: bool = _f(True, "Shift fair value by the expected funding over the horizon (perpetuals). Default true.")
     min_spread_ticks: int = _f(2, "Minimum total spread (ask - bid), ticks, >= 1. Default 2.", ge=1)
@@ -126,22 +136,37 @@ class QuotingConfig(_Section):
     min_requote_interval_ms: int = _f(100, "Minimum time between quote steps that advance quotes or insert, ms, >= 0; retreats, cancels and risk pulls go out at once. Default 100.", ge=0)
     allow_cross: bool = _f(False, "Allow quotes that cross the opposite best (false: clamp one tick behind it). Default false.")
     one_sided_at_limit: bool = _f(True, "At the soft position limit, quote only the side that reduces inventory. Default true.")
+    toxicity_enabled: bool = _f(True, "Trade-flow toxicity: skew and widen against one-sided taker flow (docs/model.md §8). Default true.")
+    toxicity_halflife_s: float = _f(2.0, "Half-life of the taker-flow imbalance, seconds, > 0. Default 2.", gt=0)
+    toxicity_skew: float = _f(1.0, "Centre shift at full imbalance, in model half-spreads, >= 0. Default 1.", ge=0)
+    toxicity_widen: float = _f(2.0, "Extra distance of the side facing the flow at full imbalance, in model half-spreads, >= 0. Default 2.", ge=0)
+    fade_enabled: bool = _f(False, "Fade: back the side just filled off by fade_halfspreads model half-spreads per fill, decaying. Default false (better markouts but lower PnL per notional on the shared sessions: docs/model.md §8).")
+    fade_halfspreads: float = _f(1.0, "Extra distance of the filled side per fill, model half-spreads, >= 0. Default 1.", ge=0)
+    fade_halflife_s: float = _f(5.0, "Half-life of the fade, seconds, > 0. Default 5.", gt=0)
+    markout_monitor_enabled: bool = _f(True, "Widen both sides by the bot's own recent adverse markout. Default true.")
+    markout_horizon_s: float = _f(5.0, "Markout horizon of the monitor, seconds, > 0. Default 5.", gt=0)
+    markout_halflife_fills: float = _f(20.0, "Half-life of the markout average, fills, > 0. Default 20.", gt=0)
+    tape_markout_enabled: bool = _f(True, "Keep quotes at least at the break-even depth learned from public sweeps: where a resting quote's markout after markout_horizon_s stops being negative (docs/model.md §8). Default true.")
+    tape_markout_min_fills: int = _f(10, "Public sweeps a depth needs before the break-even rule uses it, >= 1. Default 10.", ge=1)
+    markout_widen: float = _f(1.0, "Extra distance per unit of adverse mean markout (quote currency per quote currency), >= 0. Default 1.", ge=0)
 
 
 
 class AvellanedaConfig(_Section):
-    gamma: float = _f(0.1, "Risk aversion γ, 1/(quote currency · contract) in model units, > 0, <= 100. Default 0.1.", gt=0, le=100)
+    gamma: float | None = _f(None, "Risk aversion γ, 1/(quote currency · unit) in model units, > 0. Unset (default) = gamma_per_tick / tick size (docs/model.md §9).", gt=0, le=1e9)
+    gamma_per_tick: float = _f(0.01, "Risk aversion per tick when gamma is unset, 1/(tick · unit), > 0, <= 100: γ = gamma_per_tick / tick size, so the inventory skew in ticks does not depend on the price level. Default 0.01 (γ = 0.1/USD on a 0.1 USD tick).", gt=0, le=100)
     horizon: HorizonMode = _f(HorizonMode.INFINITE, "finite (session ends at session_end_utc), rolling (horizon_s ahead), infinite (GLFT). Default infinite.")
     horizon_s: float = _f(3600.0, "Rolling horizon length T − t, seconds, > 0. Default 3600.", gt=0)
     session_end_utc: str = _f("08:00", "Finite mode: session end, HH:MM UTC (Thalex settles at 08:00). Default 08:00.", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    k: float = _f(0.4, "Default order-arrival decay k, 1/quote currency (λ = A·e^(−kδ)), > 0. Default 0.4.", gt=0)
-    A: float = _f(3.0, "Default order-arrival intensity A at δ = 0, arrivals/second per side, > 0. Default 3.", gt=0)
-    estimate_intensity: bool = _f(True, "Estimate A and k online from public trades (fallback to the defaults on thin markets). Default true.")
+    k: float = _f(0.4, "Fixed order-arrival decay k, 1/quote currency (λ = A·e^(−kδ)), used only when estimate_intensity is false (the estimator works in ticks and learns its prior from the market), > 0. Default 0.4.", gt=0)
+    A: float = _f(3.0, "Order-arrival intensity A at δ = 0, arrivals/second per side, > 0: the fixed value when estimate_intensity is false, else the centre of a one-order prior (the fit starts from it and leaves it as trades arrive). Default 3.", gt=0)
+    estimate_intensity: bool = _f(True, "Estimate A and k online from public trades, in ticks (docs/model.md §4). Default true.")
     intensity_window_s: float = _f(600.0, "Trade window for the A/k fit, seconds, > 0. Default 600.", gt=0)
-    intensity_min_trades: int = _f(50, "Minimum trades before the fit replaces the defaults, >= 5. Default 50.", ge=5)
+    intensity_min_trades: int = _f(50, "Strength of the market-learned prior of k, pseudo-orders, >= 5: the fit's own orders outweigh it (confidence >= 0.5, source 'fit') once the window holds this many. Default 50.", ge=5)
+    intensity_max_depth_ticks: float = _f(10.0, "Depths beyond the touch deeper than this count as 'at least this deep' in the k fit (the tail of large sweeps does not set quotes near the touch), ticks, >= 1. Default 10.", ge=1)
     recalibrate_interval_s: float = _f(30.0, "A/k recalibration period, seconds, > 0. Default 30.", gt=0)
     eta: float = _f(0.0, "Size shaping η >= 0: the side adding to inventory shrinks by exp(−η·|q|). Default 0 (off).", ge=0)
-    unit_size: float = _f(0.01, "Inventory unit, contracts: q = position / unit_size. > 0. Default 0.01.", gt=0)
+    unit_size: float | None = _f(None, "Inventory unit, contracts: q = position / unit_size, > 0. Unset (default) = the level-0 order size.", gt=0)
     half_spread_multiplier: float = _f(1.0, "GLFT: multiplier of the half-spread, > 0. Default 1.", gt=0)
     skew_multiplier: float = _f(1.0, "GLFT: multiplier of the skew per unit of inventory, >= 0. Default 1.", ge=0)
     maker_fee_rate: float = _f(DEFAULT_MAKER_FEE_RATE, "Maker fee rate of your account, fraction of notional (negative = rebate), -0.01..0.01; the model keeps the half-spread above it and paper mode charges it. Default 0.", ge=-0.01, le=0.01)
@@ -149,10 +174,12 @@ class AvellanedaConfig(_Section):
 
 
 class RiskConfig(_Section):
-    position_soft_limit: float = _f(0.05, "|position| above which we skew harder / quote one side, contracts, > 0. Default 0.05.", gt=0)
-    position_hard_limit: float = _f(0.1, "|position| at which we only reduce (REDUCING), contracts, > soft limit. Default 0.1.", gt=0)
+    position_soft_limit: float | None = _f(None, "|position| above which we skew harder / quote one side, contracts, > 0. Unset (default) = soft_limit_orders × the level-0 order size; set both limits or neither.", gt=0)
+    position_hard_limit: float | None = _f(None, "|position| at which we only reduce (REDUCING), contracts, > soft limit. Unset (default) = hard_limit_orders × the level-0 order size; set both limits or neither.", gt=0)
+    soft_limit_orders: float = _f(5.0, "Soft position limit when position_soft_limit is unset, in level-0 order sizes, > 0, < hard_limit_orders. Default 5.", gt=0)
+    hard_limit_orders: float = _f(10.0, "Hard position limit when position_hard_limit is unset, in level-0 order sizes, > 0. Default 10.", gt=0)
     max_notional_usd: float = _f(10_000.0, "Max |position| · mark, quote currency, > 0. Default 10000.", gt=0)
-    max_order_size: float = _f(0.1, "Largest single order, contracts, > 0. Default 0.1.", gt=0)
+    max_order_size: float | None = _f(None, "Largest single order, contracts, > 0. Unset (default) = the hard position limit (and at least the largest order size).", gt=0)
     max_drawdown_usd: float = _f(500.0, "Equity drawdown from the session peak that halts, quote currency, > 0. Default 500.", gt=0)
     session_loss_limit_usd: float = _f(300.0, "Session loss (realised + unrealised − fees) that halts, quote currency, > 0. Default 300.", gt=0)
     daily_loss_limit_usd: float = _f(1000.0, "Loss since 00:00 UTC that halts, quote currency, > 0. Default 1000.", gt=0)
@@ -170,13 +197,18 @@ class RiskConfig(_Section):
 
 
 class TechnicalConfig(_Section):
-    volatility_estimator: VolatilityEstimator = _f(VolatilityEstimator.EWMA, "σ estimator: ewma, realised or range. Default ewma.")
+    volatility_estimator: VolatilityEstimator = _f(VolatilityEstimator.EWMA, "σ estimator the model uses: ewma, realised, range (on the sampling grid / range bars), fast (EWMA of sub-second mid changes) or fast_range (range on fast_range_bar_s bars). Default ewma.")
+    fast_sampling_interval_s: float = _f(0.1, "Grid of the quoting-timescale σ (sub-second mid changes), seconds, > 0. Default 0.1.", gt=0)
+    fast_halflife_s: float = _f(30.0, "Half-life of the quoting-timescale EWMA σ, seconds, > 0. Default 30.", gt=0)
+    fast_range_bar_s: float = _f(1.0, "Bar length of the quoting-timescale range σ, seconds, > 0. Default 1.", gt=0)
+    fast_range_window_s: float = _f(60.0, "Window of the quoting-timescale range σ, seconds, > 0. Default 60.", gt=0)
     sampling_interval_s: float = _f(1.0, "Fixed grid for return sampling, seconds, > 0. Default 1.", gt=0)
     ewma_halflife_s: float = _f(60.0, "EWMA half-life, seconds, > 0. Default 60.", gt=0)
     realised_window_s: float = _f(300.0, "Realised-volatility window, seconds, > 0. Default 300.", gt=0)
     range_bar_s: float = _f(10.0, "Bar length for the range (Parkinson) estimator, seconds, > 0. Default 10.", gt=0)
     min_samples: int = _f(30, "Returns needed before σ replaces the prior, >= 2. Default 30.", ge=2)
-    sigma_prior_per_sqrt_s: float = _f(2.0, "σ prior before warm-up, quote currency per √second, > 0. Default 2.", gt=0)
+    sigma_prior_per_sqrt_s: float | None = _f(None, "σ prior before warm-up in quote currency per √second, > 0; unset (default) = relative to the instrument: the quoting-timescale σ once it has min_samples sub-second returns, else sigma_prior_logret_per_sqrt_s × price.", gt=0)
+    sigma_prior_logret_per_sqrt_s: float = _f(1e-4, "σ prior as a log return per √second (1e-4 ≈ 56 % a year), used when sigma_prior_per_sqrt_s is unset and nothing is measured yet, > 0. Default 1e-4.", gt=0)
     trend_ema_s: float = _f(60.0, "Trend EMA span, seconds, > 0. Default 60.", gt=0)
     mean_window_s: float = _f(300.0, "Mean-reversion moving-mean window, seconds, > 0. Default 300.", gt=0)
 
@@ -238,6 +270,7 @@ class BotConfig(_Section):
 # loader can report them even when another key in the same section is invalid.
 CROSS_FIELD_RULES: tuple[tuple[str, str, str], ...] = (
     ("risk.position_soft_limit", "<", "risk.position_hard_limit"),
+    ("risk.soft_limit_orders", "<", "risk.hard_limit_orders"),
     ("quoting.min_spread_ticks", "<=", "quoting.max_spread_ticks"),
     ("order.mmp_trade_amount", "<=", "order.mmp_quote_amount"),
     ("connection.reconnect_initial_s", "<=", "connection.reconnect_cap_s"),
@@ -288,6 +321,11 @@ def cross_field_problems(
         a, b = _get(values, key), _get(values, other)
         if _numeric(a) and _numeric(b) and not _RELATIONS[rel](a, b):
             problems.append((key, a, f"{rel} {other} ({b})"))
+    soft, hard = _get(values, "risk.position_soft_limit"), _get(values, "risk.position_hard_limit")
+    if (soft is None) != (hard is None):
+        unset = "risk.position_hard_limit" if hard is None else "risk.position_soft_limit"
+        key, val = ("risk.position_soft_limit", soft) if hard is None else ("risk.position_hard_limit", hard)
+        problems.append((key, val, f"{unset} set too (both position limits explicit, or neither: relative to the order size)"))
     sizes, levels, max_size = _get(values, "order.sizes"), _get(values, "order.levels"), _get(values, "risk.max_order_size")
     if isinstance(sizes, list | tuple) and sizes and all(_numeric(x) for x in sizes):
         if _numeric(levels) and len(sizes) not in (1, levels):

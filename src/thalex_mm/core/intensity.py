@@ -1,25 +1,39 @@
-"""Order-arrival intensity λ(δ) = A·e^(−kδ) estimated from public trades.
+"""Order-arrival intensity λ(δ) = A·e^(−kδ) estimated from public trades, in ticks.
 
 Definition used everywhere in this project (docs/model.md §4): **λ(δ) is the rate, per side
-and per second, of market orders that reach a depth of at least δ from the mid** (δ in quote
-currency). A limit order resting at depth δ is hit at rate λ(δ). In the synthetic market, market
-orders arrive per side at total rate A and each reaches a depth δ ~ Exp(k) from the mid, so
-rate(depth >= δ) = A·P(Exp(k) >= δ) = A·e^(−kδ): the same A and k.
+and per second, of market orders whose reach is at least δ from the mid**; a limit order
+resting at depth δ is hit at rate λ(δ). Equivalently each market order has a *reach* R with
+P(R >= δ) = e^(−kδ), and orders arrive per side at rate A.
 
-Method:
+Why a new estimator (issue 13): on a one-tick-wide market most trades print at the touch and
+deeper prints are rare, so a least-squares line through log counts per depth bucket fits
+badly (R² 0.7) and was rejected at every recalibration. The estimator below uses what the
+tape really says about R, in ticks:
 
-1. Each public trade gives a depth δ = price − mid (buy aggressor) or mid − price (sell), with
-   the mid *just before* the trade (passed by the caller), floored at 0. Trades with the same
-   timestamp and aggressor are one sweeping market order: its depth is the deepest one.
-2. Over the window W = min(window_s, time observed), the count N(δ_i) of orders with depth
-   >= δ_i gives λ̂(δ_i) = N(δ_i) / (2·W) (both sides pooled, hence the 2).
-3. Weighted least squares of ln λ̂(δ_i) = ln A − k·δ_i on the shallow buckets δ_i = i·Δ,
-   i = 0..n_buckets−1, with Δ = q90(depths) / (n_buckets − 1) (the grid stops at the 90th
-   percentile of observed depths) and buckets with N >= min_bucket_count; weights N(δ_i)
-   (Var ln N ≈ 1/N).
-4. The fit replaces the configured A and k only with >= min_trades orders, >= 3 usable
-   buckets, k > 0 and R² >= min_r2; otherwise the configured values are used, with the reason.
-   There is no warm-up block: an estimate (fitted or default) is always available.
+1. **Discreteness.** An order whose deepest print is at depth d (from the mid just before it,
+   in ticks) had reach R in [d, d + 1): it took everything up to d and not the next price
+   level (books of liquid instruments have a level at every tick near the touch).
+2. **Censoring at the touch.** An order with reach below the touch (depth h) never prints:
+   the tape shows only orders with R >= v, with v = h. Markets that do print inside the touch
+   (the synthetic AS world prints every order at its limit) are recognised by the share of
+   such prints; for them v is 0 (no truncation).
+3. **Censoring in the tail.** Depths more than ``intensity_max_depth_ticks`` beyond v are
+   counted as "at least that far" (right-censored): the deep tail of large sweeps does not
+   decide the quotes near the touch.
+4. **Maximum likelihood.** By memorylessness of the exponential, R − v given R >= v is
+   Exp(k) again, so each order contributes −k·(L − v) + ln(1 − e^(−k·(U − L))) (U = ∞ for the
+   right-censored). The sum is concave in k; its maximiser is found by bisection on the score.
+5. **Prior learned from the market, and shrinkage.** n₀ = ``intensity_min_trades`` pseudo-orders
+   whose reach beyond the touch is one spread (ē₀ = max(1, spread in ticks), the median spread
+   of the window's orders; one tick before any trade) are added to the likelihood. So k is
+   always defined (no silent freeze at a config default), and the data dominate once the
+   window holds more than n₀ orders. ``confidence`` = n / (n + n₀) is the data's weight.
+6. **A.** Visible orders arrive per side at A·e^(−k·v), so A = n / (2·W) · e^(k·ṽ) with ṽ the
+   median truncation depth; a Gamma prior of 1 pseudo-order at the configured A keeps A
+   defined with no trade and lets it fall as a quiet window lengthens.
+
+Units: ``k_per_tick`` per tick; ``k`` (what the model uses) per quote-currency unit =
+``k_per_tick / tick_size``; A per second per side at depth 0 from the mid.
 
 Pure: time comes as ``ts_ns`` / ``now_ns`` arguments (ns since epoch).
 """
@@ -27,8 +41,7 @@ Pure: time comes as ``ts_ns`` / ``now_ns`` arguments (ns since epoch).
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,19 +49,42 @@ from enum import StrEnum
 from thalex_mm.config.models import AvellanedaConfig
 from thalex_mm.core.types import Side
 
-__all__ = ["IntensityEstimate", "IntensityEstimator", "IntensitySource", "fit_intensity"]
+__all__ = [
+    "IntensityEstimate",
+    "IntensityEstimator",
+    "IntensitySource",
+    "OrderReach",
+    "fit_k_per_tick",
+]
 
 _NS_PER_S = 1_000_000_000
+_K_MIN = 1e-4  # per tick: bisection bracket
+_K_MAX = 50.0
+_INSIDE_SHARE = 0.1  # more than this share of prints inside the touch: no touch truncation
 
 
 class IntensitySource(StrEnum):
     """Where the current A and k come from."""
 
-    FIT = "fit"
-    DEFAULT_THIN = "default_thin"  # fewer than min_trades orders in the window
-    DEFAULT_BAD_FIT = "default_bad_fit"  # too few buckets, k <= 0 or R² below min_r2
-    DEFAULT_INITIAL = "default_initial"  # no calibration has run yet
-    DISABLED = "disabled"  # estimate_intensity is false: always the configured values
+    FIT = "fit"  # the window's orders outweigh the prior (confidence >= 0.5)
+    PRIOR = "prior"  # few orders: shrunk mostly towards the market-learned prior
+    DEFAULT_INITIAL = "default_initial"  # no calibration yet, or the tick size is unknown
+    DISABLED = "disabled"  # estimate_intensity is false: always the configured A and k
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderReach:
+    """What one market order says about its reach, in ticks from the mid before it.
+
+    Attributes:
+        lower_ticks: L, the reach is at least this (the deepest print's depth).
+        upper_ticks: U, the reach is below this (inf: right-censored).
+        truncation_ticks: v, orders reaching less than this never print (the touch).
+    """
+
+    lower_ticks: float
+    upper_ticks: float
+    truncation_ticks: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,89 +92,116 @@ class IntensityEstimate:
     """A and k in use, with the fit's confidence.
 
     Attributes:
-        A: arrivals per second per side at depth 0 (1/s).
-        k: decay per quote-currency unit of depth (1/quote currency).
-        r2: R² of the log-linear fit (nan when no fit was attempted).
+        A: the fill intensity at depth 0 the model uses, 1/s per side: ``A_market`` for a
+            market without a queue, ``A_market·e^(−k_per_tick)`` when quotes wait in a queue
+            at their price (a quote at depth δ then fills on orders reaching δ + 1 tick).
+        A_market: arrivals per second per side at depth 0 from the mid (the λ of the tape).
+        k: decay per quote-currency unit of depth (1/quote currency); = k_per_tick / tick.
+        k_per_tick: decay per tick of depth (1/tick); nan when the tick size is unknown.
+        confidence: the data's weight against the prior, n / (n + n₀), 0..1 (0: no data).
+        k_rel_se: relative standard error of k from the curvature of the log-likelihood
+            (nan when not fitted).
         samples: market orders in the window at the last calibration.
-        source: FIT or the reason the configured defaults are used.
-        fitted_A: the raw fitted A even when rejected (nan if no fit), 1/s.
-        fitted_k: the raw fitted k even when rejected (nan if no fit), 1/quote currency.
+        source: FIT / PRIOR, or why the configured values are used.
+        fitted_A: A from the data alone (no prior), 1/s; nan when there was nothing to fit.
+        fitted_k: k from the data alone (no prior), 1/quote currency; nan likewise.
+        prior_k_per_tick: the prior's k, 1/tick (nan before the tick is known).
+        tick_size: the tick used, quote currency (nan when unknown).
         calibrated_ts_ns: time of the calibration, ns (0 = never).
     """
 
     A: float
     k: float
-    r2: float
     samples: int
     source: IntensitySource
+    A_market: float = math.nan
+    k_per_tick: float = math.nan
+    confidence: float = 0.0
+    k_rel_se: float = math.nan
     fitted_A: float = math.nan
     fitted_k: float = math.nan
+    prior_k_per_tick: float = math.nan
+    tick_size: float = math.nan
     calibrated_ts_ns: int = 0
 
 
-def fit_intensity(
-    depths: list[float],
-    window_s: float,
+def _score(k: float, groups: list[tuple[float, float, int]]) -> float:
+    """d/dk of the log-likelihood, Σ n·(−a + w/(e^(k·w) − 1)) (w = inf: −a only)."""
+    s = 0.0
+    for a, w, n in groups:
+        s -= n * a
+        if math.isfinite(w):
+            x = k * w
+            s += n * (w / math.expm1(x) if x < 700.0 else 0.0)
+    return s
+
+
+def _curvature(k: float, groups: list[tuple[float, float, int]]) -> float:
+    """−d²/dk² of the log-likelihood (observed information), >= 0."""
+    info = 0.0
+    for _, w, n in groups:
+        if math.isfinite(w):
+            x = k * w
+            if x < 700.0:
+                em = math.expm1(x)
+                info += n * w * w * (em + 1.0) / (em * em)
+    return info
+
+
+def fit_k_per_tick(
+    reaches: Iterable[OrderReach],
     *,
-    n_buckets: int = 10,
-    min_bucket_count: int = 5,
-) -> tuple[float, float, float, int] | None:
-    """Fit λ(δ) = A·e^(−kδ) to market-order depths observed over ``window_s`` (both sides).
+    prior_excess_ticks: float | None = None,
+    prior_orders: float = 0.0,
+) -> tuple[float, float] | None:
+    """Maximum-likelihood k (per tick) of interval-censored, truncated exponential reaches.
+
+    Each order contributes −k·(L − v) + ln(1 − e^(−k·(U − L))); the prior adds
+    ``prior_orders`` pseudo-orders with L − v = ``prior_excess_ticks`` and U − L = 1 tick
+    (its own maximiser is k₀ = ln(1 + 1/ē₀)).
 
     Args:
-        depths: depth of each market order from the mid, quote currency, >= 0.
-        window_s: observation time, seconds, > 0.
-        n_buckets: number of depth grid points δ_i (the grid ends at the 90th percentile).
-        min_bucket_count: a grid point needs at least this many orders at or beyond it.
+        reaches: the orders (see :class:`OrderReach`), ticks.
+        prior_excess_ticks: ē₀, ticks (> 0), or None for no prior.
+        prior_orders: n₀, pseudo-orders (>= 0).
 
     Returns:
-        ``(A per second per side, k per quote currency, R², buckets used)`` or None when
-        fewer than 3 buckets are usable or the depths have no spread.
+        ``(k per tick, observed information at k)`` or None when the likelihood has no
+        interior maximum (no order and no prior, or only touch prints without a prior).
     """
-    n = len(depths)
-    if n == 0 or window_s <= 0.0:
+    counter: Counter[tuple[float, float]] = Counter()
+    for r in reaches:
+        a = max(r.lower_ticks - r.truncation_ticks, 0.0)
+        w = r.upper_ticks - r.lower_ticks
+        if not w > 1e-6:
+            continue
+        counter[(round(float(a), 6), round(float(w), 6) if math.isfinite(w) else math.inf)] += 1
+    groups = [(a, w, n) for (a, w), n in counter.items()]
+    if prior_excess_ticks is not None and prior_orders > 0.0:
+        groups.append((prior_excess_ticks, 1.0, prior_orders))  # type: ignore[arg-type]
+    if not groups:
         return None
-    d = sorted(depths)
-    top = d[min(n - 1, int(0.9 * n))]
-    if top <= 0.0:
-        return None
-    step = top / (n_buckets - 1)
-    xs: list[float] = []
-    ys: list[float] = []
-    ws: list[float] = []
-    for i in range(n_buckets):
-        delta = i * step
-        count = n - bisect_left(d, delta - 1e-12)
-        if count < min_bucket_count:
-            break
-        xs.append(delta)
-        ys.append(math.log(count / (2.0 * window_s)))
-        ws.append(float(count))
-    if len(xs) < 3:
-        return None
-    sw = math.fsum(ws)
-    mx = math.fsum(w * x for w, x in zip(ws, xs, strict=True)) / sw
-    my = math.fsum(w * y for w, y in zip(ws, ys, strict=True)) / sw
-    sxx = math.fsum(w * (x - mx) ** 2 for w, x in zip(ws, xs, strict=True))
-    sxy = math.fsum(w * (x - mx) * (y - my) for w, x, y in zip(ws, xs, ys, strict=True))
-    syy = math.fsum(w * (y - my) ** 2 for w, y in zip(ws, ys, strict=True))
-    if sxx <= 0.0:
-        return None
-    slope = sxy / sxx
-    intercept = my - slope * mx
-    r2 = (sxy * sxy) / (sxx * syy) if syy > 0.0 else 1.0
-    return math.exp(intercept), -slope, r2, len(xs)
+    lo, hi = _K_MIN, _K_MAX
+    if _score(lo, groups) <= 0.0 or _score(hi, groups) >= 0.0:
+        return None  # maximum at the bracket's edge: not identified
+    for _ in range(60):  # bisection on log k (score decreases in k)
+        mid = math.sqrt(lo * hi)
+        if _score(mid, groups) > 0.0:
+            lo = mid
+        else:
+            hi = mid
+    k = math.sqrt(lo * hi)
+    return k, _curvature(k, groups)
 
 
 class IntensityEstimator:
-    """Rolling A/k estimator with fallback and scheduled recalibration.
+    """Rolling A/k estimator in ticks with a market-learned prior and scheduled recalibration.
 
     Args:
-        config: the ``avellaneda`` section (A, k defaults; estimate_intensity,
-            intensity_window_s, intensity_min_trades, recalibrate_interval_s).
-        n_buckets: depth grid points for the fit. Not in the config; default 10.
-        min_bucket_count: orders needed at or beyond a grid point. Not in the config; default 5.
-        min_r2: lowest R² accepted. Not in the config; default 0.8.
+        config: the ``avellaneda`` section (A, k for DISABLED; estimate_intensity,
+            intensity_window_s, intensity_min_trades (n₀, the prior's strength),
+            intensity_max_depth_ticks, recalibrate_interval_s).
+        tick_size: price tick, quote currency (None: set later with :meth:`set_tick_size`).
         max_orders: buffer capacity (oldest dropped). Default 200,000.
     """
 
@@ -146,35 +209,52 @@ class IntensityEstimator:
         self,
         config: AvellanedaConfig,
         *,
-        n_buckets: int = 10,
-        min_bucket_count: int = 5,
-        min_r2: float = 0.8,
+        tick_size: float | None = None,
         max_orders: int = 200_000,
     ) -> None:
-        if n_buckets < 3:
-            raise ValueError(f"n_buckets: got {n_buckets!r}, expected >= 3")
         self.enabled = config.estimate_intensity
         self.default_A = config.A
         self.default_k = config.k
         self.window_ns = int(config.intensity_window_s * _NS_PER_S)
-        self.min_trades = config.intensity_min_trades
+        self.prior_orders = float(config.intensity_min_trades)
+        self.max_depth_ticks = float(config.intensity_max_depth_ticks)
         self.interval_ns = int(config.recalibrate_interval_s * _NS_PER_S)
-        self.n_buckets = n_buckets
-        self.min_bucket_count = min_bucket_count
-        self.min_r2 = min_r2
-        self._orders: deque[tuple[int, Side, float]] = deque(maxlen=max_orders)
+        self.tick_size: float | None = None
+        # (ts_ns, side, depth, touch depth or nan, depth of the first tick beyond the mid);
+        # depths in quote currency from the mid before the order (ticks applied at fit time)
+        self._orders: deque[tuple[int, Side, float, float, float]] = deque(maxlen=max_orders)
         self._start_ns: int | None = None
         self._last_calibration_ns: int | None = None
+        self._last_use_ns: int | None = None
+        self._used_ns = 0
+        self._fitted_ns = 0
+        self._last_use_fitted = False
         self.current = IntensityEstimate(
-            A=config.A, k=config.k, r2=math.nan, samples=0, source=IntensitySource.DEFAULT_INITIAL
+            A=config.A, k=config.k, samples=0,
+            source=IntensitySource.DISABLED if not self.enabled else IntensitySource.DEFAULT_INITIAL,
         )
+        if tick_size is not None:
+            self.set_tick_size(tick_size)
+
+    def set_tick_size(self, tick_size: float) -> None:
+        """Price tick of the instrument, quote currency (> 0)."""
+        if not tick_size > 0.0:
+            raise ValueError(f"tick_size: got {tick_size!r}, expected > 0")
+        self.tick_size = float(tick_size)
 
     def start(self, ts_ns: int) -> None:
         """Mark the start of observation (window length before any trade), ns since epoch."""
         if self._start_ns is None:
             self._start_ns = ts_ns
 
-    def add_trade(self, ts_ns: int, price: float, aggressor: Side, mid_before: float | None) -> None:
+    def add_trade(
+        self,
+        ts_ns: int,
+        price: float,
+        aggressor: Side,
+        mid_before: float | None,
+        touch_before: float | None = None,
+    ) -> None:
         """Record one public trade.
 
         Args:
@@ -182,27 +262,49 @@ class IntensityEstimator:
             price: trade price, quote currency.
             aggressor: the taker's side.
             mid_before: mid just before the trade, quote currency; None skips the trade.
+            touch_before: the best price on the side the order hit (best ask for a buy, best
+                bid for a sell) just before the trade, quote currency; None = unknown (then
+                the touch is taken as the first tick beyond the mid).
         """
         if mid_before is None or not (price > 0.0 and mid_before > 0.0):
             return
-        depth = price - mid_before if aggressor is Side.BUY else mid_before - price
-        if depth < 0.0:
-            depth = 0.0
+        sign = 1.0 if aggressor is Side.BUY else -1.0
+        depth = sign * (price - mid_before)
+        touch = sign * (touch_before - mid_before) if touch_before and touch_before > 0.0 else math.nan
         self.start(ts_ns)
         orders = self._orders
         if orders:
-            last_ts, last_side, last_depth = orders[-1]
-            if last_ts == ts_ns and last_side is aggressor:  # same sweep
-                if depth > last_depth:
-                    orders[-1] = (ts_ns, aggressor, depth)
+            last = orders[-1]
+            if last[0] == ts_ns and last[1] is aggressor:  # same sweep: keep the deepest print
+                if depth > last[2]:
+                    orders[-1] = (ts_ns, aggressor, depth, last[3], last[4])
                 return
-        orders.append((ts_ns, aggressor, depth))
+        orders.append((ts_ns, aggressor, depth, touch, mid_before))
 
     def add_records(self, records: Iterable) -> None:
         """Record trades from objects with ``ts_ns, price, aggressor, mid_before`` attributes
         (e.g. :class:`thalex_mm.core.market_state.TradeRecord`)."""
         for r in records:
             self.add_trade(r.ts_ns, r.price, r.aggressor, r.mid_before)
+
+    def note_quote(self, now_ns: int) -> None:
+        """The quoter used ``current`` at ``now_ns``: the time since the previous call counts
+        as fitted when the estimate then in use was (see :attr:`fitted_fraction`)."""
+        last = self._last_use_ns
+        if last is not None and now_ns > last:
+            dt = now_ns - last
+            self._used_ns += dt
+            if self._last_use_fitted:
+                self._fitted_ns += dt
+        if last is None or now_ns >= last:
+            self._last_use_ns = now_ns
+        self._last_use_fitted = self.current.source is IntensitySource.FIT
+
+    @property
+    def fitted_fraction(self) -> float | None:
+        """Fraction of the quoting time (between :meth:`note_quote` calls) on fitted values,
+        0..1; None before two calls."""
+        return self._fitted_ns / self._used_ns if self._used_ns > 0 else None
 
     def next_calibration_ns(self) -> int | None:
         """When :meth:`maybe_recalibrate` will next act, ns (None: at the next call)."""
@@ -222,48 +324,114 @@ class IntensityEstimator:
         self.recalibrate(now_ns)
         return True
 
+    def reaches(self) -> tuple[list[OrderReach], float, bool]:
+        """The window's fill-relevant orders as :class:`OrderReach` (ticks).
+
+        Returns:
+            ``(reaches, median spread in ticks, queue)``. ``queue`` is True for a market whose
+            prints stop at the touch (a quote there waits in a queue): then only orders that
+            traded *through* the touch count, each truncated at one tick beyond the touch
+            (see the module docstring). False for a market that prints inside the touch (more
+            than 10 % of the orders): every order counts, untruncated.
+        """
+        tick = self.tick_size
+        assert tick is not None
+        rows = []
+        touches = []
+        inside = 0
+        for _, side, depth, touch, mid in self._orders:
+            d = depth / tick
+            # the first tick strictly beyond the mid on the hit side: the shallowest print
+            m = mid / tick
+            first = (math.floor(m + 1e-9) + 1 - m) if side is Side.BUY else (m - (math.ceil(m - 1e-9) - 1))
+            h = touch / tick if math.isfinite(touch) else first
+            if h < first - 1e-9:
+                h = first  # a locked/crossed touch: the first tick beyond the mid
+            if d < h - 1e-6:
+                inside += 1
+            rows.append((d, h))
+            touches.append(h)
+        n = len(rows)
+        queue = n == 0 or inside <= _INSIDE_SHARE * n
+        out = []
+        cap = self.max_depth_ticks
+        for d, h in rows:
+            if queue:
+                v = h + 1.0  # traded through the touch: reached at least the next level
+                if d < v - 1e-6:
+                    continue  # stopped at the touch: fills no quote waiting there
+            else:
+                v = 0.0
+                if d + 1.0 <= 0.0:
+                    continue  # printed a tick or more through the mid: a stale mid
+            lower = max(d, v)
+            upper = lower + 1.0
+            if lower - v >= cap:
+                lower, upper = v + cap, math.inf
+            out.append(OrderReach(lower_ticks=lower, upper_ticks=upper, truncation_ticks=v))
+        touches.sort()
+        spread_ticks = 2.0 * touches[len(touches) // 2] if touches else 1.0
+        return out, spread_ticks, queue
+
     def recalibrate(self, now_ns: int) -> IntensityEstimate:
-        """Drop orders older than the window, fit, and set ``current`` (fit or defaults)."""
+        """Drop orders older than the window, fit, and set ``current``."""
         self._last_calibration_ns = now_ns
         cutoff = now_ns - self.window_ns
         orders = self._orders
         while orders and orders[0][0] < cutoff:
             orders.popleft()
-        start = self._start_ns if self._start_ns is not None else now_ns
-        window_s = (now_ns - max(start, cutoff)) / _NS_PER_S
         n = len(orders)
         if not self.enabled:
-            est = IntensityEstimate(
-                A=self.default_A, k=self.default_k, r2=math.nan, samples=n,
-                source=IntensitySource.DISABLED, calibrated_ts_ns=now_ns,
-            )
-        elif n < self.min_trades or window_s <= 0.0:
-            est = IntensityEstimate(
-                A=self.default_A, k=self.default_k, r2=math.nan, samples=n,
-                source=IntensitySource.DEFAULT_THIN, calibrated_ts_ns=now_ns,
-            )
+            est = IntensityEstimate(A=self.default_A, k=self.default_k, samples=n,
+                                    source=IntensitySource.DISABLED, calibrated_ts_ns=now_ns)
+        elif self.tick_size is None:
+            est = IntensityEstimate(A=self.default_A, k=self.default_k, samples=n,
+                                    source=IntensitySource.DEFAULT_INITIAL, calibrated_ts_ns=now_ns)
         else:
-            fit = fit_intensity(
-                [o[2] for o in orders], window_s,
-                n_buckets=self.n_buckets, min_bucket_count=self.min_bucket_count,
-            )
-            if fit is None:
-                est = IntensityEstimate(
-                    A=self.default_A, k=self.default_k, r2=math.nan, samples=n,
-                    source=IntensitySource.DEFAULT_BAD_FIT, calibrated_ts_ns=now_ns,
-                )
-            else:
-                a, k, r2, _ = fit
-                ok = k > 0.0 and math.isfinite(a) and math.isfinite(k) and r2 >= self.min_r2
-                est = IntensityEstimate(
-                    A=a if ok else self.default_A,
-                    k=k if ok else self.default_k,
-                    r2=r2,
-                    samples=n,
-                    source=IntensitySource.FIT if ok else IntensitySource.DEFAULT_BAD_FIT,
-                    fitted_A=a,
-                    fitted_k=k,
-                    calibrated_ts_ns=now_ns,
-                )
+            est = self._fit(now_ns, cutoff)
         self.current = est
         return est
+
+    def _fit(self, now_ns: int, cutoff: int) -> IntensityEstimate:
+        tick = self.tick_size
+        assert tick is not None
+        start = self._start_ns if self._start_ns is not None else now_ns
+        window_s = max((now_ns - max(start, cutoff)) / _NS_PER_S, 0.0)
+        reaches, spread_ticks, queue = self.reaches()
+        n = len(reaches)
+        # a book one spread wide is swept about one spread deep; in a market that prints at
+        # the order's limit (no queue) the spread says nothing about the reach: one tick
+        prior_excess = max(1.0, spread_ticks) if queue else 1.0
+        prior_k = math.log1p(1.0 / prior_excess)
+        n0 = self.prior_orders
+        post = fit_k_per_tick(reaches, prior_excess_ticks=prior_excess, prior_orders=n0)
+        k_tick, info = post if post is not None else (prior_k, 0.0)
+        data_only = fit_k_per_tick(reaches) if n else None
+        vs = sorted(r.truncation_ticks for r in reaches)
+        v_med = vs[len(vs) // 2] if vs else (0.5 * spread_ticks + 1.0 if queue else 0.0)
+        # A: Gamma prior of one pseudo-order at the configured A
+        exposure_s = 2.0 * window_s * math.exp(-k_tick * v_med)
+        a0 = 1.0
+        A = (n + a0) / (exposure_s + a0 / self.default_A)
+        fitted_A = math.nan
+        fitted_k = math.nan
+        if data_only is not None and window_s > 0.0:
+            kd = data_only[0]
+            fitted_k = kd / tick
+            fitted_A = n / (2.0 * window_s) * math.exp(kd * v_med)
+        confidence = n / (n + n0) if (n + n0) > 0 else 0.0
+        return IntensityEstimate(
+            A=A * math.exp(-k_tick) if queue else A,
+            A_market=A,
+            k=k_tick / tick,
+            k_per_tick=k_tick,
+            confidence=confidence,
+            k_rel_se=(1.0 / (k_tick * math.sqrt(info))) if info > 0.0 else math.nan,
+            samples=n,
+            source=IntensitySource.FIT if confidence >= 0.5 else IntensitySource.PRIOR,
+            fitted_A=fitted_A,
+            fitted_k=fitted_k,
+            prior_k_per_tick=prior_k,
+            tick_size=tick,
+            calibrated_ts_ns=now_ns,
+        )

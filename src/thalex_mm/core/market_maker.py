@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from thalex_mm.config.models import BotConfig, FairValueSource, KillSwitchAction
+from thalex_mm.core.adverse_selection import AdverseSelectionGuard
 from thalex_mm.core.book import BookHealth
 from thalex_mm.core.budget import Drop, ErrorAction, Escalate, MessageBudget, Priority
 from thalex_mm.core.commands import (
@@ -66,6 +67,7 @@ from thalex_mm.core.events import (
 )
 from thalex_mm.core.fair_value import FairValueModel
 from thalex_mm.core.flatten import FlattenIntent
+from thalex_mm.core.instrument_scale import needs_price, resolve_for_instrument
 from thalex_mm.core.intensity import IntensityEstimator
 from thalex_mm.core.market_state import MarketState, Stream
 from thalex_mm.core.order_manager import OrderManager
@@ -76,6 +78,7 @@ from thalex_mm.core.reasons import Reason, TradingState
 from thalex_mm.core.risk import MarketSnapshot, RiskManager
 from thalex_mm.core.side_hold import SideHold
 from thalex_mm.core.step import Notice, Step
+from thalex_mm.core.tape_markout import TapeMarkout
 from thalex_mm.core.technical import TechnicalAnalysis
 from thalex_mm.core.types import Instrument, Side, WantedQuotes
 
@@ -123,7 +126,7 @@ class CoreStatus:
     A: float | None
     k: float | None
     intensity_source: str
-    gamma: float
+    gamma: float | None
     trading_state: str
     state_reason: str
     open_orders: tuple[tuple[str, float, float, str], ...]
@@ -143,6 +146,15 @@ class CoreStatus:
     """Seconds since the last quote step (None before the first), core clock."""
     market_data_age_s: float = math.inf
     """Seconds since the staler of book and ticker last updated (``stale_for_s``)."""
+    k_per_tick: float | None = None
+    """Fitted k per tick of depth (1/tick); ``k`` is the same per quote-currency unit."""
+    A_market: float | None = None
+    """Arrivals per second per side at depth 0 on the tape; ``A`` is the fill intensity the
+    model uses (lower when quotes wait in a queue, docs/model.md §4)."""
+    intensity_confidence: float = 0.0
+    """Weight of the window's own orders against the market-learned prior, 0..1."""
+    intensity_fitted_fraction: float | None = None
+    """Fraction of the quoting time with fitted A, k (source 'fit'), 0..1; None before."""
 
 
 class MarketMakerCore:
@@ -163,6 +175,11 @@ class MarketMakerCore:
         self.ta = TechnicalAnalysis(config.technical)
         self.intensity = IntensityEstimator(config.avellaneda)
         self.fair = FairValueModel(config.quoting)
+        self.guard = AdverseSelectionGuard(config.quoting)
+        self.tape = TapeMarkout(horizon_s=config.quoting.markout_horizon_s,
+                                window_s=config.avellaneda.intensity_window_s,
+                                recalibrate_s=config.avellaneda.recalibrate_interval_s,
+                                min_fills=config.quoting.tape_markout_min_fills)
         self.orders = OrderManager(config.order, first_client_order_id=first_client_order_id)
         self.budget = MessageBudget(config.connection)
         cc = config.connection
@@ -236,6 +253,7 @@ class MarketMakerCore:
             for trade in event.trades:
                 applied = self.position.apply_trade(trade)
                 if applied is not None:
+                    self.guard.on_fill(now, trade.side, trade.price)
                     self._on_fill_applied(applied, now)
         elif isinstance(event, PortfolioUpdated):
             for entry in event.entries:
@@ -330,12 +348,21 @@ class MarketMakerCore:
         for inst in event.added:
             if inst.name == self.instrument_name:
                 self.instrument = inst
-                cfg = self.config
-                self.builder = QuoteBuilder(inst, cfg.avellaneda, cfg.quoting, cfg.order)
+                # sizes relative to the price wait for the first quote step (_scaled_builder)
+                self.builder = None if needs_price(self.config) else self._build(inst, math.nan)
+                self.intensity.set_tick_size(inst.tick_size)
+                self.tape.set_tick_size(inst.tick_size)
                 self._dirty = True
 
     def _on_market(self, event: Event, now: int) -> None:
         mid_before = self.market.book.mid
+        touch_before: tuple[float | None, float | None] = (None, None)
+        if getattr(event, "trades", None):
+            # the rest of the market's touch and mid: a print at our own quote is not a print
+            # "at the touch" of the market (docs/model.md §4)
+            touch_before = self._external_touch()
+            if touch_before[0] is not None and touch_before[1] is not None and touch_before[0] < touch_before[1]:
+                mid_before = 0.5 * (touch_before[0] + touch_before[1])
         # Intensity learns from the trades inside book messages only: they arrive with the book
         # change they caused (so "mid before" is right) and earlier than recent_trades (§4.2);
         # feeding both would count every trade twice.
@@ -348,15 +375,23 @@ class MarketMakerCore:
                     self._crossed_since_ns = now
             else:
                 self._crossed_since_ns = None
-            if event.trades and self.config.avellaneda.estimate_intensity:
-                self.intensity.start(now)
+            if event.trades:
+                fit = self.config.avellaneda.estimate_intensity
+                if fit:
+                    self.intensity.start(now)
                 # a snapshot (on subscribe, after a resync) repeats trades already counted:
                 # only trades newer than every earlier message's are new arrivals
                 seen_until = self._last_trade_ts_ns
                 for t in event.trades:
                     ts = t.ts_ns or now
                     if ts > seen_until:
-                        self.intensity.add_trade(ts, t.price, t.aggressor, mid_before)
+                        if fit:
+                            self.intensity.add_trade(ts, t.price, t.aggressor, mid_before,
+                                                     touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
+                        self.guard.on_public_trade(ts, t.amount, t.aggressor)
+                        if self.config.quoting.tape_markout_enabled:
+                            self.tape.add_order(ts, t.aggressor, t.price, mid_before,
+                                                touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
                         self._last_trade_ts_ns = max(self._last_trade_ts_ns, ts)
             mid = self._external_mid()
             if mid is not None:
@@ -377,6 +412,7 @@ class MarketMakerCore:
                 if applied is not None:
                     self._fills += 1
                     self._volume += rec.amount
+                    self.guard.on_fill(now, rec.side, rec.price)
                     self._on_fill_applied(applied, now)
             elif isinstance(rec, OrderRejected) and not rec.expected:
                 self._rejects += 1
@@ -466,7 +502,7 @@ class MarketMakerCore:
         return (
             self._connected
             and not self._shutdown
-            and self.builder is not None
+            and self.instrument is not None
             and self.market.last_update_ns(Stream.BOOK) is not None
         )
 
@@ -552,11 +588,30 @@ class MarketMakerCore:
         ref = mark or self._external_mid() or self.position.average_entry_price or 0.0
         return self.position.snapshot(ref)
 
+    def _build(self, inst: Instrument, price: float) -> QuoteBuilder:
+        cfg = self.config = resolve_for_instrument(self.config, inst, price)
+        self.risk.set_limits(cfg.risk)
+        return QuoteBuilder(inst, cfg.avellaneda, cfg.quoting, cfg.order)
+
+    def _scaled_builder(self) -> QuoteBuilder | None:
+        """The quote builder, made on the first step with a price when sizes are relative to
+        it: the config's unset sizes, limits and γ are resolved once, for this instrument at
+        this price (core.instrument_scale), and kept for the session."""
+        if self.builder is None and self.instrument is not None:
+            price = self._external_mid() or self.market.book.mid
+            if price is None or not price > 0:
+                return None
+            self.builder = self._build(self.instrument, price)
+        return self.builder
+
     def _quote_step(self, now: int, *, retreats_only: bool = False) -> tuple[Command, ...]:
         """One quote step; with ``retreats_only`` (inside the interval) the planned advances
         and inserts are dropped, the step stays due at the deadline and is not counted unless
         it sends something."""
-        assert self.builder is not None and self.instrument is not None
+        assert self.instrument is not None
+        if self._scaled_builder() is None:
+            return ()
+        assert self.builder is not None
         self._retreat_key = self._step_key()
         if not retreats_only:
             self._dirty = False
@@ -565,6 +620,7 @@ class MarketMakerCore:
         cfg = self.config
         if cfg.avellaneda.estimate_intensity:
             self.intensity.maybe_recalibrate(now)
+            self.intensity.note_quote(now)
         touch = self._external_touch()
         ms = self._market_snapshot(touch)
         pos = self._position_snapshot(ms.mark_price)
@@ -594,9 +650,17 @@ class MarketMakerCore:
             allow_bid, allow_ask = self.risk.allowed_sides(pos.position)
             allow_bid = allow_bid and not self.side_hold.held(Side.BUY, now)
             allow_ask = allow_ask and not self.side_hold.held(Side.SELL, now)
+            half_prev = self.figures.half_spread if self.figures else self.instrument.tick_size
+            adj = self.guard.adjust(now, half_prev, ext_mid)
+            floor = 0.0
+            if cfg.quoting.tape_markout_enabled:
+                self.tape.update(now, ext_mid)
+                floor = self.tape.widen(half_prev)
             wanted, self.figures = self.builder.build(
                 ts_ns=now,
-                fair_value=fv.price,
+                fair_value=fv.price + adj.center_shift,
+                widen_bid=adj.widen_bid + floor,
+                widen_ask=adj.widen_ask + floor,
                 sigma=vol.sigma_price_per_sqrt_s,
                 A=A,
                 k=k,
@@ -791,7 +855,7 @@ class MarketMakerCore:
             A=est.A if self.config.avellaneda.estimate_intensity else self.config.avellaneda.A,
             k=est.k if self.config.avellaneda.estimate_intensity else self.config.avellaneda.k,
             intensity_source=str(getattr(est.source, "value", est.source)),
-            gamma=self.config.avellaneda.gamma,
+            gamma=self.builder.gamma if self.builder is not None else self.config.avellaneda.gamma,
             trading_state=self.risk.state.value,
             state_reason=self.risk.reason.value if isinstance(self.risk.reason, Reason) else str(self.risk.reason),
             open_orders=open_orders,
@@ -806,5 +870,9 @@ class MarketMakerCore:
             budget_limit=self.budget.me_limit_per_window,
             quote_age_s=None if self._last_quote_ns is None else (self._now_ns - self._last_quote_ns) / _NS,
             market_data_age_s=self.stale_for_s(self._now_ns),
+            k_per_tick=est.k_per_tick if math.isfinite(est.k_per_tick) else None,
+            A_market=est.A_market if math.isfinite(est.A_market) else None,
+            intensity_confidence=est.confidence,
+            intensity_fitted_fraction=self.intensity.fitted_fraction,
         )
 

@@ -26,6 +26,7 @@ import math
 from typing import NamedTuple
 
 from thalex_mm.config.models import AvellanedaConfig, HorizonMode, OrderConfig, QuotingConfig
+from thalex_mm.core.instrument_scale import relative_gamma
 from thalex_mm.core.model import (
     glft_coefficients,
     parse_session_end_utc,
@@ -112,8 +113,9 @@ class QuoteBuilder:
         self._min_half = 0.5 * quoting.min_spread_ticks * self._tick
         self._max_half = 0.5 * quoting.max_spread_ticks * self._tick
         self._mode = avellaneda.horizon
-        self._gamma = avellaneda.gamma
-        self._unit = avellaneda.unit_size
+        # unset γ is per tick of this instrument; unset unit is the level-0 order size
+        self._gamma = relative_gamma(avellaneda, self._tick)
+        self._unit = avellaneda.unit_size if avellaneda.unit_size is not None else self._sizes[0]
         # GLFT lot size Δ in inventory units: one quote of the first level's size moves q by Δ
         self._lot = self._sizes[0] / self._unit if self._sizes else 1.0
         self._fee = avellaneda.maker_fee_rate
@@ -140,6 +142,11 @@ class QuoteBuilder:
         self._last_figures: QuoteFigures | None = None
         self._last_key: tuple | None = None  # inputs of the last build
 
+    @property
+    def gamma(self) -> float:
+        """γ in use, 1/(quote currency · unit) (resolved from gamma_per_tick when unset)."""
+        return self._gamma
+
     def tau_s(self, ts_ns: int) -> float:
         """T − t in seconds for the configured horizon (inf for the infinite horizon)."""
         mode = self._mode
@@ -163,6 +170,8 @@ class QuoteBuilder:
         allow_bid: bool = True,
         allow_ask: bool = True,
         position_limit: float | None = None,
+        widen_bid: float = 0.0,
+        widen_ask: float = 0.0,
     ) -> tuple[WantedQuotes, QuoteFigures]:
         """Compute the wanted quotes.
 
@@ -179,6 +188,9 @@ class QuoteBuilder:
             allow_ask: False forbids asks.
             position_limit: |position| (contracts) at which, with ``one_sided_at_limit``, the
                 side that grows |position| is dropped; None = no such rule here.
+            widen_bid: extra distance of the bid beyond the clamped half-spread, quote
+                currency, >= 0 (the adverse-selection guard).
+            widen_ask: the same for the ask.
 
         Returns:
             ``(WantedQuotes, QuoteFigures)``.
@@ -188,7 +200,7 @@ class QuoteBuilder:
         """
         # the same inputs give the same quotes (the finite horizon also depends on ts_ns)
         key = (fair_value, sigma, A, k, position, best_bid, best_ask, allow_bid, allow_ask,
-               position_limit, ts_ns if self._mode is HorizonMode.FINITE else 0)
+               position_limit, ts_ns if self._mode is HorizonMode.FINITE else 0, widen_bid, widen_ask)
         if key == self._last_key:
             return self._last_wanted, self._last_figures
         tick = self._tick
@@ -223,11 +235,17 @@ class QuoteBuilder:
             half = self._max_half
         figures = QuoteFigures(model, fair_value, q, center, half, skew, sigma, A, k, tau)
 
-        if position_limit is not None and self._one_sided and abs(position) >= position_limit:
-            if position > 0:
-                allow_bid = False
-            elif position < 0:
-                allow_ask = False
+        bid_room = ask_room = None
+        if position_limit is not None and self._one_sided:
+            if abs(position) >= position_limit:
+                if position > 0:
+                    allow_bid = False
+                elif position < 0:
+                    allow_ask = False
+            # the side that grows |position| never quotes more than the room left to the limit
+            # (a partial fill must not let a full-size order carry |position| past it)
+            bid_room = position_limit - position if position >= 0 else None
+            ask_room = position_limit + position if position <= 0 else None
         frac = self._frac
         spacing = frac * half if frac is not None else self._spacing_ticks
         eta = self._eta
@@ -240,13 +258,13 @@ class QuoteBuilder:
             n_cap = None
             if not cross_ok and best_ask is not None:
                 n_cap = math.floor(round(best_ask / tick, 8)) - 1
-            bids = self._bids(center - half, spacing, n_cap, shrink if q > 0 else 1.0)
+            bids = self._bids(center - half - widen_bid, spacing, n_cap, shrink if q > 0 else 1.0, bid_room)
         if allow_ask:
             # lowest allowed ask, in ticks: one tick above the best bid (rounded up)
             n_floor = None
             if not cross_ok and best_bid is not None:
                 n_floor = math.ceil(round(best_bid / tick, 8)) + 1
-            asks = self._asks(center + half, spacing, n_floor, shrink if q < 0 else 1.0)
+            asks = self._asks(center + half + widen_ask, spacing, n_floor, shrink if q < 0 else 1.0, ask_room)
         last = self._last_wanted
         if bids != last.bids or asks != last.asks:
             # a new object only when the quotes changed (they are immutable; callers may
@@ -266,7 +284,8 @@ class QuoteBuilder:
             amounts = memo[size_mult] = tuple(self._amount(sz * size_mult) for sz in self._sizes)
         return amounts
 
-    def _bids(self, top: float, spacing: float, n_cap: int | None, size_mult: float) -> tuple[QuoteLevel, ...]:
+    def _bids(self, top: float, spacing: float, n_cap: int | None, size_mult: float,
+              room: float | None = None) -> tuple[QuoteLevel, ...]:
         """Bid levels best-first: rounded down, <= n_cap ticks, each >= 1 tick below the previous.
 
         Works in integer ticks n; the price n·tick (rounded to 8 decimals for fractional ticks)
@@ -292,6 +311,10 @@ class QuoteBuilder:
             if n <= 0:
                 break
             amount = amounts[i]
+            if room is not None:
+                if amount > room:
+                    amount = self._amount(room) if room > 0.0 else 0.0
+                room -= amount
             if amount < min_amount or amount <= 0.0:
                 if i == 0:
                     n_prev = n
@@ -301,7 +324,8 @@ class QuoteBuilder:
             n_prev = n
         return tuple(out)
 
-    def _asks(self, top: float, spacing: float, n_floor: int | None, size_mult: float) -> tuple[QuoteLevel, ...]:
+    def _asks(self, top: float, spacing: float, n_floor: int | None, size_mult: float,
+              room: float | None = None) -> tuple[QuoteLevel, ...]:
         """Ask levels best-first: rounded up, >= n_floor ticks, each >= 1 tick above the previous."""
         tick = self._tick
         exact = self._tick_is_int
@@ -321,6 +345,10 @@ class QuoteBuilder:
             if out and n <= n_prev:
                 n = n_prev + 1
             amount = amounts[i]
+            if room is not None:
+                if amount > room:
+                    amount = self._amount(room) if room > 0.0 else 0.0
+                room -= amount
             if amount < min_amount or amount <= 0.0:
                 if i == 0:
                     n_prev = n

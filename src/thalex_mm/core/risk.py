@@ -156,11 +156,14 @@ class RiskManager:
     """Risk limits from ``RiskConfig``; owns the trading state.
 
     Args:
-        config: the ``[risk]`` section.
+        config: the ``[risk]`` section. Position limits and the max order size left unset
+            (relative to the order size, ``core.instrument_scale``) bound nothing until
+            :meth:`set_limits` gives the resolved values; the core quotes only after that.
         label: label of flatten orders.
     """
 
     def __init__(self, config: RiskConfig, *, label: str | None = None) -> None:
+        config = _unbounded_until_resolved(config)
         self._cfg = config
         self._label = label
         self.state = TradingState.ACTIVE
@@ -199,6 +202,14 @@ class RiskManager:
         self._baseline: RunBaseline | None = None  # set by the first evaluate
         self._baseline_taken = False
         self._inherited = False  # started above the soft limit: REDUCING until back within
+
+    def set_limits(self, config: RiskConfig) -> None:
+        """Adopt the position limits and max order size resolved for the instrument
+        (contracts); the trading state and its history are kept."""
+        self._cfg = _unbounded_until_resolved(config)
+        self._soft_limit = self._cfg.position_soft_limit
+        self._hard_limit = self._cfg.position_hard_limit
+        self._evaluated = None
 
     # ------------------------------------------------------------------ inputs
 
@@ -733,3 +744,10 @@ class RiskManager:
             post_only=False,
             reduce_only=True,
         )
+
+
+def _unbounded_until_resolved(config: RiskConfig) -> RiskConfig:
+    """Unset (instrument-relative) size limits as +inf: nothing to compare against yet."""
+    unset = {k: float("inf") for k in ("position_soft_limit", "position_hard_limit", "max_order_size")
+             if getattr(config, k) is None}
+    return config.model_copy(update=unset) if unset else config

@@ -5,7 +5,10 @@ on timer events; read :meth:`TechnicalAnalysis.volatility` (σ with units and wa
 and :meth:`TechnicalAnalysis.snapshot` (all signals, for the dashboard).
 
 Warm-up: until the selected estimator has ``min_samples`` returns (bars for the range
-estimator), σ is the configured prior ``sigma_prior_per_sqrt_s`` (quote currency per √s).
+estimator), σ is a prior (``warm`` False): ``sigma_prior_per_sqrt_s`` (quote currency per √s)
+when configured; otherwise relative to the instrument: the quoting-timescale σ (0.1 s grid) as
+soon as it has ``min_samples`` returns (a few seconds), before that
+``sigma_prior_logret_per_sqrt_s`` × price. No BTC number in USD.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ class TechnicalSnapshot:
 
     Attributes:
         volatility: the selected σ estimate (see :class:`VolatilityEstimate`).
+        sigma_fast_logret_per_sqrt_s: EWMA σ of sub-second mid changes (grid
+            ``fast_sampling_interval_s``), per √second; None before the first return.
+        sigma_fast_range_logret_per_sqrt_s: Parkinson σ on ``fast_range_bar_s`` bars, per
+            √second; None before the first bar.
         sigma_baseline_logret_per_sqrt_s: slow EWMA σ (half-life ``baseline_factor`` × the
             configured one), per √second; None before the first return.
         trend_slope_logret_per_s: drift of log price, 1/s; None during warm-up.
@@ -48,6 +55,8 @@ class TechnicalSnapshot:
     """
 
     volatility: VolatilityEstimate
+    sigma_fast_logret_per_sqrt_s: float | None
+    sigma_fast_range_logret_per_sqrt_s: float | None
     sigma_baseline_logret_per_sqrt_s: float | None
     trend_slope_logret_per_s: float | None
     trend_t: float | None
@@ -85,6 +94,12 @@ class TechnicalAnalysis:
         self.realised = RealisedVolatility(dt, max(config.realised_window_s, dt))
         window_bars = max(1, round(config.realised_window_s / config.range_bar_s))
         self.parkinson = ParkinsonVolatility(config.range_bar_s, window_bars)
+        # the quoting timescale: sub-second mid changes and short-bar ranges
+        fdt = config.fast_sampling_interval_s
+        self.fast_sampler = GridSampler(fdt)
+        self.fast = EwmaVolatility(fdt, config.fast_halflife_s)
+        fast_bars = max(1, round(config.fast_range_window_s / config.fast_range_bar_s))
+        self.fast_range = ParkinsonVolatility(config.fast_range_bar_s, fast_bars)
         self.trend = TrendSignal(dt, config.trend_ema_s)
         self.mean_reversion = MeanReversionSignal(dt, max(config.mean_window_s, 3 * dt))
         self.vr_q = vr_q
@@ -94,11 +109,18 @@ class TechnicalAnalysis:
     def update(self, ts_ns: int, price: float) -> int:
         """Feed a price (quote currency) observed at ``ts_ns``. Returns the grid returns added."""
         self.parkinson.update(ts_ns, price)
+        self.fast_range.update(ts_ns, price)
+        self._consume_fast(self.fast_sampler.update(ts_ns, price))
         return self._consume(self.sampler.update(ts_ns, price))
 
     def advance(self, now_ns: int) -> int:
         """Close grid points up to ``now_ns`` with the carried-forward price (timer events)."""
+        self._consume_fast(self.fast_sampler.advance(now_ns))
         return self._consume(self.sampler.advance(now_ns))
+
+    def _consume_fast(self, returns: list[float]) -> None:
+        for r in returns:
+            self.fast.add(r)
 
     def _consume(self, returns: list[float]) -> int:
         if not returns:
@@ -120,12 +142,24 @@ class TechnicalAnalysis:
             sig, n = self.ewma.sigma_per_sqrt_s(), self.ewma.count
         elif kind is VolatilityEstimator.REALISED:
             sig, n = self.realised.sigma_per_sqrt_s(), self.realised.count
+        elif kind is VolatilityEstimator.FAST:
+            sig, n = self.fast.sigma_per_sqrt_s(), self.fast.count
+        elif kind is VolatilityEstimator.FAST_RANGE:
+            sig, n = self.fast_range.sigma_per_sqrt_s(), self.fast_range.count
         else:
             sig, n = self.parkinson.sigma_per_sqrt_s(), self.parkinson.count
         price = self.sampler.last_price
         if sig is None or n < cfg.min_samples or price <= 0.0:
-            prior = cfg.sigma_prior_per_sqrt_s
-            logret = prior / price if price > 0.0 else 0.0
+            fast = self.fast.sigma_per_sqrt_s()
+            if cfg.sigma_prior_per_sqrt_s is not None:
+                prior = cfg.sigma_prior_per_sqrt_s
+                logret = prior / price if price > 0.0 else 0.0
+            elif fast is not None and self.fast.count >= cfg.min_samples and price > 0.0:
+                logret = fast
+                prior = fast * price
+            else:
+                logret = cfg.sigma_prior_logret_per_sqrt_s
+                prior = logret * price
             return VolatilityEstimate(
                 sigma_logret_per_sqrt_s=logret,
                 sigma_price_per_sqrt_s=prior,
@@ -159,6 +193,8 @@ class TechnicalAnalysis:
             )
         return TechnicalSnapshot(
             volatility=vol,
+            sigma_fast_logret_per_sqrt_s=self.fast.sigma_per_sqrt_s(),
+            sigma_fast_range_logret_per_sqrt_s=self.fast_range.sigma_per_sqrt_s(),
             sigma_baseline_logret_per_sqrt_s=base,
             trend_slope_logret_per_s=tr.slope_logret_per_s if tr else None,
             trend_t=tr.t_stat if tr else None,

@@ -26,11 +26,19 @@ Mapping to ``MARKET_EVENT_DTYPE``:
 - ``markPrice`` → ``MARK`` (``p``), ``INDEX`` (``i``) and ``FUNDING_RATE`` (``r``);
 - ``bookTicker`` → two ``BEST_BID_ASK`` rows when ``include_book_ticker`` (skipped by default);
 - other streams are ignored.
+
+Sizes are in the **base currency** (BTC, ETH). USDⓈ-M captures already are. COIN-M (inverse)
+captures (symbols ``<PAIR>_PERP`` or ``<PAIR>_<YYMMDD>``, e.g. ``ETHUSD_PERP``) quote sizes in
+contracts of a fixed USD value (:func:`coinm_contract_usd`: 100 USD for BTCUSD, 10 USD for
+every other pair, per Binance's contract specifications); each row's size becomes
+``contracts · contract_usd / price`` at that row's own price, so an ETHUSD_PERP book compares
+with an ETHUSDT one.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -45,6 +53,7 @@ from thalex_mm.errors import DataFileError
 
 __all__ = [
     "BinanceStats",
+    "coinm_contract_usd",
     "convert_binance",
     "median_clock_offset_ns",
     "read_binance_session",
@@ -152,6 +161,7 @@ class _Session:
         self.synced = False
         self.last_u: int | None = None
         self.snapshot: tuple[str, int, int, dict] | None = None  # path, line, local_ns, msg
+        self.symbol: str | None = None  # the "s" field of the first stream message
         self.buffer: list[tuple[str, int, int, dict]] = []  # diffs waiting for the snapshot
 
     # -- depth -------------------------------------------------------------------------
@@ -290,6 +300,8 @@ def _read_file(path: str, session: _Session) -> None:
                 session.rest_snapshot(path, line_no, local_ns, msg)
                 continue
             d = msg["data"]
+            if session.symbol is None and isinstance(d, dict) and isinstance(d.get("s"), str):
+                session.symbol = d["s"]
             kind = stream.partition("@")[2]
             if kind.startswith("depth"):
                 session.depth(path, line_no, local_ns, d)
@@ -342,8 +354,33 @@ def read_binance_session(
             reason = "no depth diff reaches the snapshot's lastUpdateId: cannot build the book"
         raise DataFileError(last, 0, reason)
     arr = cols.to_array()
+    contract_usd = coinm_contract_usd(session.symbol or "")
+    if contract_usd is not None:
+        _contracts_to_base(arr, contract_usd)
     order = np.argsort(arr["exch_ts"], kind="stable")
     return arr[order], stats
+
+
+_COINM = re.compile(r"^([A-Z0-9]+)USD_(PERP|\d{6})$")
+
+
+def coinm_contract_usd(symbol: str) -> float | None:
+    """USD value of one contract of a Binance COIN-M symbol, or None for any other symbol.
+
+    ``BTCUSD_PERP`` / ``BTCUSD_240927``: 100 USD; every other COIN-M pair (``ETHUSD_PERP``,
+    ...): 10 USD (Binance COIN-M contract specifications). USDⓈ-M symbols (``BTCUSDT``) are
+    sized in the base currency: None.
+    """
+    m = _COINM.match(symbol.strip().upper())
+    if m is None:
+        return None
+    return 100.0 if m.group(1) == "BTC" else 10.0
+
+
+def _contracts_to_base(arr: np.ndarray, contract_usd: float) -> None:
+    """In place: sizes of book, trade and best-bid/ask rows from contracts to base currency."""
+    sized = np.isin(arr["kind"], (_LEVEL, _TRADE, _BBA)) & (arr["price"] > 0)
+    arr["qty"][sized] = arr["qty"][sized] * contract_usd / arr["price"][sized]
 
 
 def convert_binance(

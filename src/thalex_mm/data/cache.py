@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: Bump when any converter's output changes, to invalidate old cache entries.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2  # 2: COIN-M contract sizes converted to the base currency
 
 _BINANCE_RE = re.compile(rb"^\d+ \{")
 

@@ -71,6 +71,10 @@ class DashboardSnapshot:
         A: order-arrival intensity scale (1/s), as in the paper.
         k: intensity decay (1/price unit).
         gamma: risk aversion.
+        k_per_tick: intensity decay per tick of depth (1/tick).
+        intensity_confidence: weight of the fit's own data against its prior, 0..1.
+        intensity_fitted_fraction: fraction of quoting time on fitted A, k, 0..1.
+        intensity_source: ``fit`` / ``prior`` / ... (docs/model.md §4).
         trading_state: ``ACTIVE`` / ``REDUCING`` / ``HALTED`` (case-insensitive).
         state_reason: why the trading state is what it is.
         open_orders: our open orders, ``(side, price, amount, status)`` each.
@@ -105,6 +109,10 @@ class DashboardSnapshot:
     A: float | None = None  # named as in Avellaneda & Stoikov (2008)
     k: float | None = None
     gamma: float | None = None
+    k_per_tick: float | None = None
+    intensity_confidence: float | None = None
+    intensity_fitted_fraction: float | None = None
+    intensity_source: str | None = None
     trading_state: str = "ACTIVE"
     state_reason: str = ""
     open_orders: tuple[OpenOrderView, ...] = ()
@@ -378,8 +386,9 @@ class StatusHub:
         for name in ("mid", "fair_value", "reservation", "best_bid", "best_ask", "our_bid",
                      "our_ask", "our_bid_size", "our_ask_size", "position", "avg_price",
                      "pnl_realised", "pnl_unrealised", "fees", "pnl_total", "sigma", "A", "k",
-                     "gamma"):
+                     "gamma", "k_per_tick", "intensity_confidence", "intensity_fitted_fraction"):
             out[name] = _num(getattr(s, name))
+        out["intensity_source"] = s.intensity_source
         if s.reconnects is not None:
             out["reconnects"] = s.reconnects
         if s.fills_count is not None:

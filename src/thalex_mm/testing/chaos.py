@@ -264,7 +264,7 @@ class ChaosHarness:
             side, key, filled = self._side_key(cmd)
             same = self._same_side_open(side, exclude=key) if side is not None else 0.0
             violation = risk_violation(
-                cmd, self.config.risk, position=position, same_side_open=same, mark=mark, filled=filled
+                cmd, self.core.config.risk, position=position, same_side_open=same, mark=mark, filled=filled
             )
         rec = SentCommand(request_id=request_id, command=cmd, ts_ns=ts_ns, position=position, mark=mark, violation=violation)
         if self.keep_sent:

@@ -162,6 +162,10 @@
     set("v-A", fmtSig(s.A));
     set("v-k", fmtSig(s.k));
     set("v-gamma", fmtSig(s.gamma));
+    set("v-ktick", fmtSig(s.k_per_tick));
+    set("v-fit", (s.intensity_source || "—") +
+        (s.intensity_confidence == null ? "" : " · conf " + fmt(s.intensity_confidence, 2)) +
+        (s.intensity_fitted_fraction == null ? "" : " · " + fmt(100 * s.intensity_fitted_fraction, 0) + "% fitted"));
     if (s.budget_limit) {
       set("v-budget", s.budget_used + " / " + s.budget_limit);
       const frac = Math.min(1, s.budget_used / s.budget_limit);
