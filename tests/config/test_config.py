@@ -217,8 +217,10 @@ def test_paper_when_dashboard_host_public_without_token_exits_2_with_one_line(tm
 
 def test_config_show_when_printed_names_each_keys_unit_above_it() -> None:
     lines = config_to_toml(BotConfig()).splitlines()
-    i = lines.index("position_soft_limit = 0.05")
-    assert lines[i - 1].startswith("# ") and "contracts" in lines[i - 1]
+    i = lines.index("max_drawdown_usd = 500.0")
+    assert lines[i - 1].startswith("# ") and "quote currency" in lines[i - 1]
+    unset = lines.index("# position_soft_limit is unset")  # a key without a value is documented too
+    assert "contracts" in lines[unset - 1]
     j = next(n for n, line in enumerate(lines) if line.startswith("min_requote_interval_ms = "))
     assert "ms" in lines[j - 1] or "millisecond" in lines[j - 1]
     tomllib.loads("\n".join(lines))  # still valid TOML
