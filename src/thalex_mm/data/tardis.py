@@ -21,7 +21,7 @@ import csv
 import gzip
 import io
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -238,7 +238,8 @@ def convert_tardis_file(path: str | PathLike[str]) -> np.ndarray:
         raise
 
 
-def convert_tardis(paths: Sequence[str | PathLike[str]]) -> np.ndarray:
+def convert_tardis(paths: Sequence[str | PathLike[str]],
+                   on_file: Callable[[], None] | None = None) -> np.ndarray:
     """Convert and merge several Tardis CSV files (book and trades) by exchange time.
 
     Ties keep the order of ``paths`` (list book files before trade files to have book updates
@@ -253,4 +254,9 @@ def convert_tardis(paths: Sequence[str | PathLike[str]]) -> np.ndarray:
     Raises:
         DataFileError: see ``convert_tardis_file``.
     """
-    return concat_sorted([convert_tardis_file(p) for p in paths])
+    parts = []
+    for p in paths:
+        parts.append(convert_tardis_file(p))
+        if on_file is not None:
+            on_file()
+    return concat_sorted(parts)
