@@ -36,9 +36,11 @@ def test_runs_when_db_is_postgres_url_lists_its_runs(pg_url, capsys):
     assert main(["runs", "--db", pg_url]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
-    assert lines[1].split() == [new, "live", "2024-05-01", "13:00:00", "-", "0", "(not",
-                                "finished)"]
-    assert lines[2].split() == [old, "paper", "2024-05-01", "12:00:00", "1m05s", "3", "signal"]
+    # columns: id, mode, start (UTC), duration, fills, volume, PnL, max |position|, exit reason
+    assert lines[1].split() == [new, "live", "2024-05-01", "13:00:00", "-", "0", "0.000", "-",
+                                "0.000", "(not", "finished)"]
+    assert lines[2].split() == [old, "paper", "2024-05-01", "12:00:00", "1m05s", "3", "3.000",
+                                "-", "3.000", "signal"]
     assert len(lines) == 3
     assert not _leaks(pg_url, captured.out + captured.err)
 
