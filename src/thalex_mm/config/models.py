@@ -147,6 +147,9 @@ class QuotingConfig(_Section):
     tape_markout_enabled: bool = _f(True, "Keep quotes at least at the break-even depth learned from public sweeps: where a resting quote's markout after markout_horizon_s stops being negative (docs/model.md §8). Default true.")
     tape_markout_min_fills: int = _f(10, "Public sweeps a depth needs before the break-even rule uses it, >= 1. Default 10.", ge=1)
     markout_widen: float = _f(1.0, "Extra distance per unit of adverse mean markout (quote currency per quote currency), >= 0. Default 1.", ge=0)
+    inventory_age_enabled: bool = _f(False, "Inventory half-life control: move the quote centre toward the reducing side as the position ages (docs/model.md §8). Default false.")
+    inventory_age_horizon_s: float = _f(10.0, "Age of a position at which the inventory-age shift is full, seconds, > 0. Default 10 (the markout horizon over which the shared sessions' losses build).", gt=0)
+    inventory_age_skew: float = _f(1.0, "Full inventory-age centre shift, in model half-spreads, >= 0. Default 1.", ge=0)
 
 
 
