@@ -69,7 +69,7 @@ from thalex_mm.core.fair_value import FairValueModel
 from thalex_mm.core.flatten import FlattenIntent
 from thalex_mm.core.instrument_scale import needs_price, resolve_for_instrument
 from thalex_mm.core.intensity import IntensityEstimator
-from thalex_mm.core.inventory_age import InventoryAge
+from thalex_mm.core.inventory_age import InventoryAge, drift_shift
 from thalex_mm.core.market_state import MarketState, Stream
 from thalex_mm.core.order_manager import OrderManager
 from thalex_mm.core.order_records import FillRecorded, OrderRejected
@@ -652,6 +652,8 @@ class MarketMakerCore:
             if cfg.quoting.inventory_age_enabled:
                 self.inventory_age.update(now, pos.position)
                 age_shift = self.inventory_age.center_shift(now, half_prev)
+            if cfg.quoting.drift_enabled:
+                age_shift += drift_shift(self.ta.trend.reading(), fv.price, cfg.quoting.drift_horizon_s)
             floor = 0.0
             if cfg.quoting.tape_markout_enabled:
                 self.tape.update(now, ext_mid)
