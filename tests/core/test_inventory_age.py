@@ -54,7 +54,8 @@ def _core_long_after(age_s: float, enabled: bool):
         order=OrderConfig(sizes=(0.01,)),
         risk=RiskConfig(position_soft_limit=0.05, position_hard_limit=0.1),
         quoting=QuotingConfig(inventory_age_enabled=enabled, inventory_age_horizon_s=10.0, inventory_age_skew=1.0,
-                              toxicity_enabled=False, markout_monitor_enabled=False, tape_markout_enabled=False),
+                              toxicity_enabled=False, markout_monitor_enabled=False, tape_markout_enabled=False,
+                              trend_fade_enabled=False),
     )
     core = MarketMakerCore(cfg)
     sent: list = []
@@ -70,19 +71,3 @@ def test_core_when_inventory_age_on_and_long_held_past_horizon_moves_the_centre_
     assert off is not None and on is not None
     shift = off.reservation_price - on.reservation_price
     assert 0.5 * off.half_spread < shift < 2.0 * off.half_spread  # one (previous-step) half-spread down
-
-
-def test_drift_shift_when_trend_rises_moves_centre_up_by_the_expected_move_over_the_horizon():
-    from thalex_mm.core.inventory_age import drift_shift
-    from thalex_mm.core.signals import TrendReading
-
-    up = TrendReading(slope_logret_per_s=1e-6, t_stat=2.0, n_eff=30.0)
-    assert drift_shift(up, 50_000.0, 10.0) == pytest.approx(0.5)  # 1e-6/s · 50 000 · 10 s
-    down = TrendReading(slope_logret_per_s=-2e-6, t_stat=-2.0, n_eff=30.0)
-    assert drift_shift(down, 100.0, 5.0) == pytest.approx(-1e-3)
-    assert drift_shift(None, 100.0, 10.0) == 0.0  # warm-up: no shift
-
-
-def test_drift_config_when_default_is_off():
-    cfg = QuotingConfig()
-    assert cfg.drift_enabled is False and cfg.drift_horizon_s == 10.0

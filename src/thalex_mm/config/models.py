@@ -150,8 +150,8 @@ class QuotingConfig(_Section):
     inventory_age_enabled: bool = _f(False, "Inventory half-life control: move the quote centre toward the reducing side as the position ages (docs/model.md §8). Default false.")
     inventory_age_horizon_s: float = _f(10.0, "Age of a position at which the inventory-age shift is full, seconds, > 0. Default 10 (the markout horizon over which the shared sessions' losses build).", gt=0)
     inventory_age_skew: float = _f(1.0, "Full inventory-age centre shift, in model half-spreads, >= 0. Default 1.", ge=0)
-    drift_enabled: bool = _f(False, "Short-horizon drift alpha: move the quote centre by the expected move over drift_horizon_s at the trend slope (technical.trend_ema_s EMA of 1 s log returns) (docs/model.md §8). Default false.")
-    drift_horizon_s: float = _f(10.0, "Horizon of the drift alpha, seconds, > 0: centre shift = slope (log return per s) × price × this. Default 10.", gt=0)
+    trend_fade_enabled: bool = _f(True, "Trend fade: move the quote centre against the trend slope (technical.trend_ema_s EMA of 1 s log returns) by trend_fade_s seconds of it; prices on the shared sessions revert at the quoting timescale (docs/model.md §8). Default true.")
+    trend_fade_s: float = _f(5.0, "Seconds of trend slope the centre moves against, -600..600: centre shift = −slope (log return per s) × price × this; negative follows the trend (momentum). Default 5 (measured: 10 fades too far, hurts two-sided uptime; -10 momentum loses everywhere).", ge=-600, le=600)
 
 
 

@@ -16,8 +16,6 @@ the same further away. A flat position has no shift. Pure: the caller passes the
 
 from __future__ import annotations
 
-from thalex_mm.core.signals import TrendReading
-
 _NS = 1_000_000_000
 
 
@@ -55,11 +53,3 @@ class InventoryAge:
         frac = min(self.age_s(now_ns) / self.horizon_s, 1.0)
         return -self._sign * self.skew_halfspreads * frac * half_spread
 
-
-def drift_shift(trend: TrendReading | None, price: float, horizon_s: float) -> float:
-    """Drift alpha: the expected move of the price over ``horizon_s`` seconds at the trend
-    slope (EW mean log return per second), quote currency; 0 during the trend's warm-up.
-    A centre shifted by it quotes where the market is expected to be when a fill marks out."""
-    if trend is None:
-        return 0.0
-    return trend.slope_logret_per_s * price * horizon_s
