@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -212,6 +213,17 @@ def test_paper_when_dashboard_host_public_without_token_exits_2_with_one_line(tm
     assert captured.err.strip().splitlines() == [captured.err.strip()]
     assert captured.err.startswith("monitoring.dashboard_host: got '0.0.0.0'")
     assert "Traceback" not in captured.err and not db.exists()
+
+
+def test_config_show_when_printed_names_each_keys_unit_above_it() -> None:
+    lines = config_to_toml(BotConfig()).splitlines()
+    i = lines.index("max_drawdown_usd = 500.0")
+    assert lines[i - 1].startswith("# ") and "quote currency" in lines[i - 1]
+    unset = lines.index("# position_soft_limit is unset")  # a key without a value is documented too
+    assert "contracts" in lines[unset - 1]
+    j = next(n for n, line in enumerate(lines) if line.startswith("min_requote_interval_ms = "))
+    assert "ms" in lines[j - 1] or "millisecond" in lines[j - 1]
+    tomllib.loads("\n".join(lines))  # still valid TOML
 
 
 def test_env_override_when_field_name_has_capitals_maps_case_insensitively():

@@ -498,3 +498,37 @@ def test_core_when_exchange_announces_a_reconnect_resynchronises():
     start(core)
     (cmd,) = _resyncs(core.handle(ReconnectRequested(local_ts_ns=T0 + S)))
     assert cmd.reason is ResyncReason.EXCHANGE_RECONNECT
+
+
+def test_core_when_clean_stop_disconnects_records_no_risk_event():
+    from thalex_mm.core.reasons import TradingStateChanged
+
+    core = make_core()
+    send(core, start(core))
+    notices = [*core.handle(ShutdownRequested(local_ts_ns=T0 + 5 * MS)).notices,
+               *core.handle(Disconnected(local_ts_ns=T0 + 6 * MS)).notices]
+    assert [n for n in notices if isinstance(n, TradingStateChanged)] == []
+
+
+def test_core_when_connection_drops_mid_run_records_the_halt():
+    from thalex_mm.core.reasons import Reason, TradingStateChanged
+
+    core = make_core()
+    send(core, start(core))
+    notices = core.handle(Disconnected(local_ts_ns=T0 + 6 * MS)).notices
+    assert [n.reason for n in notices if isinstance(n, TradingStateChanged)] == [Reason.DISCONNECTED]
+
+
+def test_core_when_cancel_of_a_filled_order_is_not_found_counts_no_reject():
+    core = make_core()
+    sent = send(core, start(core))
+    core.handle(ShutdownRequested(local_ts_ns=T0 + 5 * MS))  # plans cancels, nothing else
+    rid = next(iter(sent))
+    cancel = CancelOrder(client_order_id=sent[rid].client_order_id)
+    core.on_sent(99, cancel)
+    core.handle(ErrorReceived(local_ts_ns=T0 + 7 * MS, request_id=99, kind=ErrorKind.ORDER_NOT_FOUND,
+                              code=1, message=f"client_order_id {cancel.client_order_id} not found"))
+    assert core.status().rejects == 0
+    core.handle(ErrorReceived(local_ts_ns=T0 + 8 * MS, request_id=rid, kind=ErrorKind.INVALID_PRICE,
+                              code=13, message="bad price"))
+    assert core.status().rejects == 1

@@ -477,3 +477,19 @@ def test_plan_when_same_event_log_replayed_twice_emits_identical_commands():
 
     first, second = replay(), replay()
     assert first == second and len(first) > 5
+
+
+def test_error_when_cancel_races_a_fill_is_marked_expected_not_a_reject():
+    om, h = make()
+    h.send(om.plan(wanted([(100, 0.1)]), INSTR))
+    ((rid, _),) = h.send(om.plan(wanted(), INSTR), ack=False)
+    (rec,) = om.on_error(rid, ErrorKind.ORDER_NOT_FOUND, "client_order_id 100 not found in this session",
+                         code=1)
+    assert isinstance(rec, OrderRejected) and rec.expected
+
+
+def test_error_when_insert_refused_is_not_an_expected_race():
+    om, h = make()
+    ((rid, _),) = h.send(om.plan(wanted([(100, 0.1)]), INSTR), ack=False)
+    (rec,) = om.on_error(rid, ErrorKind.INVALID_PRICE, "invalid price", code=13)
+    assert not rec.expected

@@ -446,3 +446,14 @@ def test_gate_when_random_inputs_never_passes_a_limit_breaking_quote(
             assert not increases
     if allowed.bids and allowed.asks:
         assert max(lv.price for lv in allowed.bids) < min(lv.price for lv in allowed.asks)
+
+
+def test_reset_when_the_next_evaluation_finds_nothing_wrong_stays_active_without_an_event():
+    r = rm()
+    r.kill(T0, detail="kill switch (dashboard 127.0.0.1)")
+    (ch,) = r.reset(T0 + S)
+    assert (ch.state, ch.reason) == (A, Reason.MANUAL)
+    assert step(r, now=T0 + 2 * S) == ()  # used to raise InvalidTransition(ACTIVE, RECOVER)
+    assert (r.state, r.reason) == (A, Reason.RESUMED)
+    (ch,) = step(r, now=T0 + 3 * S, position=0.2)  # a real change still reports
+    assert (ch.state, ch.reason) == (R, Reason.POSITION_HARD_LIMIT)

@@ -106,6 +106,22 @@ def test_tardis_when_amount_not_numeric_raises_naming_line(tmp_path: Path) -> No
     assert (info.value.path, info.value.line) == (str(path), 3)
 
 
+@pytest.mark.parametrize(
+    ("row", "names"),
+    [
+        ("x,S,1000,1001,false,ask,11,-1", "column 8"),  # a '-' slipped in before an amount
+        ("x,S,10000000000000000000,1001,false,ask,11,1", "timestamp"),  # too large for int64 ns
+    ],
+)
+def test_tardis_when_value_out_of_range_raises_naming_line_and_field(tmp_path: Path, row: str, names: str) -> None:
+    """Found by the fuzz test: both used to escape as a bare ValueError / OverflowError."""
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "x,S,1000,1001,true,bid,10,1\n" + row + "\n")
+    with pytest.raises(DataFileError, match=names) as info:
+        convert_tardis_file(path)
+    assert (info.value.path, info.value.line) == (str(path), 3)
+
+
 def test_tardis_when_header_unknown_raises(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("a,b,c\n1,2,3\n")

@@ -51,8 +51,8 @@ def test_metrics_served_alone_when_dashboard_disabled():
             status, text = await _get(f"http://127.0.0.1:{port}/metrics")
             assert status == 200
             lines = text.splitlines()
-            assert "thalex_mm_fills_total 7" in lines
-            assert "thalex_mm_reconnects_total 3" in lines
+            assert "thalex_mm_fills_total 7.0" in lines
+            assert "thalex_mm_reconnects_total 3.0" in lines
             status, _ = await _get(f"http://127.0.0.1:{port}/")
             assert status == 404  # only /metrics, not the dashboard page
         finally:
@@ -84,7 +84,7 @@ def test_dashboard_and_separate_metrics_port_both_serve():
             assert url is not None and hub is not None
             hub.publish(_status(4), _stats(0))
             status, text = await _get(f"http://127.0.0.1:{port}/metrics")
-            assert status == 200 and "thalex_mm_fills_total 4" in text.splitlines()
+            assert status == 200 and "thalex_mm_fills_total 4.0" in text.splitlines()
         finally:
             await stop()
 

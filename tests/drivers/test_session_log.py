@@ -141,7 +141,8 @@ def test_rejections_and_exchange_errors_reach_the_dashboard_and_the_journal(
     rej = OrderRejected(request_id=5, client_order_id=9, command=_insert(9), code=3,
                         message="post-only would cross", action=Drop(kind=ErrorKind.INVALID_PRICE, reason=DropReason.INVALID_PRICE))
     log.on_notices([rej], T0)
-    log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=6, kind=ErrorKind.SESSION_EXHAUSTED, code=11,
+    # an error that answers no request of ours (one that does comes back as the core's notice)
+    log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=None, kind=ErrorKind.SESSION_EXHAUSTED, code=11,
                                message="order not found"))
     texts = [e["text"] for e in hub.status()["recent_errors"]]
     assert any("post-only would cross" in t and "InsertOrder" in t for t in texts)
@@ -161,7 +162,7 @@ def test_rejections_and_exchange_errors_reach_the_dashboard_and_the_journal(
 def test_totals_errors_are_bounded() -> None:
     log = SessionLog(None, None)
     for i in range(120):
-        log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=i, kind=ErrorKind.ORDER_NOT_FOUND, code=1,
+        log.on_event(ErrorReceived(exchange_ts_ns=T0, local_ts_ns=T0, request_id=None, kind=ErrorKind.ORDER_NOT_FOUND, code=1,
                                    message=f"e{i}"))
     assert len(log.totals.errors) == 50 and log.totals.errors[-1].endswith("e119")
 

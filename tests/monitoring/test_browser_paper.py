@@ -56,9 +56,9 @@ asyncio.run(main())
 
 
 def _quotes_sent(text: str) -> int:
-    m = re.search(r"^thalex_mm_quotes_sent_total (\d+)$", text, re.M)
+    m = re.search(r"^thalex_mm_quotes_sent_total ([0-9.e+]+)$", text, re.M)
     assert m, "quotes_sent counter missing from /metrics"
-    return int(m.group(1))
+    return int(float(m.group(1)))
 
 
 def test_paper_session_dashboard_kill_stops_quoting(tmp_path) -> None:
@@ -98,6 +98,18 @@ def test_paper_session_dashboard_kill_stops_quoting(tmp_path) -> None:
                         after = _quotes_sent(await r.text())
                 assert after == before, "quotes still being sent after the kill switch"
                 await cdp.screenshot(session, ARTIFACTS / "dashboard-paper.png")
+                # After a kill the page offers a confirmed resume; quoting starts again.
+                await cdp.wait_for(session, "!document.getElementById('resume').hidden",
+                                   timeout_s=5.0)
+                await cdp.evaluate(session, "document.getElementById('resume').click()")
+                label = await cdp.evaluate(session, "document.getElementById('resume').textContent")
+                assert label.startswith("Confirm")
+                await cdp.evaluate(session, "document.getElementById('resume').click()")
+                await cdp.wait_for(session, "document.getElementById('state').textContent"
+                                            " === 'ACTIVE' && document.querySelectorAll("
+                                            "'#orders tr').length > 0", timeout_s=15.0)
+                await cdp.wait_for(session, "document.getElementById('resume').hidden",
+                                   timeout_s=5.0)
                 assert page_errors(cdp) == []
         finally:
             if child.returncode is None:

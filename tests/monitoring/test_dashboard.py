@@ -96,11 +96,14 @@ def test_token_required_when_set_and_never_echoed() -> None:
         server, url = await serve(hub, token=TOKEN)
         try:
             async with aiohttp.ClientSession() as s:
-                for path in ("", "api/status", "api/stream", "metrics", "healthz"):
+                for path in ("", "api/status", "api/stream", "metrics"):
                     async with s.get(url + path) as r:
                         assert r.status == 401, path
                     async with s.get(url + path, params={"token": "wrong"}) as r:
                         assert r.status == 401, path
+                # Liveness probes carry no token: /healthz answers, and says nothing else.
+                async with s.get(url + "healthz") as r:
+                    assert r.status == 200 and await r.text() == "ok\n"
                 # The constant assets load without it (script/link tags cannot carry it).
                 async with s.get(url + "static/dashboard.js") as r:
                     assert r.status == 200
@@ -239,7 +242,7 @@ def test_separate_metrics_server() -> None:
         try:
             async with aiohttp.ClientSession() as s:
                 async with s.get(url + "metrics") as r:
-                    assert "thalex_mm_quotes_sent_total 9\n" in await r.text()
+                    assert "thalex_mm_quotes_sent_total 9.0\n" in await r.text()
                 async with s.get(url) as r:
                     assert r.status == 404
         finally:
@@ -251,10 +254,68 @@ def test_separate_metrics_server() -> None:
 def test_static_assets_reference_nothing_external() -> None:
     static = resources.files("thalex_mm.monitoring") / "static"
     names = sorted(p.name for p in static.iterdir() if p.is_file())
-    assert names == ["dashboard.css", "dashboard.js", "index.html"]
-    for name in names:
+    assert names == ["VENDORED.md", "dashboard.css", "dashboard.js", "index.html",
+                     "uplot.LICENSE", "uplot.iife.min.js", "uplot.min.css"]
+    for name in ("dashboard.css", "dashboard.js", "index.html", "uplot.min.css"):
         text = (static / name).read_text(encoding="utf-8")
         assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/|@import|wss?://", text, re.I), name
+    # The vendored library names its home page in its banner comment, and fetches nothing.
+    lib = (static / "uplot.iife.min.js").read_text(encoding="utf-8")
+    assert re.findall(r"https?://[^\s\"')]+", lib) == ["https://github.com/leeoniya/uPlot"]
+    assert "MIT" in (static / "uplot.LICENSE").read_text(encoding="utf-8")
+
+
+def test_metrics_endpoint_when_scraped_parses_with_prometheus_client() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async def scenario() -> None:
+        hub = StatusHub()
+        hub.publish(DashboardSnapshot(ts_ns=T0, mid=101.5, fees=0.75, trading_state="HALTED",
+                                      state_reason="kill_switch"))
+        server, url = await serve(hub)
+        try:
+            async with aiohttp.ClientSession() as s, s.get(url + "metrics") as r:
+                text = await r.text()
+        finally:
+            await server.stop()
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        assert families["thalex_mm_fees_quote"].samples[0].value == 0.75
+        assert families["thalex_mm_mid_price_quote"].samples[0].value == 101.5
+        (halt,) = families["thalex_mm_halt_reason"].samples
+        assert halt.labels == {"reason": "kill_switch"} and halt.value == 1.0
+        assert families["thalex_mm_tick_to_order_seconds"].type == "histogram"
+        assert any(name.startswith("process_") for name in families)
+
+    run(scenario())
+
+
+def test_resume_endpoint_when_confirmed_calls_the_resume_switch_and_names_the_source() -> None:
+    async def scenario() -> None:
+        hub = StatusHub()
+        calls: list[str] = []
+        hub.set_resume_switch(lambda: calls.append(hub.resume_source))
+        hub.set_limits({"position_soft_limit": 0.05, "position_hard_limit": 0.1,
+                        "session_loss_limit": 300.0, "max_drawdown": 500.0})
+        hub.publish(DashboardSnapshot(ts_ns=T0, pnl_total=12.0, position=0.07))
+        hub.publish(DashboardSnapshot(ts_ns=T0 + 1, pnl_total=-4.0, position=0.07))
+        server, url = await serve(hub)
+        try:
+            async with aiohttp.ClientSession() as s:
+                own = {"Origin": url.rstrip("/")}
+                async with s.post(url + "api/resume", json={"confirm": True}) as r:
+                    assert r.status == 403 and calls == []  # no Origin, no token: as the kill
+                async with s.post(url + "api/resume", json={"confirm": "yes"}, headers=own) as r:
+                    assert r.status == 400 and calls == []
+                async with s.post(url + "api/resume", json={"confirm": True}, headers=own) as r:
+                    assert r.status == 200 and (await r.json())["resumed"] is True
+                async with s.get(url + "api/status") as r:
+                    st = await r.json()
+        finally:
+            await server.stop()
+        assert calls == ["dashboard 127.0.0.1"]
+        assert st["resume"]["source"] == "dashboard 127.0.0.1"
+        assert st["limits"]["position_hard_limit"] == 0.1
+        assert st["session_loss"] == 4.0 and st["drawdown"] == 16.0
 
 
 def test_kill_when_request_is_not_same_origin_json_is_refused() -> None:

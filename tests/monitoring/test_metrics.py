@@ -130,3 +130,44 @@ def test_round_trip_histogram_property(obs: list[float]) -> None:
 def test_histogram_rejects_bad_bounds(bounds) -> None:
     with pytest.raises(ValueError, match="bounds_s"):
         Histogram(bounds)
+
+
+def test_metrics_when_parsed_by_prometheus_client_carry_the_trading_and_process_families() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    m = Metrics()
+    m.update_from_snapshot(DashboardSnapshot(
+        ts_ns=1, mid=100_000.0, best_bid=99_999.0, best_ask=100_001.5, our_bid=99_990.0,
+        our_ask=100_012.0, fees=1.25, funding=-0.5, quote_age_s=0.3, market_data_age_s=0.05,
+        budget_used=12, budget_limit=48, trading_state="HALTED", state_reason="kill_switch"))
+    m.observe_tick_to_order(0.002)
+    families = {f.name: f for f in text_string_to_metric_families(m.render())}
+
+    def one(name: str, **labels: str) -> float:
+        (sample,) = [s for s in families[name].samples if s.labels == labels and s.name == name]
+        return sample.value
+
+    assert one("thalex_mm_fees_quote") == 1.25
+    assert one("thalex_mm_funding_quote") == -0.5
+    assert one("thalex_mm_mid_price_quote") == 100_000.0
+    assert one("thalex_mm_market_spread_quote") == 2.5
+    assert one("thalex_mm_quoted_spread_quote") == 22.0
+    assert one("thalex_mm_quote_age_seconds") == 0.3
+    assert one("thalex_mm_market_data_staleness_seconds") == 0.05
+    assert one("thalex_mm_message_budget_use_ratio") == 0.25
+    assert one("thalex_mm_halt_reason", reason="kill_switch") == 1.0
+    (build,) = families["thalex_mm_build_info"].samples  # an info metric: gauge 1 with labels
+    assert build.value == 1.0 and build.labels["version"] and build.labels["python"]
+    assert "process_cpu_seconds" in families or "process_start_time_seconds" in families
+    assert "python_info" in families
+    help_text = families["thalex_mm_tick_to_order_seconds"].documentation
+    assert "requote interval" in help_text and "INCLUDES" in help_text
+
+
+def test_halt_reason_when_active_is_none_with_value_zero() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    m = Metrics()
+    m.update_from_snapshot(DashboardSnapshot(ts_ns=1, trading_state="ACTIVE", state_reason="normal"))
+    (fam,) = [f for f in text_string_to_metric_families(m.render()) if f.name == "thalex_mm_halt_reason"]
+    assert [(s.labels, s.value) for s in fam.samples] == [({"reason": "none"}, 0.0)]

@@ -82,7 +82,7 @@ def test_report_command_writes_summary_and_html(tmp_path: Path, capsys) -> None:
     assert summary["pnl_unrealised"] == pytest.approx(8.0)
     assert summary["instrument"] == "BTC-PERPETUAL"
     html = (out / "report.html").read_text()
-    assert run_id in html and "<svg" in html and "http://" not in html.replace(
+    assert run_id in html and 'data-chart="equity"' in html and "http://" not in html.replace(
         "http://www.w3.org/2000/svg", "")
     printed = capsys.readouterr().out
     assert "pnl_realised" in printed and str(out / "report.html") in printed
@@ -99,3 +99,24 @@ def test_unknown_run_exits_2_naming_it(tmp_path: Path, capsys) -> None:
 def test_missing_journal_exits_2(tmp_path: Path, capsys) -> None:
     assert main(["report", "x", "--db", str(tmp_path / "absent.sqlite")]) == 2
     assert "absent.sqlite" in capsys.readouterr().err
+
+
+def test_report_after_run_when_journal_is_a_file_writes_next_to_it(tmp_path: Path, capsys) -> None:
+    from thalex_mm.commands.report_cmd import default_report_dir, report_after_run
+
+    db = tmp_path / "journal.sqlite"
+    run_id = _write_run(db)
+    out = report_after_run(str(db), run_id)
+    assert out == tmp_path / "reports" / run_id
+    assert {p.name for p in out.iterdir()} == {"summary.json", "fills.csv", "report.html"}
+    assert str(out / "report.html") in capsys.readouterr().out
+    assert default_report_dir("postgresql://u@h/db") == Path("runs/reports")
+
+
+def test_report_after_run_when_run_is_unknown_says_so_without_raising(tmp_path: Path, capsys) -> None:
+    from thalex_mm.commands.report_cmd import report_after_run
+
+    db = tmp_path / "journal.sqlite"
+    _write_run(db)
+    assert report_after_run(str(db), "nope") is None
+    assert "thalex-mm report nope" in capsys.readouterr().err

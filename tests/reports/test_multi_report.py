@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -54,8 +55,13 @@ def test_multi_session_backtest_report_has_aggregate_plots(tmp_path):
     assert summary["sessions"] == 2
     html = (out / "report.html").read_text()
     for name in ("equity", "inventory"):
-        start = html.index(f'<figure id="plot-{name}">')
-        fig = html[start:html.index("</figure>", start)]
-        assert "<svg" in fig and fig.count("<polyline") + fig.count("<path") >= 2, name
+        block = re.search(rf'data-chart="{name}">(.*?)</script>', html)
+        assert block is not None, name
+        data = json.loads(block.group(1))
+        assert len(data["series"]) == 2 and data["x_label"].startswith("simulated time")
+        # each session's series has values only on its own stretch of the shared x
+        filled = [[v is not None for v in s["values"]] for s in data["series"]]
+        assert any(filled[0]) and any(filled[1])
+        assert not any(a and b for a, b in zip(*filled, strict=True))
     for label, _, _ in res.sessions:
         assert f'href="{label}/report.html"' in html

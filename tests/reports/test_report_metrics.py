@@ -141,15 +141,15 @@ def _minute_walk(n_minutes: int, seed: int = 4) -> RunRecord:
                      initial_position=1.0, initial_price=100.0)
 
 
-def test_sharpe_needs_min_intervals_of_one_minute_and_is_not_annualised():
+def test_sharpe_at_a_fixed_minute_grid_needs_min_intervals_and_is_not_annualised():
     assert (SHARPE_INTERVAL_S, MIN_SHARPE_INTERVALS) == (60.0, 30)
-    short = _minute_walk(MIN_SHARPE_INTERVALS - 1)  # 29 minutes: too short to mean anything
-    s = compute_summary(short)
+    short = _minute_walk(MIN_SHARPE_INTERVALS - 1)  # 29 one-minute intervals: too few
+    s = compute_summary(short, sharpe_grid_s=SHARPE_INTERVAL_S)
     assert s["sharpe"] is None and s["sharpe_grid_s"] == 60.0
     long = _minute_walk(MIN_SHARPE_INTERVALS + 10)
     changes = np.diff(long.mid_price)
     expected = changes.mean() / changes.std(ddof=1)
-    s = compute_summary(long)
+    s = compute_summary(long, sharpe_grid_s=SHARPE_INTERVAL_S)
     assert s["sharpe"] == pytest.approx(expected, rel=1e-12)
     assert abs(s["sharpe"]) < 2  # a per-minute ratio, not ×sqrt(minutes per year)
 
@@ -262,3 +262,38 @@ def test_pnl_total_equals_final_equity_for_any_run(fills, mids, funding):
     assert s["pnl_total"] == pytest.approx(float(equity_at(r, np.array([end]))[0]), abs=1e-7)
     assert s["max_drawdown"] >= 0.0
     assert s["max_abs_position"] >= abs(s["final_position"]) - 1e-12
+
+
+@pytest.mark.parametrize(("duration_s", "interval_s"), [
+    (20.0, 1.0), (60.0, 1.0), (450.0, 5.0), (45 * 60.0, 30.0), (86_400.0, 900.0)])
+def test_adaptive_sharpe_interval_when_run_length_varies_gives_at_most_100_intervals(
+        duration_s, interval_s):
+    from thalex_mm.reports.metrics import adaptive_sharpe_interval_s
+
+    assert adaptive_sharpe_interval_s(duration_s) == interval_s
+
+
+def test_sharpe_by_default_when_a_short_paper_run_has_a_minute_of_data_is_defined():
+    r = RunRecord(mid_ts_ns=np.arange(61) * S, mid_price=100.0 + np.sin(np.arange(61.0)),
+                  initial_position=1.0, initial_price=100.0)
+    s = compute_summary(r)
+    assert s["sharpe_grid_s"] == 1.0 and s["sharpe"] is not None
+    tiny = RunRecord(mid_ts_ns=np.arange(21) * S, mid_price=100.0 + np.sin(np.arange(21.0)),
+                     initial_position=1.0, initial_price=100.0)
+    assert compute_summary(tiny)["sharpe"] is None  # 20 intervals of 1 s: too few
+
+
+def test_spread_captured_markouts_by_side_and_pnl_bps_when_fills_have_known_edges():
+    r = RunRecord(
+        mid_ts_ns=np.array([0, 5, 12, 20]) * S, mid_price=np.array([100.0, 100.0, 101.0, 101.0]),
+        fill_ts_ns=np.array([1, 2]) * S, fill_side=np.array([1, -1]),
+        fill_price=np.array([99.0, 100.5]), fill_amount=np.array([1.0, 3.0]),
+        fill_fee_quote=np.zeros(2), fill_is_maker=np.ones(2, dtype=bool))
+    s = compute_summary(r)
+    # edge at the fill: buy 100-99 = 1, sell 100.5-100 = 0.5; weighted (1*1 + 3*0.5)/4
+    assert s["spread_captured"] == pytest.approx(0.625)
+    assert s["markouts_by_side"]["buy"]["markout_10s"] == pytest.approx(1.0)   # t=11: 100 - 99
+    assert s["markouts_by_side"]["sell"]["markout_10s"] == pytest.approx(-0.5)  # t=12: 100.5 - 101
+    assert s["markouts_by_side"]["sell"]["markout_60s"] is None
+    notional = 99.0 + 3 * 100.5
+    assert s["pnl_bps_of_notional"] == pytest.approx(s["pnl_total"] / notional * 1e4)

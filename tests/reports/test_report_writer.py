@@ -20,7 +20,7 @@ from thalex_mm.reports import (
     format_summary_table,
     write_report,
 )
-from thalex_mm.reports.svg import downsample_minmax
+from thalex_mm.reports.downsample import downsample_minmax
 
 S = 1_000_000_000
 _VOID = {"meta", "br", "hr", "img", "input", "link", "rect", "line", "path", "circle"}
@@ -131,15 +131,19 @@ def test_report_html_when_written_is_offline_and_well_formed(tmp_path: Path):
     assert checker.stack == []
     assert [ln for ln in checker.links if ln.startswith(("http:", "https:", "//"))] == []
     assert re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", html, re.I) is None
-    assert "<script" not in html and "<link" not in html and "@import" not in html
-    for plot in ("equity", "inventory", "quotes", "markouts"):
-        m = re.search(rf'<figure id="plot-{plot}">\s*<svg', html)
-        assert m is not None, plot
-    assert checker.tags.count("svg") == 4
-    # axis labels with units are present
-    for label in ("equity (quote ccy)", "position (contracts)", "price (quote ccy)",
-                  "markout (quote ccy / contract)", "time since start (s)"):  # fmt: skip
-        assert label in html, label
+    # Everything inline: no <link>, no @import, every <script> carries its code (no src).
+    assert "<link" not in html and "@import" not in html
+    assert re.search(r"<script[^>]*\bsrc\s*=", html) is None
+    assert "uPlot" in html  # the vendored charting library, inlined
+    for chart in ("equity", "drawdown", "inventory", "quotes"):
+        assert f'id="plot-{chart}"' in html and f'data-chart="{chart}"' in html, chart
+    data = {json.loads(m)["id"]: json.loads(m) for m in re.findall(
+        r'<script type="application/json" data-chart="[a-z]+">(.*?)</script>', html)}
+    assert data["equity"]["y_label"] == "quote ccy"
+    assert data["inventory"]["y_label"] == "contracts"
+    assert [s["label"] for s in data["quotes"]["series"]][:1] == ["mid"]
+    for section in ("summary", "timeline", "charts", "markouts", "fills", "config"):
+        assert f'<h2 id="{section}">' in html, section
     assert "pnl_total" in html and "BTC-PERPETUAL" in html
 
 
@@ -151,9 +155,10 @@ def test_report_html_when_series_are_long_is_downsampled(tmp_path: Path):
     )
     write_report(r, tmp_path)
     html = (tmp_path / HTML_NAME).read_text()
-    assert len(html) < 400_000
-    path_points = [d.count("L") for d in re.findall(r'<path d="([^"]*)"', html)]
-    assert max(path_points) < 2_000
+    assert len(html) < 500_000
+    blocks = [json.loads(m) for m in re.findall(
+        r'<script type="application/json" data-chart="[a-z]+">(.*?)</script>', html)]
+    assert max(len(b["x"]) for b in blocks) <= 2_000
 
 
 def test_write_report_when_empty_run_writes_valid_files(tmp_path: Path):
@@ -163,7 +168,7 @@ def test_write_report_when_empty_run_writes_valid_files(tmp_path: Path):
     assert summary["fills"] == 0 and summary["pnl_total"] == 0.0
     assert summary["markout_1s"] is None and summary["sharpe"] is None
     html = (tmp_path / "out" / HTML_NAME).read_text()
-    assert html.count("<svg") == 4 and "no data" in html
+    assert html.count("data-chart=") == 4 and "no fills" in html
     checker = _Checker()
     checker.feed(html)
     assert checker.errors == [] and checker.stack == []

@@ -20,11 +20,30 @@ def test_runs_when_db_has_runs_lists_them_newest_first(tmp_path, capsys):
     assert main(["runs", "--db", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["RUN", "ID", "MODE", "STARTED", "(UTC)", "DURATION", "FILLS",
-                              "EXIT", "REASON"]
-    assert out[1].split() == [new, "backtest", "2024-05-02", "12:00:00", "-", "0",
-                              "(not", "finished)"]
-    assert out[2].split() == [old, "paper", "2024-05-01", "12:00:00", "1h02m03s", "4", "signal"]
+                              "VOLUME", "PNL", "MAX", "|POS|", "EXIT", "REASON"]
+    assert out[1].split() == [new, "backtest", "2024-05-02", "12:00:00", "-", "0", "0.000", "-",
+                              "0.000", "(not", "finished)"]
+    assert out[2].split() == [old, "paper", "2024-05-01", "12:00:00", "1h02m03s", "4", "4.000",
+                              "-", "4.000", "signal"]
     assert len(out) == 3
+
+
+def test_runs_when_a_run_traded_shows_volume_last_pnl_and_peak_position(tmp_path, capsys):
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        run = journal.start_run("paper", {}, started_ns=_T0_NS)
+        for i, (side, amount) in enumerate((("buy", 0.3), ("buy", 0.2), ("sell", 0.6))):
+            journal.fill(run, ts_ns=_T0_NS + i, trade_id=f"T{i}", side=side, price=100.0,
+                         amount=amount)
+        for i, equity in enumerate((1.5, -2.25)):
+            journal.pnl(run, ts_ns=_T0_NS + 10 + i, position=-0.1, avg_price=100.0, mark=100.0,
+                        realised=0.0, unrealised=0.0, fees=0.0, funding=0.0, equity=equity)
+        journal.finish_run(run, "kill switch (dashboard 127.0.0.1) at 2024-05-01 12:00:05 UTC; "
+                                "then duration reached", stopped_ns=_T0_NS + 60 * 1_000_000_000)
+    assert main(["runs", "--db", str(path)]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[5:9] == ["3", "1.100", "-2.25", "0.500"]
+    assert row[9:12] == ["kill", "switch", "(dashboard"]
 
 
 def test_runs_when_db_missing_says_so_and_exits_2(tmp_path, capsys):

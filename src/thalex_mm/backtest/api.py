@@ -45,6 +45,7 @@ from thalex_mm.backtest.sessions import (
     window_events,
 )
 from thalex_mm.config.models import BotConfig
+from thalex_mm.progress import Progress
 from thalex_mm.reports import (
     HTML_NAME,
     SUMMARY_NAME,
@@ -194,6 +195,7 @@ def run_backtest(
     out_dir: str | Path | None = None,
     strip_timing: bool = False,
     core_factory: Callable[[BotConfig], object] | None = None,
+    progress: Callable[[str, float], Progress] | None = None,
 ) -> BacktestOutcome:
     """Run a backtest over data files and/or ``synthetic:SECONDS`` specs.
 
@@ -205,6 +207,8 @@ def run_backtest(
         out_dir: write ``summary.json`` + ``report.html`` there (None: compute only).
         strip_timing: write the timing keys as null (fully reproducible files).
         core_factory: the core to test (default ``MarketMakerCore``).
+        progress: makes the progress reporter of one session from ``(title, simulated
+            seconds)``, e.g. ``thalex_mm.progress.Progress``; None = silent.
 
     Raises:
         DataFileError: a corrupt or unreadable data file (names file and line).
@@ -220,7 +224,7 @@ def run_backtest(
     used: list[str] = []
     data_range: list[int] = []
     for sess in sessions:
-        all_events = load_session(sess, settings.seed)
+        all_events = load_session(sess, settings.seed, progress=progress)
         if all_events.size:
             data_range += [int(all_events["exch_ts"][0]), int(all_events["exch_ts"][-1])]
         events = window_events(all_events, start_ns, end_ns)
@@ -228,7 +232,17 @@ def run_backtest(
             continue
         used += sess.paths
         rec = RunRecorder(instrument=config.market.instrument, config=cfg_json)
-        res = run_session(events, config, settings, rec, core_factory=core_factory)
+        span_s = (int(events["exch_ts"][-1]) - int(events["exch_ts"][0])) / 1e9
+        title = f"backtest {sess.label}" if multi else "backtest"
+        bar = progress(title, span_s) if progress is not None else None
+        try:
+            res = run_session(events, config, settings, rec, core_factory=core_factory,
+                              progress=bar)
+            if bar is not None:
+                bar.update(done=span_s, events=int(events.size))
+        finally:
+            if bar is not None:
+                bar.close()
         for name in ("rows_to_engine", "engine_ops", "core_events", "commands", "batches"):
             rec.count(name, int(getattr(res, name)))
         rec.count_reject(res.rejects)

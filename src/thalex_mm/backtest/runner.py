@@ -51,6 +51,7 @@ from thalex_mm.core.events import (
 from thalex_mm.core.order_ids import seeded_base
 from thalex_mm.core.types import Instrument, Side, TimeInForce
 from thalex_mm.data.events import EventKind
+from thalex_mm.progress import ProgressSink
 from thalex_mm.reports import RunRecorder
 from thalex_mm.sim.engine import (
     EngineConfig,
@@ -87,6 +88,10 @@ DEFAULT_BATCH_MS: float = 1.0
 QUEUE_MODELS: tuple[str, ...] = ("risk_averse", "power2", "power3", "log")
 """Names accepted by ``--queue-model``: risk-averse (cancels come from behind us) and the
 probabilistic family of hftbacktest (``power2``/``power3``: f(x) = x^n; ``log``)."""
+
+
+#: How often the loop reports progress, in market-data batches (cheap: a few µs per report).
+_PROGRESS_EVERY_BATCHES = 256
 
 
 def _is_flatten(cmd: InsertOrder) -> bool:
@@ -327,6 +332,7 @@ def run_session(
     recorder: RunRecorder,
     *,
     core_factory: Callable[[BotConfig], object] | None = None,
+    progress: ProgressSink | None = None,
 ) -> SessionResult:
     """Replay one market session (rows of one continuous capture) through a fresh core.
 
@@ -336,6 +342,8 @@ def run_session(
         settings: the simulated world.
         recorder: receives mids, our quotes, fills and funding.
         core_factory: builds the core (default ``MarketMakerCore``); tests pass stand-ins.
+        progress: told the simulated seconds done, the rows replayed and the core's PnL every
+            ``_PROGRESS_EVERY_BATCHES`` batches (``thalex_mm.progress``); None = silent.
 
     Raises:
         ValueError: empty events or bad settings.
@@ -357,6 +365,7 @@ def run_session(
     tape_s = time.perf_counter() - t_tape
     t_loop = time.perf_counter()
     loop = _Loop(tape, config, settings, recorder, core_factory)
+    loop.progress = progress
     loop.run()
     loop_s = time.perf_counter() - t_loop
     ex = loop.ex
@@ -412,12 +421,14 @@ class _Loop:
         self._mark: float | None = None
         self._index: float | None = None
         self._next_synth_ticker = 0
+        self.progress: ProgressSink | None = None
 
     # ------------------------------------------------------------ recorder hooks
 
     def _on_trade(self, ts_ns: int, trade) -> None:
         self.rec.on_fill(ts_ns, trade.side, trade.price, trade.amount, trade.fee,
-                         trade.maker_taker == "maker")
+                         trade.maker_taker == "maker", trade_id=trade.trade_id,
+                         position_after=trade.position_after)
 
     def _on_orders(self, ts_ns: int) -> None:
         bid, ask = self.ex.our_quotes()
@@ -515,6 +526,14 @@ class _Loop:
         self._accrue_funding(exch)
         self._handle(ev)
 
+    def _report_progress(self, k: int, now_ns: int) -> None:
+        """Simulated seconds done, rows replayed, the core's PnL so far (if it reports one)."""
+        assert self.progress is not None
+        status = getattr(self.core, "status", None)
+        pnl = status().pnl_total if status is not None else None
+        self.progress.update(done=(now_ns - int(self.tape.exch_ts[0])) / _NS,
+                             events=int(self.tape.batch_row_end[k - 1]), pnl=pnl)
+
     def _accrue_funding(self, exch: int) -> None:
         if self._last_funding_ts is None:
             self._last_funding_ts = exch
@@ -604,6 +623,8 @@ class _Loop:
             elif t_batch == t_core:
                 self._deliver_batch(k, lists)
                 k += 1
+                if not k % _PROGRESS_EVERY_BATCHES and self.progress is not None:
+                    self._report_progress(k, t_core)
             else:
                 self._last_timer = t_core
                 self.timer = None

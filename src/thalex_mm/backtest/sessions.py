@@ -31,10 +31,11 @@ import hashlib
 import os
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -359,11 +360,13 @@ def synthetic_events(spec: str, seed: int = 0) -> np.ndarray:
     return SyntheticMarket(SyntheticParams(), seed=seed).generate(seconds)
 
 
-def load_session(session: SessionData, seed: int = 0) -> np.ndarray:
-    """The events of one session (through the data cache for files)."""
+def load_session(session: SessionData, seed: int = 0, progress: Callable[..., Any] | None = None
+                 ) -> np.ndarray:
+    """The events of one session (through the data cache for files; ``progress`` as for
+    ``load_events``: shown while files are converted)."""
     if len(session.paths) == 1 and session.paths[0].startswith(SYNTHETIC_PREFIX):
         return synthetic_events(session.paths[0], seed)
-    return load_events(list(session.paths))
+    return load_events(list(session.paths), progress=progress)
 
 
 def window_events(events: np.ndarray, start_ns: int | None, end_ns: int | None) -> np.ndarray:

@@ -26,10 +26,13 @@ from typing import Any, Literal
 from thalex_mm.backtest.parallel import map_tasks
 from thalex_mm.backtest.runner import BacktestSettings
 from thalex_mm.config.models import BotConfig
+from thalex_mm.progress import ProgressSink
 from thalex_mm.reports import DEFAULT_MARKOUT_HORIZONS_S, markout_key, stable_json
+from thalex_mm.reports.heatmap import sweep_heatmap_html
 
 __all__ = [
     "SWEEP_CSV",
+    "SWEEP_HTML",
     "SWEEP_JSON",
     "SWEEP_METRICS",
     "apply_overrides",
@@ -46,6 +49,7 @@ Direction = Literal["higher", "lower", "abs_lower"]
 
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
+SWEEP_HTML = "sweep.html"
 
 SWEEP_METRICS: dict[str, Direction] = {
     "pnl_total": "higher", "pnl_realised": "higher", "pnl_unrealised": "higher",
@@ -114,7 +118,9 @@ def _csv_value(v: object) -> object:
 
 def write_sweep(results: Sequence[dict[str, Any]], out_dir: str | Path, metric: str,
                 ascending: bool | None = None) -> tuple[Path, Path]:
-    """Write the ranked sweep as ``sweep.json`` (params + full summaries) and ``sweep.csv``.
+    """Write the ranked sweep as ``sweep.json`` (params + full summaries) and ``sweep.csv``,
+    and ``sweep.html``: a heatmap of the metric over the first two parameters
+    (``reports.heatmap``).
 
     The CSV has one row per grid point, best first: ``rank``, the parameters, then every
     numeric summary metric of :data:`SWEEP_METRICS` present (empty = n/a).
@@ -142,6 +148,7 @@ def write_sweep(results: Sequence[dict[str, Any]], out_dir: str | Path, metric: 
                     *(_csv_value(r["summary"].get(k)) for k in mkeys)])
     cpath = out / SWEEP_CSV
     cpath.write_text(buf.getvalue(), encoding="utf-8")
+    (out / SWEEP_HTML).write_text(sweep_heatmap_html(results, metric, order), encoding="utf-8")
     return jpath, cpath
 
 
@@ -220,8 +227,12 @@ def run_sweep(
     start_ns: int | None = None,
     end_ns: int | None = None,
     ray_address: str | None = None,
+    progress: ProgressSink | None = None,
 ) -> list[dict[str, Any]]:
     """Run every grid point; results in grid order, each ``{"params", "summary"}``.
+
+    ``progress`` (``thalex_mm.progress``) is told the runs done and the best ``pnl_total``
+    so far as each run finishes (local processes or Ray).
 
     Raises:
         ConfigError: a grid value the config rejects (checked before anything runs).
@@ -232,4 +243,17 @@ def run_sweep(
         apply_overrides(config, p)  # fail fast, before starting workers
     cfg_json = config.model_dump(mode="json")
     tasks = [(list(data), cfg_json, p, settings, start_ns, end_ns) for p in points]
-    return map_tasks(run_point, tasks, jobs=jobs, ray_address=ray_address)
+    done: list[dict[str, Any]] = []
+
+    def finished(_index: int, result: dict[str, Any]) -> None:
+        done.append(result)
+        if progress is not None:
+            progress.update(done=len(done), pnl=_best_pnl(done))
+
+    return map_tasks(run_point, tasks, jobs=jobs, ray_address=ray_address, on_result=finished)
+
+
+def _best_pnl(results: Sequence[dict[str, Any]]) -> float | None:
+    values = [r["summary"].get("pnl_total") for r in results]
+    finite = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
+    return max(finite) if finite else None

@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_world_arguments(parser)
     parser.add_argument("--strip-timing", action="store_true",
                         help="write wall-clock keys as null (reproducible summary.json)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress output on stderr (a bar on a terminal, else a line per 10%%)")
 
 
 def add_world_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from thalex_mm.backtest.api import run_backtest
     from thalex_mm.backtest.sessions import parse_time_ns
     from thalex_mm.errors import ConfigError, DataFileError
+    from thalex_mm.progress import Progress
     from thalex_mm.reports import format_summary_table
 
     try:
@@ -88,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else (
             Path("backtests") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
         outcome = run_backtest(args.data, config, settings, start_ns=start, end_ns=end,
-                               out_dir=out, strip_timing=args.strip_timing)
+                               out_dir=out, strip_timing=args.strip_timing,
+                               progress=None if args.no_progress else Progress)
     except (DataFileError, ConfigError, ValueError) as exc:
         sys.stderr.write(f"thalex-mm backtest: {exc}\n")
         return 2

@@ -133,4 +133,9 @@ async def _run(config: BotConfig, url: str, creds: Credentials, args: argparse.N
                              network=journal_network(args.network, args.url), duration_s=args.duration,
                              dashboard_port=args.dashboard_port)
     print("\n".join(summary.lines()))
-    return 0 if not summary.exit_reason.startswith("fatal") else 1
+    if summary.run_id is not None:
+        from thalex_mm.commands.report_cmd import report_after_run
+
+        report_after_run(args.db or config.monitoring.journal_path, summary.run_id)
+    # a kill or risk halt may lead the exit reason ("...; then fatal: ...")
+    return 1 if "fatal: " in summary.exit_reason else 0

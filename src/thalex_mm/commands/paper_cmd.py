@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-journal", action="store_true", help="do not write a journal")
     parser.add_argument("--no-status", action="store_true", help="no live terminal status")
     parser.add_argument("--dashboard-port", type=int, default=None, metavar="PORT", help="dashboard port (default: monitoring.dashboard_port; 0 = any free port)")
+    parser.add_argument("--report-dir", metavar="DIR", default=None,
+                        help="write the run's report into DIR/RUN_ID at the end "
+                             "(default: reports/ next to the journal, e.g. runs/reports)")
+    parser.add_argument("--no-report", action="store_true", help="do not write a report at the end")
     add_market_arguments(parser)
 
 
@@ -64,4 +68,9 @@ def run(args: argparse.Namespace) -> int:
     print("\n== paper session summary ==")
     for line in result.lines():
         print(line)
-    return 0 if not result.exit_reason.startswith("fatal") else 1
+    if journal is not None and result.run_id is not None and not args.no_report:
+        from thalex_mm.commands.report_cmd import report_after_run
+
+        report_after_run(args.db or config.monitoring.journal_path, result.run_id, args.report_dir)
+    return 1 if "fatal: " in result.exit_reason else 0
+

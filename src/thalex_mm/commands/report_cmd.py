@@ -21,10 +21,14 @@ import numpy as np
 
 from thalex_mm.commands.journal_path import default_journal_path
 from thalex_mm.errors import ConfigError, DataFileError, TransportError
+from thalex_mm.fees import FeeRates
 from thalex_mm.reports import RunRecord, format_summary_table, write_report
+from thalex_mm.reports.timeline import INFO_SOURCE, error_event, state_change_event
+from thalex_mm.reports.writer import MODES
 from thalex_mm.store import JournalReader, RunInfo, open_reader
 
-__all__ = ["add_arguments", "record_from_journal", "run"]
+__all__ = ["add_arguments", "default_report_dir", "record_from_journal", "report_after_run",
+           "report_extra", "run", "write_run_report"]
 
 _DEFAULT_OUT = "runs/reports"
 _SIDES = {"buy": 1, "sell": -1, "bid": 1, "ask": -1, "1": 1, "-1": -1}
@@ -133,9 +137,14 @@ def record_from_journal(reader: JournalReader, run_id: str) -> RunRecord:
     except json.JSONDecodeError:
         config = {}
     counters = {f"orders_{k}": v for k, v in sorted(events.items())}
-    counters["risk_events"] = len(reader.risk_events(run_id))
-    errors = reader.errors(run_id)
+    risk = reader.risk_events(run_id)
+    counters["risk_events"] = len(risk)
+    all_errors = reader.errors(run_id)
+    errors = [e for e in all_errors if e.source != INFO_SOURCE]
     counters["errors"] = len(errors)
+    counters["info"] = len(all_errors) - len(errors)  # expected races, e.g. amend of a filled order
+    timeline = [state_change_event(r.ts_ns, r.state, r.previous, r.reason, r.detail) for r in risk]
+    timeline += [error_event(e.ts_ns, e.source, e.code, e.message) for e in errors]
     return RunRecord(
         mid_ts_ns=np.array([t for t, _ in mids], dtype=np.int64),
         mid_price=np.array([m for _, m in mids], dtype=np.float64),
@@ -161,7 +170,36 @@ def record_from_journal(reader: JournalReader, run_id: str) -> RunRecord:
         rejects=sum(1 for e in errors if e.source == _REJECTED_SOURCE) + events.get("rejected", 0),
         counters=counters,
         config=config if isinstance(config, dict) else {"config": config},
+        timeline=tuple(timeline),
+        orders=tuple((o.ts_ns, o.event, o.side or "", o.price, o.amount, o.status or "",
+                      o.detail or o.delete_reason or o.change_reason or "") for o in orders),
+        fill_trade_id=tuple(f.trade_id for f in fills),
+        fill_position_after=np.array([_f(f.position_after) for f in fills], dtype=np.float64),
     )
+
+
+def report_extra(reader: JournalReader, run_id: str) -> dict[str, Any]:
+    """The summary keys a journaled run adds: its exit reason and the fee rates it ran with
+    (from its config snapshot)."""
+    info = reader.get_run(run_id)
+    extra: dict[str, Any] = {"exit_reason": info.exit_reason or "(not finished)"}
+    try:
+        av = json.loads(info.config_json).get("avellaneda", {})
+        extra["fee_rates"] = FeeRates(maker=float(av["maker_fee_rate"]),
+                                      taker=float(av["taker_fee_rate"]),
+                                      source=f"{info.mode} run's config").describe()
+    except (json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        pass
+    return extra
+
+
+def write_run_report(reader: JournalReader, run_id: str, out: Path) -> dict[str, Any]:
+    """Build the report of a journaled run and write it into ``out`` (see ``write_report``)."""
+    info = reader.get_run(run_id)
+    record = record_from_journal(reader, run_id)
+    mode = info.mode if info.mode in MODES else "live"
+    return write_report(record, out, title=f"Run {run_id}: {record.instrument or '?'}",
+                        mode=mode, extra=report_extra(reader, run_id))
 
 
 def _journal_location(args: argparse.Namespace) -> str:
@@ -191,12 +229,37 @@ def run(args: argparse.Namespace) -> int:
                 print(f"unknown run {args.run_id!r} in journal {reader.path}{hint}",
                       file=sys.stderr)
                 return 2
-            record = record_from_journal(reader, args.run_id)
+            out = Path(args.out) if args.out else Path(_DEFAULT_OUT) / args.run_id
+            summary = write_run_report(reader, args.run_id, out)
     except (DataFileError, ValueError) as exc:
         print(f"cannot build the report of run {args.run_id!r}: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else Path(_DEFAULT_OUT) / args.run_id
-    summary = write_report(record, out, title=f"Run {args.run_id}: {record.instrument or '?'}")
     sys.stdout.write(format_summary_table(summary) + "\n")
-    sys.stdout.write(f"\nwrote {out / 'summary.json'} and {out / 'report.html'}\n")
+    sys.stdout.write(f"\nwrote {out / 'summary.json'}, {out / 'fills.csv'} and {out / 'report.html'}\n")
     return 0
+
+
+def default_report_dir(journal_location: str) -> Path:
+    """Where reports of a journal's runs go: ``reports/`` next to a journal file (the default
+    journal ``runs/journal.sqlite`` gives ``runs/reports``), ``runs/reports`` for a database URL."""
+    if "://" in journal_location and not journal_location.startswith("sqlite:"):
+        return Path(_DEFAULT_OUT)
+    return Path(journal_location.removeprefix("sqlite:///")).parent / "reports"
+
+
+def report_after_run(journal_location: str, run_id: str, report_dir: str | None = None) -> Path | None:
+    """Write a run's report right after the run (paper, live) into ``report_dir/RUN_ID``
+    (default :func:`default_report_dir`) and print where; a failure is printed, never raised:
+    the run is over and journaled, and ``thalex-mm report RUN_ID`` rebuilds it. Returns the
+    report directory, None on failure."""
+    base = Path(report_dir) if report_dir is not None else default_report_dir(journal_location)
+    out = base / run_id
+    try:
+        with open_reader(journal_location) as reader:
+            write_run_report(reader, run_id, out)
+    except Exception as exc:
+        print(f"report: not written ({type(exc).__name__}: {exc}); `thalex-mm report {run_id}` "
+              "rebuilds it", file=sys.stderr)
+        return None
+    print(f"report             {out / 'report.html'}  (fills: {out / 'fills.csv'})")
+    return out

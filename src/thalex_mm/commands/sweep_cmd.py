@@ -66,23 +66,33 @@ def _fmt(v: object) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from thalex_mm.backtest.sessions import parse_time_ns
-    from thalex_mm.backtest.sweep import check_metric, parse_grid, run_sweep, write_sweep
+    from thalex_mm.backtest.sweep import (
+        check_metric,
+        grid_points,
+        parse_grid,
+        run_sweep,
+        write_sweep,
+    )
     from thalex_mm.commands.backtest_cmd import build_settings, load_bot_config
     from thalex_mm.errors import ConfigError, DataFileError
+    from thalex_mm.progress import Progress
 
     try:
         check_metric(args.metric)  # before any work
         grids = [parse_grid(g) for g in args.grid]
         start = parse_time_ns(args.start) if args.start else None
         end = parse_time_ns(args.end) if args.end else None
-        results = run_sweep(args.data, load_bot_config(args.config), grids,
-                            build_settings(args), jobs=args.jobs, start_ns=start, end_ns=end,
-                            ray_address=args.ray_address)
+        total = len(grid_points(grids))
+        with Progress("sweep", total, unit="runs", pnl_label="best pnl_total",
+                      enabled=not getattr(args, "no_progress", False)) as progress:
+            results = run_sweep(args.data, load_bot_config(args.config), grids,
+                                build_settings(args), jobs=args.jobs, start_ns=start, end_ns=end,
+                                ray_address=args.ray_address, progress=progress)
     except (DataFileError, ConfigError, ValueError, RuntimeError) as exc:
         sys.stderr.write(f"thalex-mm sweep: {exc}\n")
         return 2
     sys.stdout.write(format_sweep_table(results, args.metric, args.ascending) + "\n")
     if args.out:
         jpath, cpath = write_sweep(results, args.out, args.metric, args.ascending)
-        sys.stdout.write(f"sweep: {jpath}  {cpath}\n")
+        sys.stdout.write(f"sweep: {jpath}  {cpath}  {jpath.with_name('sweep.html')} (heatmap)\n")
     return 0

@@ -182,7 +182,8 @@ def _expected(err: Mapping[str, Any]) -> str:
 
 
 def config_to_toml(config: BotConfig) -> str:
-    """Render the effective config as TOML, secrets redacted.
+    """Render the effective config as TOML, secrets redacted; each key is preceded by a
+    comment giving its meaning, unit and allowed range (the field's documentation).
 
     BotConfig holds no credentials, but a value may embed one (the password of a
     ``postgresql://user:password@host/db`` journal URL): every string is passed through the
@@ -192,7 +193,11 @@ def config_to_toml(config: BotConfig) -> str:
     dumped = config.model_dump(mode="json")
     for section, values in dumped.items():
         lines.append(f"[{section}]")
+        fields = type(getattr(config, section)).model_fields
         for key, value in values.items():
+            doc = fields[key].description if key in fields else None
+            if doc:  # meaning, unit and allowed range of the key, as the model documents them
+                lines.append(f"# {doc}")
             if value is None:
                 lines.append(f"# {key} is unset")
                 continue

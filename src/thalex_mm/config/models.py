@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from thalex_mm.fees import DEFAULT_MAKER_FEE_RATE, DEFAULT_TAKER_FEE_RATE
+
 __all__ = [
     "CROSS_FIELD_RULES",
     "DASHBOARD_TOKEN_ENV",
@@ -172,8 +174,8 @@ class AvellanedaConfig(_Section):
     unit_size: float | None = _f(None, "Inventory unit, contracts: q = position / unit_size, > 0. Unset (default) = the level-0 order size.", gt=0)
     half_spread_multiplier: float = _f(1.0, "GLFT: multiplier of the half-spread, > 0. Default 1.", gt=0)
     skew_multiplier: float = _f(1.0, "GLFT: multiplier of the skew per unit of inventory, >= 0. Default 1.", ge=0)
-    maker_fee_rate: float = _f(0.0, "Maker fee rate of your account, fraction of notional (negative = rebate), -0.01..0.01; the model keeps the half-spread above it and paper mode charges it. Default 0.", ge=-0.01, le=0.01)
-    taker_fee_rate: float = _f(0.0005, "Taker fee rate, fraction of notional, 0..0.01; paper mode charges it too. Default 0.0005 (5 bp).", ge=0, le=0.01)
+    maker_fee_rate: float = _f(DEFAULT_MAKER_FEE_RATE, "Maker fee rate of your account, fraction of notional (negative = rebate), -0.01..0.01; the model keeps the half-spread above it and paper mode charges it. Default 0.", ge=-0.01, le=0.01)
+    taker_fee_rate: float = _f(DEFAULT_TAKER_FEE_RATE, "Taker fee rate, fraction of notional, 0..0.01; paper mode charges it too. Default 0.0005 (5 bp).", ge=0, le=0.01)
 
 
 class RiskConfig(_Section):

@@ -144,6 +144,10 @@ class CoreStatus:
     """Matching-engine messages spent in the last second (after the safety margin, the
     venue allows ``budget_limit``)."""
     budget_limit: int = 0
+    quote_age_s: float | None = None
+    """Seconds since the last quote step (None before the first), core clock."""
+    market_data_age_s: float = math.inf
+    """Seconds since the staler of book and ticker last updated (``stale_for_s``)."""
     k_per_tick: float | None = None
     """Fitted k per tick of depth (1/tick); ``k`` is the same per quote-currency unit."""
     A_market: float | None = None
@@ -280,7 +284,9 @@ class MarketMakerCore:
             self.market.book.clear()  # the next connection starts from a fresh snapshot
             self._crossed_since_ns = None  # the next connection starts from a snapshot
             self.orders.on_disconnected()
-            self._notices.extend(self.risk.on_disconnected(now))
+            changes = self.risk.on_disconnected(now)
+            if not self._shutdown:  # the end of a clean stop is not a risk event
+                self._notices.extend(changes)
             self.wanted = WantedQuotes(instrument=self.instrument_name)
         elif isinstance(event, KillSwitchPressed):
             urgent = self._kill(now, f"kill switch ({event.source})")
@@ -411,7 +417,7 @@ class MarketMakerCore:
                     self._volume += rec.amount
                     self.guard.on_fill(now, rec.side, rec.price)
                     self._on_fill_applied(applied, now)
-            elif isinstance(rec, OrderRejected):
+            elif isinstance(rec, OrderRejected) and not rec.expected:
                 self._rejects += 1
                 self._hold_refused_side(rec, now)
             self._notices.append(rec)
@@ -871,6 +877,8 @@ class MarketMakerCore:
             max_abs_position=self.position.max_abs_position,
             budget_used=self.budget.me_used(self._now_ns),
             budget_limit=self.budget.me_limit_per_window,
+            quote_age_s=None if self._last_quote_ns is None else (self._now_ns - self._last_quote_ns) / _NS,
+            market_data_age_s=self.stale_for_s(self._now_ns),
             k_per_tick=est.k_per_tick if math.isfinite(est.k_per_tick) else None,
             A_market=est.A_market if math.isfinite(est.A_market) else None,
             intensity_confidence=est.confidence,

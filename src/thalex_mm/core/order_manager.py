@@ -371,6 +371,8 @@ class OrderManager:
                 code=code,
                 message=message,
                 action=classify_error(kind),
+                # an amend/cancel racing a fill or cancel: the order is simply gone already
+                expected=gone and isinstance(cmd, AmendOrder | CancelOrder),
             ),
             *self._take_anomalies(),
         )

@@ -124,7 +124,13 @@ class UnknownOrderReported:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderRejected:
-    """The exchange refused one of our requests (*Rejected*, not *Denied*: STYLE.md §6)."""
+    """The exchange refused one of our requests (*Rejected*, not *Denied*: STYLE.md §6).
+
+    ``expected`` marks a race the venue really produces and that costs nothing: an amend or
+    cancel of an order that filled (or was cancelled) while the request was in flight gets
+    "order not found". It is information, not a reject: it is not counted as one and is
+    journaled as ``info``.
+    """
 
     request_id: int
     client_order_id: int | None
@@ -134,6 +140,7 @@ class OrderRejected:
     """The wire error code (for the journal; ``action`` holds what the core makes of it)."""
     message: str
     action: ErrorAction
+    expected: bool = False
 
     @property
     def command_name(self) -> str:

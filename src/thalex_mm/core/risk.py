@@ -688,6 +688,11 @@ class RiskManager:
             trigger = TradingTrigger.RESET if manual else TradingTrigger.RECOVER
             if manual:
                 reason = Reason.MANUAL
+            elif self.state is TradingState.ACTIVE:
+                # ACTIVE since a manual reset (reason MANUAL) and still nothing wrong: not a
+                # state change (the table has no ACTIVE -> RECOVER); the reason stops naming it
+                self.reason = reason
+                return ()
         if state is self.state and reason is self.reason:
             return ()
         previous = self.state

@@ -40,7 +40,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -320,7 +320,8 @@ def _read_file(path: str, session: _Session) -> None:
 
 
 def read_binance_session(
-    paths: Sequence[str | PathLike[str]], *, include_book_ticker: bool = False
+    paths: Sequence[str | PathLike[str]], *, include_book_ticker: bool = False,
+    on_file: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, BinanceStats]:
     """Convert the files of one recording session into a sorted event array.
 
@@ -343,6 +344,8 @@ def read_binance_session(
     session = _Session(cols, stats, include_book_ticker)
     for p in paths:
         _read_file(str(Path(p)), session)
+        if on_file is not None:
+            on_file()
     if not session.synced:
         last = str(Path(paths[-1]))
         if session.snapshot is None:
@@ -381,10 +384,11 @@ def _contracts_to_base(arr: np.ndarray, contract_usd: float) -> None:
 
 
 def convert_binance(
-    paths: Sequence[str | PathLike[str]], *, include_book_ticker: bool = False
+    paths: Sequence[str | PathLike[str]], *, include_book_ticker: bool = False,
+    on_file: Callable[[], None] | None = None,
 ) -> np.ndarray:
     """Convert one Binance session; see ``read_binance_session`` (events only)."""
-    return read_binance_session(paths, include_book_ticker=include_book_ticker)[0]
+    return read_binance_session(paths, include_book_ticker=include_book_ticker, on_file=on_file)[0]
 
 
 def median_clock_offset_ns(events: np.ndarray) -> int:

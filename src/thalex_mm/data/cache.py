@@ -22,10 +22,11 @@ import os
 import re
 import tempfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -130,7 +131,8 @@ def cache_path_for(
 
 
 def _convert(
-    paths: Sequence[Path], *, include_book_ticker: bool, instrument: str | None
+    paths: Sequence[Path], *, include_book_ticker: bool, instrument: str | None,
+    on_file: Callable[[], None] | None = None,
 ) -> np.ndarray:
     groups: dict[DataFormat, list[Path]] = {}
     for p in paths:
@@ -138,11 +140,12 @@ def _convert(
     parts = []
     for fmt, files in groups.items():
         if fmt is DataFormat.BINANCE_RAW:
-            parts.append(convert_binance(files, include_book_ticker=include_book_ticker))
+            parts.append(convert_binance(files, include_book_ticker=include_book_ticker,
+                                         on_file=on_file))
         elif fmt is DataFormat.TARDIS_CSV:
-            parts.append(convert_tardis(files))
+            parts.append(convert_tardis(files, on_file=on_file))
         else:
-            parts.append(read_recording(files, instrument=instrument))
+            parts.append(read_recording(files, instrument=instrument, on_file=on_file))
     return parts[0] if len(parts) == 1 else concat_sorted(parts)
 
 
@@ -174,6 +177,7 @@ def load_events(
     use_cache: bool = True,
     include_book_ticker: bool = False,
     instrument: str | None = None,
+    progress: Callable[..., Any] | None = None,
 ) -> np.ndarray:
     """Load market events from data files, through the cache.
 
@@ -183,6 +187,9 @@ def load_events(
         use_cache: ``False`` converts without reading or writing the cache.
         include_book_ticker: Binance only: keep ``bookTicker`` as ``BEST_BID_ASK`` rows.
         instrument: recordings only: keep this instrument's channels.
+        progress: makes a progress reporter ``progress(title, total, unit="files")`` (e.g.
+            ``thalex_mm.progress.Progress``), used only when files are converted (a cache
+            hit is instant); None = silent.
 
     Returns:
         A validated ``MARKET_EVENT_DTYPE`` array sorted by ``exch_ts``.
@@ -205,7 +212,13 @@ def load_events(
         cached = _load(target)
         if cached is not None:
             return cached
-    arr = _convert(files, include_book_ticker=include_book_ticker, instrument=instrument)
+    bar = progress("convert", len(files), unit="files") if progress is not None else None
+    try:
+        arr = _convert(files, include_book_ticker=include_book_ticker, instrument=instrument,
+                       on_file=None if bar is None else bar.advance)
+    finally:
+        if bar is not None:
+            bar.close()
     validate_events(arr)
     if target is not None:
         _save(target, arr)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -346,7 +346,8 @@ def _convert_record(rec: Record, cols: _Cols, instrument: str | None) -> None:
 
 
 def read_recording(
-    paths: Sequence[str | PathLike[str]], *, instrument: str | None = None
+    paths: Sequence[str | PathLike[str]], *, instrument: str | None = None,
+    on_file: Callable[[], None] | None = None,
 ) -> np.ndarray:
     """Convert recording files into one event array sorted by ``exch_ts``.
 
@@ -371,5 +372,7 @@ def read_recording(
                 raise DataFileError(
                     reader.path, line_no, f"channel {rec.channel}: bad payload ({exc!r})"
                 ) from None
+        if on_file is not None:
+            on_file()
     arr = cols.to_array()
     return arr[np.argsort(arr["exch_ts"], kind="stable")]

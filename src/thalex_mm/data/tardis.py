@@ -20,8 +20,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -171,6 +172,26 @@ def _snapshot_rows(header: list[str], rows: list[tuple[int, list[str]]]) -> np.n
     return events_from_columns(kind, side, exch, local, price, qty)
 
 
+_MAX_TS_US = (2**63 - 1) // _US  # a larger microsecond time does not fit int64 nanoseconds
+
+
+def _check_row(kind: str, r: list[str]) -> None:
+    """Raise ValueError naming the first field of row ``r`` the converters cannot use:
+    a timestamp that is not a microsecond count within int64 nanoseconds, or a price or amount
+    that is not a finite, non-negative number."""
+    for col, name in ((2, "timestamp"), (3, "local_timestamp")):
+        t = int(r[col])
+        if not 0 <= t <= _MAX_TS_US:
+            raise ValueError(f"{name}: got {r[col]!r}, expected microseconds since 1970 (0..{_MAX_TS_US})")
+    if kind == "incremental_book_L2" and r[4] not in ("true", "false"):
+        raise ValueError(f"is_snapshot: got {r[4]!r}, expected 'true' or 'false'")
+    cols = [i for i in range(4, len(r)) if r[i] != ""] if kind == "book_snapshot" else [6, 7]
+    for i in cols:
+        x = float(r[i])
+        if not (math.isfinite(x) and x >= 0):
+            raise ValueError(f"column {i + 1}: got {r[i]!r}, expected a finite number >= 0")
+
+
 def convert_tardis_file(path: str | PathLike[str]) -> np.ndarray:
     """Convert one Tardis CSV file into an event array (in file order, not re-sorted).
 
@@ -214,31 +235,32 @@ def convert_tardis_file(path: str | PathLike[str]) -> np.ndarray:
                 rows.append((line_no, row))
     except (EOFError, OSError, zlib.error, UnicodeDecodeError, csv.Error) as exc:
         raise DataFileError(p, line_no, f"truncated or corrupt file ({exc})") from exc
+    failure: Exception | None = None
     try:
         if kind == "incremental_book_L2":
-            return _book_rows(rows, p)
-        if kind == "trades":
-            return _trade_rows(rows, p)
-        return _snapshot_rows([c.strip() for c in header], rows)
-    except ValueError:
-        # find the offending row for the message (rare path: re-parse row by row)
-        for ln, r in rows:
-            try:
-                int(r[2])
-                int(r[3])
-                if kind != "book_snapshot":
-                    float(r[6])
-                    float(r[7])
-                if kind == "incremental_book_L2" and r[4] not in ("true", "false"):
-                    raise ValueError(f"is_snapshot: got {r[4]!r}, expected 'true' or 'false'")
-                if kind == "book_snapshot":
-                    [float(x) for x in r[4:] if x != ""]
-            except ValueError as exc:
-                raise DataFileError(p, ln, f"bad value: {exc}") from None
-        raise
+            out = _book_rows(rows, p)
+        elif kind == "trades":
+            out = _trade_rows(rows, p)
+        else:
+            out = _snapshot_rows([c.strip() for c in header], rows)
+        values = np.concatenate((out["price"], out["qty"]))
+        if np.isfinite(values).all() and (values >= 0).all():
+            return out
+    except (ValueError, OverflowError) as exc:
+        failure = exc
+    # find the offending row for the message (rare path: re-parse row by row)
+    for ln, r in rows:
+        try:
+            _check_row(kind, r)
+        except ValueError as exc:
+            raise DataFileError(p, ln, f"bad value: {exc}") from None
+    if failure is not None:
+        raise failure  # no row explains it: our bug, not the file's
+    raise DataFileError(p, 1, "a price or amount is negative or not finite")
 
 
-def convert_tardis(paths: Sequence[str | PathLike[str]]) -> np.ndarray:
+def convert_tardis(paths: Sequence[str | PathLike[str]],
+                   on_file: Callable[[], None] | None = None) -> np.ndarray:
     """Convert and merge several Tardis CSV files (book and trades) by exchange time.
 
     Ties keep the order of ``paths`` (list book files before trade files to have book updates
@@ -253,4 +275,9 @@ def convert_tardis(paths: Sequence[str | PathLike[str]]) -> np.ndarray:
     Raises:
         DataFileError: see ``convert_tardis_file``.
     """
-    return concat_sorted([convert_tardis_file(p) for p in paths])
+    parts = []
+    for p in paths:
+        parts.append(convert_tardis_file(p))
+        if on_file is not None:
+            on_file()
+    return concat_sorted(parts)

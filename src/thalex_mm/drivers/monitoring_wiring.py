@@ -15,7 +15,7 @@ from typing import Any
 
 from thalex_mm.config.models import MonitoringConfig
 
-__all__ = ["start_monitoring"]
+__all__ = ["risk_limits", "start_monitoring", "wire_controls"]
 
 log = logging.getLogger("thalex_mm.monitoring")
 
@@ -69,3 +69,27 @@ async def start_monitoring(
             await extra.stop()
 
     return hub, stop, url
+
+
+def risk_limits(risk: Any) -> dict[str, float | None]:
+    """The limits the dashboard shows position and losses against (contracts, quote ccy)."""
+    return {
+        "position_soft_limit": risk.position_soft_limit,
+        "position_hard_limit": risk.position_hard_limit,
+        "session_loss_limit": risk.session_loss_limit_usd,
+        "max_drawdown": risk.max_drawdown_usd,
+        "daily_loss_limit": risk.daily_loss_limit_usd,
+    }
+
+
+def wire_controls(hub: Any | None, quoter: Any, config: Any) -> None:
+    """Connect the dashboard's controls to a running quoter: the kill switch and the resume
+    (each names who pressed it: ``dashboard <address>``), and the risk limits it shows."""
+    if hub is None:
+        return
+    if hasattr(hub, "set_kill_switch"):
+        hub.set_kill_switch(lambda: quoter.press_kill_switch(getattr(hub, "kill_source", "") or "dashboard"))
+    if hasattr(hub, "set_resume_switch"):
+        hub.set_resume_switch(lambda: quoter.resume_trading(getattr(hub, "resume_source", "") or "dashboard"))
+    if hasattr(hub, "set_limits"):
+        hub.set_limits(risk_limits(config.risk))

@@ -15,6 +15,7 @@ from typing import Any
 from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials, Secret
 from thalex_mm.drivers.session import SessionSummary, run_session
+from thalex_mm.fees import paper_fee_rates
 from thalex_mm.sim.app import running_simulated_exchange
 from thalex_mm.store import close_crashed_runs
 
@@ -51,12 +52,12 @@ async def run_paper(
             ``config.monitoring`` (when enabled) on ``dashboard_port`` (0 = ephemeral).
         sim_kwargs: extra arguments for ``build_simulated_exchange``: the CLI's ``--sim``,
             ``--fault`` and replay-mapping options (``commands.sim_cmd.market_kwargs``), or a
-            test's faults/rates. Fee rates given here override the config's.
+            test's faults/rates. Fee rates given here override the config's, for the
+            simulator and the model alike (``thalex_mm.fees.paper_fee_rates``).
         on_started: called with ``(sim, quoter)`` once both run (tests and the dashboard).
     """
-    # The simulated exchange charges the fees the model is told about (unless a test overrides).
-    fees = {"maker_fee_rate": config.avellaneda.maker_fee_rate, "taker_fee_rate": config.avellaneda.taker_fee_rate}
-    kwargs = {**fees, **(sim_kwargs or {})}
+    # One set of fee rates for the model and the simulated exchange (a --sim override reaches both).
+    config, kwargs, fee_rates = paper_fee_rates(config, sim_kwargs)
     key_dir = tempfile.mkdtemp(prefix="thalex-mm-paper-")
     async with running_simulated_exchange(seed=seed, replay=replay, key_dir=key_dir, **kwargs) as (sim, keys):
         creds = Credentials(key_id=keys.kid, private_key=Secret(keys.private_key_pem()))
@@ -70,4 +71,5 @@ async def run_paper(
             # shutdown ran cancel_session: what the exchange itself still holds of ours
             open_orders_left=lambda _status: len(sim.open_orders(keys.account)),
             on_started=None if on_started is None else lambda quoter: on_started(sim, quoter),
+            fee_rates=fee_rates.describe(),
         )

@@ -182,6 +182,18 @@ class AvellanedaQuoter:
     def press_kill_switch(self, source: str = "operator") -> None:
         self._feed(KillSwitchPressed(local_ts_ns=self._clock_ns(), source=source))
 
+    def resume_trading(self, source: str = "operator") -> None:
+        """An operator lifts a kill switch or sticky risk halt (``core.reset_risk``: limits are
+        re-based at the current PnL); quoting resumes at the step this timer event runs."""
+        log.warning("trading resumed by %s", source)
+        reset = getattr(self.core, "reset_risk", None)
+        if reset is not None:
+            now = self._clock_ns()
+            notices = reset(now)
+            if notices and self._on_notices is not None:
+                self._on_notices(notices, now)  # the reset's state change reaches the journal
+        self._feed(TimerFired(local_ts_ns=self._clock_ns()))
+
     @property
     def ready(self) -> bool:
         """Connected, synchronised and quoting allowed."""

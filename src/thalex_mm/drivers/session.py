@@ -22,7 +22,7 @@ from thalex_mm.config.models import BotConfig
 from thalex_mm.config.secrets import Credentials
 from thalex_mm.core.market_maker import CoreStatus, MarketMakerCore
 from thalex_mm.core.order_ids import run_base_from_wall_clock
-from thalex_mm.drivers.monitoring_wiring import start_monitoring
+from thalex_mm.drivers.monitoring_wiring import start_monitoring, wire_controls
 from thalex_mm.drivers.quoter import AvellanedaQuoter
 from thalex_mm.drivers.session_log import SessionLog
 from thalex_mm.drivers.status_view import render_status
@@ -46,6 +46,8 @@ class SessionSummary:
     fees: float
     pnl_total: float
     funding: float = 0.0
+    fee_rates: str = ""
+    """The fee rates that applied and their source (``thalex_mm.fees.FeeRates.describe``)."""
     position: float
     max_abs_position: float
     quote_steps: int
@@ -66,6 +68,7 @@ class SessionSummary:
             f"PnL realised       {self.pnl_realised:+.2f} USD",
             f"PnL unrealised     {self.pnl_unrealised:+.2f} USD",
             f"fees               {self.fees:.2f} USD",
+            *([f"fee rates          {self.fee_rates}"] if self.fee_rates else []),
             f"funding            {self.funding:+.2f} USD",
             f"PnL total          {self.pnl_total:+.2f} USD",
             f"final position     {self.position:+.3f} contracts",
@@ -92,6 +95,7 @@ async def run_session(
     show_status: bool = False,
     open_orders_left: Callable[[CoreStatus], int] | None = None,
     on_started: Callable[[AvellanedaQuoter], None] | None = None,
+    fee_rates: str = "",
 ) -> SessionSummary:
     """Run the quoter against ``url`` until the duration, a signal or a fatal error.
 
@@ -107,6 +111,7 @@ async def run_session(
         open_orders_left: the summary's "open orders left" (default: the orders the core
             still knows of).
         on_started: called with the quoter once it runs.
+        fee_rates: the fee rates that applied, as the summary names them.
     """
     started = time.monotonic()
     async with contextlib.AsyncExitStack() as stack:
@@ -121,8 +126,7 @@ async def run_session(
                          hub=hub, instrument=config.market.instrument)
         quoter = AvellanedaQuoter(config, url, credentials, core, on_command=log.on_command, on_event=log.on_event,
                                   on_notices=log.on_notices, latency=hub.metrics if hub is not None else None)
-        if hub is not None:
-            hub.set_kill_switch(lambda: quoter.press_kill_switch("dashboard"))
+        wire_controls(hub, quoter, config)  # the dashboard's kill, resume and limits
         runner = asyncio.create_task(quoter.run(), name="quoter")
         stack.enter_context(_signals_stop(quoter, runner))
         view = _TerminalView(show_status)
@@ -154,6 +158,7 @@ async def run_session(
                 log.finish(status.ts_ns)  # journal the fills still waiting for their fee
                 log.sample(status)
             finally:
+                exit_reason = log.outcome.exit_reason(exit_reason)  # a kill or risk halt leads
                 if journal is not None:
                     journal.finish_run(run_id, exit_reason)
     t = log.totals
@@ -163,7 +168,7 @@ async def run_session(
         pnl_total=status.pnl_total, funding=status.funding, position=status.position,
         max_abs_position=max(t.max_abs_position, status.max_abs_position, abs(status.position)),
         quote_steps=status.quote_steps, inserts=t.inserts, amends=t.amends, cancels=t.cancels,
-        rejects=status.rejects, reconnects=quoter.stats.reconnects, run_id=run_id,
+        rejects=status.rejects, reconnects=quoter.stats.reconnects, run_id=run_id, fee_rates=fee_rates,
         open_orders_after=len(status.open_orders) if open_orders_left is None else open_orders_left(status),
     )
 

@@ -41,8 +41,10 @@ from thalex_mm.core.position import PositionDiscrepancy
 from thalex_mm.core.reasons import OrderDenied, Reason, TradingState, TradingStateChanged
 from thalex_mm.core.risk import RunBaseline
 from thalex_mm.core.step import Notice
+from thalex_mm.drivers.run_outcome import RunOutcome
+from thalex_mm.reports.timeline import INFO_SOURCE
 
-__all__ = ["SessionLog", "SessionTotals"]
+__all__ = ["INFO_SOURCE", "SessionLog", "SessionTotals"]
 
 #: Error texts kept in ``SessionTotals.errors`` (the dashboard shows the latest ones).
 _ERRORS_KEPT = 50
@@ -105,6 +107,7 @@ class SessionLog:
         self.run_id = run_id
         self.instrument = instrument
         self.totals = SessionTotals()
+        self.outcome = RunOutcome()
         self._after_disconnect = False  # the last state change was a disconnect halt
         self._sample_ns = int(quote_sample_interval_s * 1e9)
         self._last_sample_ns = 0
@@ -141,7 +144,10 @@ class SessionLog:
             )
 
     def on_event(self, event: Event) -> None:
-        if isinstance(event, ErrorReceived):
+        # An error answering one of our requests comes back from the core as a record with the
+        # request's context (OrderRejected, UnknownOrderReported) and is noted once, there.
+        answered = isinstance(event, ErrorReceived) and event.request_id is not None
+        if isinstance(event, ErrorReceived) and not answered:
             self._note_error(f"exchange error {event.code}: {event.message}")
         if self.journal is None:
             return
@@ -156,13 +162,14 @@ class SessionLog:
         elif isinstance(event, AccountTradesReceived):
             for trade in event.trades:
                 self._on_trade(trade, event.local_ts_ns)
-        elif isinstance(event, ErrorReceived):
+        elif isinstance(event, ErrorReceived) and not answered:
             self.journal.error(self.run_id, ts_ns=event.local_ts_ns, source="exchange", code=event.code, message=event.message)
 
     def on_notices(self, notices: Sequence[Notice], now_ns: int) -> None:
         """Journal the core's notices (fills, state changes, denials, rejections)."""
         t = self.totals
         j = self.journal
+        self.outcome.observe(notices)
         for rec in notices:
             if isinstance(rec, FillRecorded):
                 t.fills += 1
@@ -174,6 +181,11 @@ class SessionLog:
                         self._journal_fill(rec, rec.fee, rec.maker_taker, None, now_ns)
                     else:
                         self._pending[rec.trade_id] = (rec, now_ns)
+            elif isinstance(rec, OrderRejected) and rec.expected:
+                # a race the venue produces (amend/cancel of an order that just filled): info
+                if j is not None:
+                    j.error(self.run_id, ts_ns=now_ns, source=INFO_SOURCE, code=rec.code,
+                            message=f"{rec.command_name}: {rec.message} (order already filled or cancelled)")
             elif isinstance(rec, OrderRejected):
                 t.rejects += 1
                 self._note_error(f"rejected {rec.command_name} (code {rec.code}): {rec.message}")
@@ -184,6 +196,10 @@ class SessionLog:
                 if j is not None:
                     j.risk_event(self.run_id, ts_ns=rec.local_ts_ns or now_ns, state=rec.state.value,
                                  previous=rec.previous.value, reason=rec.reason.value, detail=rec.detail)
+            elif isinstance(rec, UnknownOrderReported):
+                self._note_error(f"unmatched reply: {rec.detail}")
+                if j is not None:
+                    j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
             elif isinstance(rec, FlattenReport):
                 log.warning("%s", rec.line())
                 if j is not None:

@@ -5,7 +5,7 @@ The bot fills a :class:`StatusHub` (snapshots, fills, errors, reconnects, kill s
 stream, ``/api/kill``, ``/metrics``). Module map:
 
 - ``status``: :class:`DashboardSnapshot`, :class:`StatusHub`
-- ``metrics``: :class:`Metrics`, :class:`Histogram` (Prometheus text format, by hand)
+- ``metrics``: :class:`Metrics`, :class:`Histogram` (Prometheus exposition via ``prometheus_client``)
 - ``dashboard``: :class:`DashboardServer`, :class:`MetricsServer` (aiohttp)
 - ``bridge``: :class:`CoreStatusHub`, :func:`snapshot_from_core` (driver status -> snapshot)
 - ``static/``: the page (HTML, JS, CSS; no external resources)

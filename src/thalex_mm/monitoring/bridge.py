@@ -71,7 +71,8 @@ def snapshot_from_core(
         budget_limit=(s.budget_limit or None) if budget_limit is None else budget_limit,
         reconnects=None if stats is None else int(stats.reconnects),
         recent_errors=tuple(errors[-10:]) if (stats is not None or totals is not None) else None,
-        fills_count=s.fills,
+        fills_count=s.fills, funding=s.funding, quote_age_s=s.quote_age_s,
+        market_data_age_s=s.market_data_age_s,
         k_per_tick=s.k_per_tick, intensity_confidence=s.intensity_confidence,
         intensity_fitted_fraction=s.intensity_fitted_fraction, intensity_source=s.intensity_source,
     )

@@ -6,8 +6,9 @@ Routes:
     ``GET /api/status``      the current state (JSON)
     ``GET /api/stream``      live updates (Server-Sent Events, at most ``stream_hz`` per second)
     ``POST /api/kill``       trigger the kill switch (JSON body ``{"confirm": true}``)
+    ``POST /api/resume``     resume quoting after a kill or sticky halt (same body and checks)
     ``GET /metrics``         Prometheus text exposition
-    ``GET /healthz``         ``ok``
+    ``GET /healthz``         ``ok`` (no token needed: liveness probes; it reveals nothing)
 
 Security: on a loopback address no token is needed. Any other bind address needs a token
 (``token=`` or ``THALEX_MM_DASHBOARD_TOKEN``), or :class:`DashboardServer` refuses to start.
@@ -46,6 +47,9 @@ TOKEN_ENV = DASHBOARD_TOKEN_ENV
 _STATIC_FILES = {
     "dashboard.js": "application/javascript",
     "dashboard.css": "text/css",
+    # uPlot, vendored from the npm registry (see static/VENDORED.md and uplot.LICENSE)
+    "uplot.iife.min.js": "application/javascript",
+    "uplot.min.css": "text/css",
 }
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -84,8 +88,9 @@ def _load_static() -> dict[str, bytes]:
 
 def _is_public(path: str) -> bool:
     # The page's constant JS/CSS hold no data and are loaded by <script>/<link> tags, which
-    # cannot carry the token; everything else (the page itself included) needs it.
-    return path.startswith("/static/")
+    # cannot carry the token; /healthz answers "ok" and nothing else, for liveness probes
+    # that hold no token. Everything else (the page itself included) needs it.
+    return path.startswith("/static/") or path == "/healthz"
 
 
 def _host_name(host_header: str) -> str:
@@ -194,6 +199,7 @@ class DashboardServer:
         app.router.add_get("/api/status", self._status)
         app.router.add_get("/api/stream", self._stream)
         app.router.add_post("/api/kill", self._kill)
+        app.router.add_post("/api/resume", self._resume)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._health)
         self._site = _Site(app, host, port)
@@ -248,21 +254,28 @@ class DashboardServer:
         resp.headers["Content-Type"] = CONTENT_TYPE
         return resp
 
-    async def _kill(self, request: web.Request) -> web.Response:
-        # Only same-origin JSON: a form or a text/plain fetch (no CORS preflight, e.g. from a
-        # sandboxed iframe with Origin "null") must not reach the switch. The Origin must be
-        # the dashboard's own; a request without one (not a browser) needs the token, which
-        # the middleware has checked when one is set.
+    async def _confirmed(self, request: web.Request, what: str, action: str) -> web.Response | None:
+        """The guard of every control (kill, resume): None when the request may act, else the
+        refusal. Only same-origin JSON: a form or a text/plain fetch (no CORS preflight, e.g.
+        from a sandboxed iframe with Origin "null") must not reach a switch. The Origin must
+        be the dashboard's own; a request without one (not a browser) needs the token, which
+        the middleware has checked when one is set.
+
+        Args:
+            what: the control as the messages name it (``kill switch``, ``resume``).
+            action: what the confirmation does (``trigger the kill switch``).
+        """
         if request.content_type != "application/json":
-            return web.json_response({"error": "the kill switch takes Content-Type: application/json"},
+            return web.json_response({"error": f"the {what} takes Content-Type: application/json"},
                                      status=415)
         origin = request.headers.get("Origin")
         own = f"{request.scheme}://{request.host}"
+        short = what.split()[0]
         if origin is not None and origin != own:
-            return web.json_response({"error": f"cross-origin kill refused (origin {origin})"},
+            return web.json_response({"error": f"cross-origin {short} refused (origin {origin})"},
                                      status=403)
         if origin is None and self._token is None:
-            return web.json_response({"error": "kill refused: no Origin header and no token"},
+            return web.json_response({"error": f"{short} refused: no Origin header and no token"},
                                      status=403)
         try:
             body = await request.json()
@@ -270,8 +283,13 @@ class DashboardServer:
             body = None
         if not isinstance(body, dict) or body.get("confirm") is not True:
             return web.json_response(
-                {"error": 'send a JSON body {"confirm": true} to trigger the kill switch'},
-                status=400)
+                {"error": f'send a JSON body {{"confirm": true}} to {action}'}, status=400)
+        return None
+
+    async def _kill(self, request: web.Request) -> web.Response:
+        refused = await self._confirmed(request, "kill switch", "trigger the kill switch")
+        if refused is not None:
+            return refused
         if not self.hub.kill_switch_set:
             return web.json_response({"killed": False, "error": "no kill switch registered"},
                                      status=503)
@@ -279,6 +297,15 @@ class DashboardServer:
         status = self.hub.status()
         return web.json_response({"killed": ok, "kill": status["kill"]},
                                  status=200 if ok else 500)
+
+    async def _resume(self, request: web.Request) -> web.Response:
+        refused = await self._confirmed(request, "resume", "resume quoting")
+        if refused is not None:
+            return refused
+        ok = await self.hub.resume(source=f"dashboard {request.remote or ''}".strip())
+        status = self.hub.status()
+        return web.json_response({"resumed": ok, "resume": status["resume"]},
+                                 status=200 if ok else 503)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={

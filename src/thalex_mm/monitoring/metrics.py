@@ -1,33 +1,56 @@
-"""Prometheus metrics, written by hand in the text exposition format (version 0.0.4).
+"""Prometheus metrics, exposed with the official ``prometheus_client`` library.
 
 The bot owns one :class:`Metrics` (usually ``StatusHub.metrics``) and bumps it on the hot path:
 counters are plain ``int`` attributes (``metrics.quotes_sent += 1``), latencies go through
 :meth:`Metrics.observe_tick_to_order` / :meth:`Metrics.observe_round_trip` (a bisect and two
-additions). :meth:`Metrics.render` produces the ``/metrics`` body; nothing else is computed
-until scraped.
+additions). Nothing else is computed until scraped: at scrape time a custom collector turns the
+attributes into ``prometheus_client`` metric families, and :meth:`Metrics.render` writes them,
+together with the standard ``process_*``, ``python_info``/``python_gc_*`` (platform) metrics,
+with ``prometheus_client.generate_latest``. Each :class:`Metrics` has its own registry, so
+several bots (or tests) in one process never share values.
 
-Every metric is prefixed ``thalex_mm_``. Units are in the names (``_seconds``, ``_contracts``,
-``_quote``: quote currency).
+Every bot metric is prefixed ``thalex_mm_``. Units are in the names (``_seconds``,
+``_contracts``, ``_quote``: quote currency, ``_messages``, ``_ratio``).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import platform
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+
+from thalex_mm import __version__
 
 __all__ = [
     "CONTENT_TYPE",
     "ROUND_TRIP_BUCKETS_S",
     "TICK_TO_ORDER_BUCKETS_S",
+    "TICK_TO_ORDER_HELP",
     "TRADING_STATES",
     "Histogram",
     "Metrics",
 ]
 
-#: Content type of the exposition (Prometheus text format 0.0.4).
+#: Content type of the exposition: text format 0.0.4, what ``generate_latest`` writes for our
+#: (ASCII) names and every Prometheus server reads (newer clients call it ``version=1.0.0``).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: Upper bounds (s) of the tick-to-order latency buckets: 50 µs .. 1 s.
 TICK_TO_ORDER_BUCKETS_S: tuple[float, ...] = (
@@ -40,6 +63,13 @@ ROUND_TRIP_BUCKETS_S: tuple[float, ...] = (
 )
 #: The values of the ``trading_state`` label (one gauge each, 1 for the current state).
 TRADING_STATES: tuple[str, ...] = ("ACTIVE", "REDUCING", "HALTED")
+#: HELP of the tick-to-order histogram: what it measures, honestly (see drivers/quoter.py).
+TICK_TO_ORDER_HELP = (
+    "Seconds from the arrival of the first market-data frame since the previous quote step to "
+    "the sending of the first order request of the quote step it caused. INCLUDES any wait for "
+    "quoting.min_requote_interval_ms (the requote interval), so it is not pure processing "
+    "latency; steps with no market frame (fills, order updates only) are not counted."
+)
 
 _PREFIX = "thalex_mm_"
 
@@ -49,34 +79,41 @@ _COUNTERS: tuple[tuple[str, str], ...] = (
     ("amends", "Order amendments sent."),
     ("cancels", "Order cancellations sent."),
     ("fills", "Fills of our orders."),
-    ("rejects", "Requests rejected by the exchange."),
+    ("rejects", "Requests rejected by the exchange (expected races such as an amend of an order "
+                "that just filled are not counted)."),
     ("reconnects", "Reconnects of the exchange connection."),
     ("throttles", "Quote updates held back by the message budget."),
 )
-# (attribute, metric name, help) of each plain gauge.
+# (attribute, metric name, help) of each plain gauge; NaN = not known (yet).
 _GAUGES: tuple[tuple[str, str, str], ...] = (
     ("position", "position_contracts", "Signed position (contracts)."),
-    ("pnl_total", "pnl_total_quote", "Total PnL (quote currency)."),
+    ("pnl_total", "pnl_total_quote", "Total PnL after fees and funding (quote currency)."),
     ("pnl_realised", "pnl_realised_quote", "Realised PnL (quote currency)."),
     ("pnl_unrealised", "pnl_unrealised_quote", "Unrealised PnL (quote currency)."),
-    ("sigma", "sigma", "Volatility estimate used by the model (NaN when unknown)."),
+    ("fees", "fees_quote", "Fees paid this session (quote currency; + = cost, - = rebate)."),
+    ("funding", "funding_quote", "Funding this session (quote currency; + = received)."),
+    ("mid", "mid_price_quote", "Market mid price (quote currency; NaN when unknown)."),
+    ("market_spread", "market_spread_quote",
+     "Best ask minus best bid of the public book (quote currency; NaN when one side is empty)."),
+    ("quoted_spread", "quoted_spread_quote",
+     "Our ask minus our bid (quote currency; NaN unless both sides are quoted)."),
+    ("quote_age_s", "quote_age_seconds",
+     "Seconds since the core last ran a quote step (its quotes were last decided)."),
+    ("market_data_age_s", "market_data_staleness_seconds",
+     "Seconds since the staler of book and ticker last updated (inf before any data)."),
+    ("sigma", "sigma", "Volatility estimate used by the model, quote currency per sqrt(second) "
+                       "(NaN when unknown)."),
     ("open_orders", "open_orders", "Open orders of ours."),
+    ("budget_used", "message_budget_used_messages",
+     "Matching-engine messages spent in the current rate-limit window (NaN when unknown)."),
+    ("budget_limit", "message_budget_limit_messages",
+     "Matching-engine messages allowed per window (NaN when unknown)."),
 )
 
 
-def _fmt(value: float) -> str:
-    """A sample value as Prometheus writes it (``+Inf``, ``-Inf``, ``NaN``, repr otherwise)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
-
-
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def _float(value: Any) -> float:
+    """A gauge value: None -> NaN."""
+    return math.nan if value is None else float(value)
 
 
 class Histogram:
@@ -110,38 +147,42 @@ class Histogram:
         self.sum_s += seconds
         self.count += 1
 
-    def lines(self, name: str) -> list[str]:
-        """The ``_bucket`` (cumulative), ``_sum`` and ``_count`` sample lines."""
-        out = []
+    def family(self, name: str, help_text: str) -> HistogramMetricFamily:
+        """The ``prometheus_client`` histogram family (cumulative buckets, sum, count)."""
+        buckets: list[tuple[str, float]] = []
         running = 0
         for bound, n in zip(self.bounds_s, self.counts, strict=False):
             running += n
-            out.append(f'{name}_bucket{{le="{_fmt(bound)}"}} {running}')
-        out.append(f'{name}_bucket{{le="+Inf"}} {self.count}')
-        out.append(f"{name}_sum {_fmt(self.sum_s)}")
-        out.append(f"{name}_count {self.count}")
-        return out
+            buckets.append((repr(bound), running))
+        buckets.append(("+Inf", self.count))
+        return HistogramMetricFamily(name, help_text, buckets=buckets, sum_value=self.sum_s)
 
 
 class Metrics:
-    """The bot's counters, gauges and latency histograms.
+    """The bot's counters, gauges and latency histograms, and their registry.
 
     Counters (bump directly, e.g. ``metrics.amends += 1``): ``quotes_sent``, ``amends``,
     ``cancels``, ``fills``, ``rejects``, ``reconnects``, ``throttles``. ``StatusHub`` already
     counts ``fills`` (``on_fill``) and ``reconnects`` (``on_reconnect``); the bot counts the rest.
 
-    Gauges: ``position``, ``pnl_total``, ``pnl_realised``, ``pnl_unrealised``, ``sigma``,
-    ``open_orders``, ``trading_state`` (a name from :data:`TRADING_STATES`); set by
-    :meth:`update_from_snapshot` (``StatusHub.publish`` calls it) or directly.
+    Gauges (see ``_GAUGES`` for names and units): position, PnL, fees, funding, mid, market
+    and quoted spread, quote age, market-data staleness, σ, open orders, message budget, plus
+    ``trading_state`` and ``halt_reason`` (labelled); set by :meth:`update_from_snapshot`
+    (``StatusHub.publish`` calls it) or directly.
 
-    Histograms: ``tick_to_order`` (market event received -> order sent) and ``round_trip``
+    Histograms: ``tick_to_order`` (see :data:`TICK_TO_ORDER_HELP`) and ``round_trip``
     (request sent -> exchange reply), both in seconds.
+
+    ``registry`` also holds the standard process, platform and GC collectors and
+    ``thalex_mm_build_info``.
     """
 
     __slots__ = (
-        "amends", "cancels", "fills", "open_orders", "pnl_realised", "pnl_total",
-        "pnl_unrealised", "position", "quotes_sent", "reconnects", "rejects", "round_trip",
-        "sigma", "throttles", "tick_to_order", "trading_state",
+        "amends", "budget_limit", "budget_used", "cancels", "fees", "fills", "funding",
+        "market_data_age_s", "market_spread", "mid", "open_orders", "pnl_realised",
+        "pnl_total", "pnl_unrealised", "position", "quote_age_s", "quoted_spread",
+        "quotes_sent", "reconnects", "registry", "rejects", "round_trip", "sigma",
+        "state_reason", "throttles", "tick_to_order", "trading_state",
     )  # fmt: skip
 
     def __init__(
@@ -161,11 +202,26 @@ class Metrics:
         self.pnl_total = 0.0
         self.pnl_realised = 0.0
         self.pnl_unrealised = 0.0
+        self.fees = 0.0
+        self.funding = 0.0
+        self.mid = math.nan
+        self.market_spread = math.nan
+        self.quoted_spread = math.nan
+        self.quote_age_s = math.nan
+        self.market_data_age_s = math.nan
         self.sigma = math.nan
         self.open_orders = 0
+        self.budget_used = math.nan
+        self.budget_limit = math.nan
         self.trading_state = "ACTIVE"
+        self.state_reason = ""
         self.tick_to_order = Histogram(tick_to_order_buckets_s)
         self.round_trip = Histogram(round_trip_buckets_s)
+        self.registry = CollectorRegistry(auto_describe=False)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.registry.register(_BotCollector(self))
 
     def observe_tick_to_order(self, seconds: float) -> None:
         """Record one tick-to-order latency (s)."""
@@ -176,42 +232,77 @@ class Metrics:
         self.round_trip.observe(seconds)
 
     def update_from_snapshot(self, snapshot: Any) -> None:
-        """Set the gauges from a ``DashboardSnapshot`` (or anything with the same fields)."""
+        """Set the gauges from a ``DashboardSnapshot`` (or anything with the same fields; a
+        missing field leaves its gauge unknown)."""
         self.position = float(snapshot.position)
         self.pnl_total = float(snapshot.pnl_total)
         self.pnl_realised = float(snapshot.pnl_realised)
         self.pnl_unrealised = float(snapshot.pnl_unrealised)
-        self.sigma = math.nan if snapshot.sigma is None else float(snapshot.sigma)
+        self.fees = _float(getattr(snapshot, "fees", None))
+        self.funding = _float(getattr(snapshot, "funding", None))
+        self.sigma = _float(snapshot.sigma)
+        self.mid = _float(getattr(snapshot, "mid", None))
+        self.market_spread = _spread(getattr(snapshot, "best_bid", None), getattr(snapshot, "best_ask", None))
+        self.quoted_spread = _spread(getattr(snapshot, "our_bid", None), getattr(snapshot, "our_ask", None))
+        self.quote_age_s = _float(getattr(snapshot, "quote_age_s", None))
+        self.market_data_age_s = _float(getattr(snapshot, "market_data_age_s", None))
         self.open_orders = len(snapshot.open_orders)
+        self.budget_used = _float(getattr(snapshot, "budget_used", None))
+        self.budget_limit = _float(getattr(snapshot, "budget_limit", None))
         state = snapshot.trading_state
         self.trading_state = str(getattr(state, "name", state)).upper()
+        reason = getattr(snapshot, "state_reason", "")
+        self.state_reason = str(getattr(reason, "value", reason))
 
     def render(self, extra_lines: Iterable[str] = ()) -> str:
-        """The whole exposition (ends with a newline)."""
-        out: list[str] = []
+        """The whole exposition (``prometheus_client.generate_latest``; ends with a newline)."""
+        text = generate_latest(self.registry).decode("utf-8")
+        extra = list(extra_lines)
+        return text + ("\n".join(extra) + "\n" if extra else "")
+
+
+def _spread(low: Any, high: Any) -> float:
+    if low is None or high is None:
+        return math.nan
+    return float(high) - float(low)
+
+
+class _BotCollector:
+    """Turns a :class:`Metrics`' attributes into metric families at scrape time."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self._m
         for attr, help_text in _COUNTERS:
-            name = f"{_PREFIX}{attr}_total"
-            out += [f"# HELP {name} {help_text}", f"# TYPE {name} counter",
-                    f"{name} {getattr(self, attr)}"]
+            c = CounterMetricFamily(f"{_PREFIX}{attr}", help_text)
+            c.add_metric([], getattr(m, attr))
+            yield c
         for attr, metric, help_text in _GAUGES:
-            name = _PREFIX + metric
-            out += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge",
-                    f"{name} {_fmt(float(getattr(self, attr)))}"]
-        name = _PREFIX + "trading_state"
-        out += [f"# HELP {name} Trading state: 1 for the current state, 0 for the others.",
-                f"# TYPE {name} gauge"]
-        states = TRADING_STATES if self.trading_state in TRADING_STATES else (
-            *TRADING_STATES, self.trading_state)
-        out += [f'{name}{{state="{_escape_label(s)}"}} {int(s == self.trading_state)}'
-                for s in states]
-        for hist, metric, help_text in (
-            (self.tick_to_order, "tick_to_order_seconds",
-             "Latency from a market event to the order it caused being sent (s)."),
-            (self.round_trip, "request_round_trip_seconds",
-             "Round trip of an exchange request (s)."),
-        ):
-            name = _PREFIX + metric
-            out += [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
-            out += hist.lines(name)
-        out.extend(extra_lines)
-        return "\n".join(out) + "\n"
+            yield GaugeMetricFamily(_PREFIX + metric, help_text, value=_float(getattr(m, attr)))
+        ratio = m.budget_used / m.budget_limit if m.budget_limit and m.budget_limit > 0 else math.nan
+        yield GaugeMetricFamily(_PREFIX + "message_budget_use_ratio",
+                                "Share of the message budget spent in the current window (0..1+).",
+                                value=ratio)
+        states = GaugeMetricFamily(_PREFIX + "trading_state",
+                                   "Trading state: 1 for the current state, 0 for the others.",
+                                   labels=["state"])
+        known = TRADING_STATES if m.trading_state in TRADING_STATES else (*TRADING_STATES, m.trading_state)
+        for s in known:
+            states.add_metric([s], float(s == m.trading_state))
+        yield states
+        halted = m.trading_state == "HALTED"
+        halt = GaugeMetricFamily(_PREFIX + "halt_reason",
+                                 "Why trading is halted: 1 with the reason label while HALTED "
+                                 "(e.g. kill_switch, drawdown, disconnected); 0 with reason "
+                                 '"none" otherwise.', labels=["reason"])
+        halt.add_metric([m.state_reason or "unknown" if halted else "none"], float(halted))
+        yield halt
+        yield m.tick_to_order.family(_PREFIX + "tick_to_order_seconds", TICK_TO_ORDER_HELP)
+        yield m.round_trip.family(_PREFIX + "request_round_trip_seconds",
+                                  "Seconds from sending an exchange request with an id to "
+                                  "receiving its answer.")
+        info = InfoMetricFamily(_PREFIX + "build", "Version of thalex-mm and of Python running it.")
+        info.add_metric([], {"version": __version__, "python": platform.python_version()})
+        yield info

@@ -83,6 +83,9 @@ class DashboardSnapshot:
         reconnects: reconnects so far (None = use the hub's own count).
         recent_errors: latest error texts, newest last (None = use the hub's own list).
         fills_count: fills so far (None = use the hub's own count).
+        funding: funding so far (+ = received), quote currency.
+        quote_age_s: seconds since the bot last decided its quotes.
+        market_data_age_s: seconds since market data last updated (staleness).
     """
 
     ts_ns: int
@@ -118,6 +121,9 @@ class DashboardSnapshot:
     reconnects: int | None = None
     recent_errors: tuple[str, ...] | None = None
     fills_count: int | None = None
+    funding: float | None = None
+    quote_age_s: float | None = None
+    market_data_age_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +207,10 @@ class StatusHub:
         self._reconnects = 0
         self._kill_switch: KillSwitch | None = None
         self._kill = _KillState()
+        self._resume_switch: KillSwitch | None = None
+        self._resume = _KillState()
+        self._limits: dict[str, float | None] = {}
+        self._peak_pnl: float | None = None
         self.version = 0  # bumped on every change; the server polls it
 
     # -- called by the bot (cheap, never blocks) ------------------------------------------
@@ -209,6 +219,9 @@ class StatusHub:
         """Store the latest snapshot; add a chart point at most every ``1/sample_hz`` s."""
         self._latest = snapshot
         self.version += 1
+        pnl = _num(snapshot.pnl_total)
+        if pnl is not None and (self._peak_pnl is None or pnl > self._peak_pnl):
+            self._peak_pnl = pnl
         self.metrics.update_from_snapshot(snapshot)
         last = self._last_point_ts_ns
         ts = snapshot.ts_ns
@@ -253,6 +266,17 @@ class StatusHub:
         """Register the bot's kill switch (no-argument callable, sync or async; None clears)."""
         self._kill_switch = callback
 
+    def set_resume_switch(self, callback: KillSwitch | None) -> None:
+        """Register how the bot resumes after a kill or a sticky risk halt (None clears)."""
+        self._resume_switch = callback
+
+    def set_limits(self, limits: dict[str, float | None]) -> None:
+        """The risk limits the page shows position and losses against (contracts, quote ccy):
+        ``position_soft_limit``, ``position_hard_limit``, ``session_loss_limit``,
+        ``max_drawdown``, ``daily_loss_limit``."""
+        self._limits = {k: _num(v) for k, v in limits.items()}
+        self.version += 1
+
     # -- called by the server ---------------------------------------------------------------
 
     @property
@@ -266,9 +290,29 @@ class StatusHub:
         return self._kill_switch is not None
 
     @property
+    def kill_source(self) -> str:
+        """Who pressed the kill switch last (e.g. ``dashboard 127.0.0.1``); set before the
+        switch is called, so the switch can name it. Empty if never."""
+        return self._kill.source
+
+    @property
     def kill_requested_ts_ns(self) -> int | None:
         """When the kill switch was last triggered (ns), None if never."""
         return self._kill.requested_ts_ns
+
+    @property
+    def resume_source(self) -> str:
+        """Who asked to resume last (set before the resume switch is called). Empty if never."""
+        return self._resume.source
+
+    async def resume(self, source: str = "dashboard") -> bool:
+        """Lift a kill or sticky halt through the registered resume switch.
+
+        Returns:
+            True when a resume switch was registered and called without raising.
+        """
+        return await _press(self._resume_switch, self._resume, source, self._clock_ns(),
+                            "resume switch", self)
 
     async def kill(self, source: str = "dashboard") -> bool:
         """Trigger the kill switch; awaits it when it is async.
@@ -279,25 +323,8 @@ class StatusHub:
         Returns:
             True when a kill switch was registered and called without raising.
         """
-        callback = self._kill_switch
-        self._kill.requested_ts_ns = self._clock_ns()
-        self._kill.source = scrub_text(source)
-        self.version += 1
-        if callback is None:
-            self._kill.error = "no kill switch registered"
-            return False
-        _log.warning("kill switch triggered from %s", self._kill.source)
-        try:
-            result = callback()
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:  # the page must learn that it failed
-            self._kill.error = scrub_text(f"{type(exc).__name__}: {exc}")
-            _log.exception("kill switch raised")
-            self.on_error(f"kill switch failed: {self._kill.error}")
-            return False
-        self._kill.error = None
-        return True
+        return await _press(self._kill_switch, self._kill, source, self._clock_ns(),
+                            "kill switch", self)
 
     def points_after(self, seq: int) -> tuple[int, list[list[Any]]]:
         """Chart points newer than ``seq``: ``(last_seq, [[ts_ms, mid, fair, reservation, bid,
@@ -328,6 +355,14 @@ class StatusHub:
                 "error": self._kill.error,
             },
             "history_s": self.history_s,
+            "resume": {
+                "available": self._resume_switch is not None,
+                "requested_ms": (None if self._resume.requested_ts_ns is None
+                                 else self._resume.requested_ts_ns // 1_000_000),
+                "source": self._resume.source,
+                "error": self._resume.error,
+            },
+            "limits": dict(self._limits),
         }
         if s is None:
             return out
@@ -344,6 +379,10 @@ class StatusHub:
             "budget_used": s.budget_used,
             "budget_limit": s.budget_limit,
         })
+        pnl = _num(s.pnl_total)
+        out["session_loss"] = None if pnl is None else max(0.0, -pnl)
+        out["drawdown"] = (None if pnl is None or self._peak_pnl is None
+                           else max(0.0, self._peak_pnl - pnl))
         for name in ("mid", "fair_value", "reservation", "best_bid", "best_ask", "our_bid",
                      "our_ask", "our_bid_size", "our_ask_size", "position", "avg_price",
                      "pnl_realised", "pnl_unrealised", "fees", "pnl_total", "sigma", "A", "k",
@@ -358,3 +397,26 @@ class StatusHub:
             out["recent_errors"] = [{"ts_ms": None, "text": scrub_text(str(t))[:_MAX_ERROR_CHARS]}
                                     for t in s.recent_errors[-10:]]
         return out
+
+
+async def _press(callback: KillSwitch | None, state: _KillState, source: str, now_ns: int,
+                 what: str, hub: StatusHub) -> bool:
+    """Call an operator switch (sync or async), recording who asked, when, and any failure."""
+    state.requested_ts_ns = now_ns
+    state.source = scrub_text(source)
+    hub.version += 1
+    if callback is None:
+        state.error = f"no {what} registered"
+        return False
+    _log.warning("%s triggered from %s", what, state.source)
+    try:
+        result = callback()
+        if inspect.isawaitable(result):
+            await result
+    except Exception as exc:  # the page must learn that it failed
+        state.error = scrub_text(f"{type(exc).__name__}: {exc}")
+        _log.exception("%s raised", what)
+        hub.on_error(f"{what} failed: {state.error}")
+        return False
+    state.error = None
+    return True

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from thalex_mm.core.types import Side
+from thalex_mm.reports.timeline import TimelineEvent
 
 __all__ = ["RunRecord", "RunRecorder"]
 
@@ -86,6 +87,13 @@ class RunRecord:
         rejects: number of orders rejected by the exchange, if counted.
         counters: other named integer counters (e.g. ``{"halts": 1}``), copied to the summary.
         config: snapshot of the configuration (JSON-serialisable mapping).
+        timeline: halts, kills, errors and reconnects of the run, in time order
+            (:class:`~thalex_mm.reports.timeline.TimelineEvent`).
+        orders: order activity as table rows ``(ts_ns, event, side, price, amount, status,
+            detail)`` (paper/live, from the journal; empty for a backtest).
+        fill_trade_id: the fills' trade ids (empty strings when unknown).
+        fill_position_after: position after each fill as the exchange reported it
+            (contracts; NaN when unknown: the report then uses the running sum).
     """
 
     mid_ts_ns: np.ndarray = field(default_factory=lambda: _EMPTY_I64)
@@ -114,6 +122,10 @@ class RunRecord:
     rejects: int | None = None
     counters: Mapping[str, int] = field(default_factory=dict)
     config: Mapping[str, Any] = field(default_factory=dict)
+    timeline: tuple[TimelineEvent, ...] = ()
+    orders: tuple[tuple[Any, ...], ...] = ()
+    fill_trade_id: tuple[str, ...] = ()
+    fill_position_after: np.ndarray = field(default_factory=lambda: _EMPTY_F64)
 
     def __post_init__(self) -> None:
         conv = {
@@ -129,6 +141,15 @@ class RunRecord:
         object.__setattr__(
             self, "fill_is_maker", np.asarray(self.fill_is_maker, dtype=bool).reshape(-1)
         )
+        object.__setattr__(self, "timeline", tuple(sorted(self.timeline, key=lambda e: e.ts_ns)))
+        object.__setattr__(self, "orders", tuple(tuple(o) for o in self.orders))
+        object.__setattr__(self, "fill_trade_id", tuple(str(t) for t in self.fill_trade_id))
+        object.__setattr__(self, "fill_position_after", _f64(self.fill_position_after))
+        for name in ("fill_trade_id", "fill_position_after"):
+            n = len(getattr(self, name))
+            if n not in (0, len(self.fill_ts_ns)):
+                raise ValueError(f"RunRecord.{name}: got length {n}, expected 0 or "
+                                 f"{len(self.fill_ts_ns)} (the number of fills)")
         object.__setattr__(self, "counters", MappingProxyType(dict(self.counters)))
         object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
         groups = {
@@ -228,11 +249,13 @@ class RunRecorder:
     __slots__ = (
         "_config",
         "_counters",
+        "_fill_after",
         "_fill_amount",
         "_fill_fee",
         "_fill_maker",
         "_fill_price",
         "_fill_side",
+        "_fill_trade_id",
         "_fill_ts",
         "_funding",
         "_funding_ts",
@@ -248,6 +271,7 @@ class RunRecorder:
         "_q_ts",
         "_rejects",
         "_requotes",
+        "_timeline",
     )
 
     def __init__(
@@ -280,6 +304,13 @@ class RunRecorder:
         self._requotes: int | None = None
         self._rejects: int | None = None
         self._counters: dict[str, int] = {}
+        self._timeline: list[TimelineEvent] = []
+        self._fill_trade_id: list[str] = []
+        self._fill_after: list[float] = []
+
+    def on_timeline(self, event: TimelineEvent) -> None:
+        """Record a halt, kill, error or reconnect (see ``reports.timeline``)."""
+        self._timeline.append(event)
 
     def on_mid(self, ts_ns: int, price: float) -> None:
         """Record a mid price (quote ccy) observed at ``ts_ns``."""
@@ -309,6 +340,9 @@ class RunRecorder:
         amount: float,
         fee_quote: float = 0.0,
         is_maker: bool = True,
+        *,
+        trade_id: str = "",
+        position_after: float | None = None,
     ) -> None:
         """Record one of our fills.
 
@@ -319,6 +353,8 @@ class RunRecorder:
             amount: filled amount (contracts, > 0).
             fee_quote: fee (quote ccy); positive = cost, negative = maker rebate.
             is_maker: True for a passive fill.
+            trade_id: the venue's trade id ("" when unknown).
+            position_after: position after the fill as the venue reported it (contracts).
         """
         self._fill_ts.append(ts_ns)
         self._fill_side.append(side.sign if isinstance(side, Side) else side)
@@ -326,6 +362,8 @@ class RunRecorder:
         self._fill_amount.append(amount)
         self._fill_fee.append(fee_quote)
         self._fill_maker.append(is_maker)
+        self._fill_trade_id.append(trade_id)
+        self._fill_after.append(_NAN if position_after is None else position_after)
 
     def on_funding(self, ts_ns: int, amount_quote: float) -> None:
         """Record a funding payment (quote ccy; positive = received, negative = paid)."""
@@ -392,4 +430,7 @@ class RunRecorder:
             rejects=self._rejects,
             counters=self._counters,
             config=self._config,
+            timeline=tuple(self._timeline),
+            fill_trade_id=tuple(self._fill_trade_id),
+            fill_position_after=np.array(self._fill_after, dtype=np.float64),
         )

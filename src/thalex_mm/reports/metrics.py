@@ -16,13 +16,17 @@ Conventions (all amounts in quote currency unless named otherwise):
   figures (``seconds_simulated``, uptime, time-weighted position, Sharpe) use the window
   ``[start_ts_ns, end_ts_ns]`` of the record.
 - **Sharpe** (per interval, *not* annualised): equity is sampled every ``sharpe_grid_s``
-  seconds (default ``SHARPE_INTERVAL_S`` = 60 s) across the window and the Sharpe is
-  ``mean / std(ddof=1)`` of the per-interval equity changes (quote ccy; a constant capital base
-  would turn them into returns without changing the ratio). It is ``None`` unless the window
-  holds at least ``MIN_SHARPE_INTERVALS`` (30) whole intervals — i.e. 30 minutes at the
-  default — because annualising a few minutes of data gives meaningless numbers; also
-  ``None`` with zero variance. When the window would give more than ``MAX_SHARPE_SAMPLES``
-  steps the grid is widened (the grid used is reported as ``sharpe_grid_s``).
+  seconds across the window and the Sharpe is ``mean / std(ddof=1)`` of the per-interval
+  equity changes (quote ccy; a constant capital base would turn them into returns without
+  changing the ratio). The interval **adapts to the run's length**
+  (:func:`adaptive_sharpe_interval_s`): the smallest of 1, 2, 5, 10, 15, 30 s, 1, 2, 5, 10,
+  15, 30 min, 1 h … that gives at most ``SHARPE_TARGET_INTERVALS`` (100) intervals — a 60 s
+  paper session is judged per second, a 45-minute one per 30 s, a day per 15 minutes. It is
+  ``None`` unless the window holds at least ``MIN_SHARPE_INTERVALS`` (30) whole intervals
+  (runs shorter than 30 s), and with zero variance. Because the interval differs between
+  runs, compare Sharpes only at the same ``sharpe_grid_s`` (reported with it); pass a fixed
+  ``sharpe_grid_s`` (e.g. ``SHARPE_INTERVAL_S`` = 60 s) to compare runs of different lengths.
+  When the window would give more than ``MAX_SHARPE_SAMPLES`` steps the grid is widened.
 - **Markout** at horizon ``h``: per fill ``side · (mid(t + h) - price)`` (quote ccy per
   contract; positive = the fill was good for us), averaged weighted by amount over the fills
   whose ``t + h`` is within the mid data (not after the last mid). ``None`` when no fill
@@ -49,16 +53,23 @@ __all__ = [
     "MIN_SHARPE_INTERVALS",
     "SECONDS_PER_YEAR",
     "SHARPE_INTERVAL_S",
+    "SHARPE_TARGET_INTERVALS",
+    "adaptive_sharpe_interval_s",
     "average_cost_pnl",
     "compute_summary",
+    "drawdown_curve",
     "equity_at",
     "equity_curve",
+    "fill_markouts",
     "markout_key",
     "markouts",
+    "markouts_by_side",
     "max_drawdown",
     "position_at",
+    "positions_after_fills",
     "quote_uptime",
     "sharpe_ratio",
+    "spread_captured",
     "time_weighted_abs_position",
 ]
 
@@ -68,6 +79,10 @@ MAX_SHARPE_SAMPLES = 5_000_000
 SHARPE_INTERVAL_S = 60.0
 #: Fewer whole intervals than this in the window: ``sharpe`` is None.
 MIN_SHARPE_INTERVALS = 30
+#: The adaptive interval aims at no more than this many intervals per run.
+SHARPE_TARGET_INTERVALS = 100
+_NICE_INTERVALS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400,
+                     21_600, 43_200, 86_400)
 DEFAULT_MARKOUT_HORIZONS_S: tuple[float, ...] = (1.0, 10.0, 60.0)
 _NS = 1_000_000_000
 
@@ -194,6 +209,16 @@ def sharpe_ratio(
     return float(np.mean(changes)) / std, grid_s
 
 
+def adaptive_sharpe_interval_s(duration_s: float) -> float:
+    """The Sharpe sampling interval for a run of ``duration_s`` seconds (see the module
+    conventions): the smallest "nice" interval giving at most ``SHARPE_TARGET_INTERVALS``."""
+    raw = max(0.0, float(duration_s)) / SHARPE_TARGET_INTERVALS
+    for nice in _NICE_INTERVALS_S:
+        if nice >= raw:
+            return float(nice)
+    return float(math.ceil(raw / 86_400) * 86_400)
+
+
 def average_cost_pnl(record: RunRecord) -> tuple[float, float, float]:
     """Realised PnL by average cost, excluding fees and funding.
 
@@ -234,23 +259,91 @@ def markouts(
     Returns:
         ``{markout_key(h): value or None}``; see the module conventions.
     """
-    out: dict[str, float | None] = {}
+    per = fill_markouts(record, horizons_s)
+    everything = np.ones(len(record.fill_ts_ns), dtype=bool)
+    return {markout_key(h): _weighted_mean(per[:, j], record.fill_amount, everything)
+            for j, h in enumerate(horizons_s)}
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray, mask: np.ndarray) -> float | None:
+    """Mean of ``values[mask]`` weighted by ``weights`` (NaN values skipped); None if none."""
+    ok = mask & np.isfinite(values)
+    if not bool(np.any(ok)):
+        return None
+    return _num(float(np.dot(weights[ok], values[ok]) / np.sum(weights[ok])))
+
+
+def fill_markouts(
+    record: RunRecord, horizons_s: Sequence[float] = DEFAULT_MARKOUT_HORIZONS_S
+) -> np.ndarray:
+    """Markout of every fill at every horizon, quote ccy per contract (``+`` = good for us).
+
+    Returns:
+        ``(n_fills, n_horizons)`` float array; NaN where ``t + h`` is after the last mid or
+        before the first.
+    """
+    n = len(record.fill_ts_ns)
+    out = np.full((n, len(horizons_s)), np.nan)
     mts, mpx = record.mid_ts_ns, record.mid_price
-    for h in horizons_s:
-        key = markout_key(h)
-        if not len(mts) or not len(record.fill_ts_ns):
-            out[key] = None
-            continue
+    if not n or not len(mts):
+        return out
+    for j, h in enumerate(horizons_s):
         target = record.fill_ts_ns + round(h * _NS)
         idx = np.searchsorted(mts, target, side="right") - 1
         ok = (target <= mts[-1]) & (idx >= 0)
-        if not bool(np.any(ok)):
-            out[key] = None
-            continue
-        amt = record.fill_amount[ok]
-        per = record.fill_side[ok] * (mpx[idx[ok]] - record.fill_price[ok])
-        out[key] = _num(float(np.dot(amt, per) / np.sum(amt)))
+        out[ok, j] = record.fill_side[ok] * (mpx[idx[ok]] - record.fill_price[ok])
     return out
+
+
+def positions_after_fills(record: RunRecord) -> np.ndarray:
+    """Position after each fill, contracts: the exchange's figure where the record has one,
+    else the running sum from ``initial_position``."""
+    running = record.initial_position + np.cumsum(record.fill_side * record.fill_amount)
+    known = record.fill_position_after
+    if len(known) == len(running):
+        return np.where(np.isfinite(known), known, running)
+    return running
+
+
+def spread_captured(record: RunRecord) -> tuple[float | None, float | None]:
+    """Edge at the fill: amount-weighted ``side · (mid at fill − price)``.
+
+    Returns:
+        ``(quote ccy per contract, bps of the fill price)``; None without fills or mids.
+    """
+    mts, mpx = record.mid_ts_ns, record.mid_price
+    if not len(record.fill_ts_ns) or not len(mts):
+        return None, None
+    idx = np.searchsorted(mts, record.fill_ts_ns, side="right") - 1
+    ok = idx >= 0
+    if not bool(np.any(ok)):
+        return None, None
+    amt = record.fill_amount[ok]
+    edge = record.fill_side[ok] * (mpx[idx[ok]] - record.fill_price[ok])
+    per = float(np.dot(amt, edge) / np.sum(amt))
+    bps = float(np.dot(amt, edge / record.fill_price[ok] * 1e4) / np.sum(amt))
+    return _num(per), _num(bps)
+
+
+def markouts_by_side(
+    record: RunRecord, horizons_s: Sequence[float] = DEFAULT_MARKOUT_HORIZONS_S
+) -> dict[str, dict[str, float | None]]:
+    """``{"buy": {markout_key(h): …}, "sell": {…}}``: amount-weighted markouts of our buys
+    and of our sells separately (quote ccy per contract; None when no fill qualifies)."""
+    per = fill_markouts(record, horizons_s)
+    return {
+        name: {markout_key(h): _weighted_mean(per[:, j], record.fill_amount, record.fill_side == sign)
+               for j, h in enumerate(horizons_s)}
+        for name, sign in (("buy", 1), ("sell", -1))
+    }
+
+
+def drawdown_curve(equity: np.ndarray) -> np.ndarray:
+    """Drawdown at every point: equity minus its running peak (<= 0, same unit)."""
+    equity = np.asarray(equity, dtype=np.float64)
+    if not len(equity):
+        return equity
+    return equity - np.maximum.accumulate(equity)
 
 
 def quote_uptime(record: RunRecord) -> tuple[float | None, float | None, float | None]:
@@ -288,14 +381,15 @@ def compute_summary(
     record: RunRecord,
     *,
     markout_horizons_s: Sequence[float] = DEFAULT_MARKOUT_HORIZONS_S,
-    sharpe_grid_s: float = SHARPE_INTERVAL_S,
+    sharpe_grid_s: float | None = None,
 ) -> dict[str, Any]:
     """All summary figures of a run as a JSON-ready dict (NaN -> None).
 
     Args:
         record: the run.
         markout_horizons_s: markout horizons (s); keys ``markout_<h>s``.
-        sharpe_grid_s: equity sampling interval for the per-interval Sharpe (s).
+        sharpe_grid_s: equity sampling interval for the per-interval Sharpe (s); None =
+            :func:`adaptive_sharpe_interval_s` of the window's length.
 
     Returns:
         Keys: ``events``, ``seconds_simulated``, ``wall_seconds``, ``events_per_second``,
@@ -315,7 +409,10 @@ def compute_summary(
     fees = float(np.sum(record.fill_fee_quote))
     funding = float(np.sum(record.funding_quote))
     _, eq = equity_curve(record)
+    if sharpe_grid_s is None:
+        sharpe_grid_s = adaptive_sharpe_interval_s((end - start) / _NS)
     sharpe, grid_used = sharpe_ratio(record, sharpe_grid_s)
+    captured, captured_bps = spread_captured(record)
     both, bid_up, ask_up = quote_uptime(record)
     if len(record.fill_amount):
         cum = record.initial_position + np.cumsum(record.fill_side * record.fill_amount)
@@ -354,6 +451,13 @@ def compute_summary(
         "requotes": record.requotes,
         "rejects": record.rejects,
         "counters": {str(k): int(v) for k, v in sorted(record.counters.items())},
+        "spread_captured": captured,
+        "spread_captured_bps": captured_bps,
+        "markouts_by_side": markouts_by_side(record, markout_horizons_s),
     }
+    notional = summary["notional_volume"]
+    total = summary["pnl_total"]
+    summary["pnl_bps_of_notional"] = (_num(total / notional * 1e4)
+                                      if total is not None and notional > 0 else None)
     summary.update(markouts(record, markout_horizons_s))
     return summary

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from thalex_mm.reports.charts import Chart, Series, chart_html, inline_assets
+from thalex_mm.reports.downsample import downsample_minmax
 from thalex_mm.reports.inputs import RunRecord
 from thalex_mm.reports.metrics import equity_curve
-from thalex_mm.reports.svg import Series, downsample_minmax, line_chart
 from thalex_mm.reports.writer import (
     _CSS,
     HTML_NAME,
@@ -86,25 +87,44 @@ def concatenated_curves(sessions: Sequence[tuple[str, RunRecord]]) -> list[Sessi
     return out
 
 
-def _charts(curves: Sequence[SessionCurves]) -> list[tuple[str, str]]:
+def _on_shared_x(curves: Sequence[SessionCurves], xs: list[np.ndarray], ys: list[np.ndarray]
+                 ) -> tuple[np.ndarray, list[list[float | None]]]:
+    """One x for all sessions (they lie end to end) and one series per session, None
+    outside its own stretch (uPlot draws all series on one x)."""
+    x = np.concatenate(xs) if xs else np.zeros(0)
+    values: list[list[float | None]] = []
+    at = 0
+    for sx, sy in zip(xs, ys, strict=True):
+        col: list[float | None] = [None] * len(x)
+        col[at:at + len(sx)] = [float(v) for v in sy]
+        values.append(col)
+        at += len(sx)
+    return x, values
+
+
+def _charts(curves: Sequence[SessionCurves]) -> list[Chart]:
     total_s = max((float(c.equity_x_s[-1]) for c in curves if len(c.equity_x_s)), default=0.0)
     scale, unit = _time_unit(total_s)
     x_label = f"simulated time, sessions end to end ({unit})"
     per = max(2, MAX_PLOT_POINTS // max(1, len(curves)))
-    eq_series, pos_series = [], []
-    for i, c in enumerate(curves):
-        color = _PALETTE[i % len(_PALETTE)]
-        ex, ey = downsample_minmax(c.equity_x_s / scale, c.equity, per)
-        eq_series.append(Series(x=ex, y=ey, label=c.label, color=color))
-        px, py = downsample_minmax(c.position_x_s / scale, c.position, per)
-        pos_series.append(Series(x=px, y=py, label=c.label, color=color, step=True))
-    return [
-        ("equity", line_chart(title="Equity over all sessions (cumulative, mark-to-mid, after "
-                              "fees and funding)", x_label=x_label,
-                              y_label="equity (quote ccy)", series=eq_series)),
-        ("inventory", line_chart(title="Inventory over all sessions", x_label=x_label,
-                                 y_label="position (contracts)", series=pos_series)),
-    ]
+    charts = []
+    for cid, title, y_label, step, get in (
+        ("equity", "Equity over all sessions (cumulative, mark-to-mid, after fees and funding)",
+         "quote ccy", False, lambda c: (c.equity_x_s, c.equity)),
+        ("inventory", "Inventory over all sessions", "contracts", True,
+         lambda c: (c.position_x_s, c.position)),
+    ):
+        xs, ys = [], []
+        for c in curves:
+            cx, cy = get(c)
+            dx, dy = downsample_minmax(cx / scale, cy, per)
+            xs.append(dx)
+            ys.append(dy)
+        x, values = _on_shared_x(curves, xs, ys)
+        series = [Series(c.label, v, _PALETTE[i % len(_PALETTE)], step=step)
+                  for i, (c, v) in enumerate(zip(curves, values, strict=True))]
+        charts.append(Chart(cid, title, y_label, x, series, x_label=x_label))
+    return charts
 
 
 def render_sessions_html(summary: Mapping[str, Any], sessions: Sequence[tuple[str, RunRecord]],
@@ -126,14 +146,13 @@ def render_sessions_html(summary: Mapping[str, Any], sessions: Sequence[tuple[st
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{_CSS}</style>", inline_assets(), "</head><body>",
         f"<h1>{escape(title)}</h1>",
         f"<p>{len(curves)} sessions, each run with a fresh core (flat, zero PnL). "
         f"Per-session reports:</p><ul>{links}</ul>",
     ]
-    for name, svg in _charts(curves):
-        parts.append(f'<h2>{escape(name.capitalize())}</h2><figure id="plot-{name}">{svg}'
-                     "</figure>")
+    parts.append('<p class="muted">Drag across a chart to zoom, double-click to reset.</p>')
+    parts += [chart_html(c) for c in _charts(curves)]
     parts.append("<h2>Summary</h2>")
     parts.append("<table><thead><tr><th>metric</th><th>value</th><th>unit</th></tr></thead>"
                  "<tbody>")

@@ -44,6 +44,7 @@ from typing import Any
 from thalex_mm.data import DataFormat, detect_format, load_events, map_events
 from thalex_mm.data.mapping import usd_contract_market
 from thalex_mm.errors import ConfigError
+from thalex_mm.fees import DEFAULT_MAKER_FEE_RATE, DEFAULT_TAKER_FEE_RATE
 from thalex_mm.protocol.auth import generate_rsa_keypair
 from thalex_mm.sim.engine import (
     EngineConfig,
@@ -471,8 +472,8 @@ def build_simulated_exchange(
     key_dir: str | PathLike[str] | None = None,
     kid: str = DEFAULT_KID,
     account: str = DEFAULT_ACCOUNT,
-    maker_fee_rate: float = 0.0001,
-    taker_fee_rate: float = 0.0005,
+    maker_fee_rate: float = DEFAULT_MAKER_FEE_RATE,
+    taker_fee_rate: float = DEFAULT_TAKER_FEE_RATE,
     engine_options: Mapping[str, Any] | None = None,
     replay_mapping: ReplayMapping | None = None,
     synthetic: SyntheticParams | None = None,

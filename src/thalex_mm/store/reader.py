@@ -27,6 +27,7 @@ from thalex_mm.store.records import (
     QuoteRecord,
     RiskEventRecord,
     RunInfo,
+    RunTotals,
 )
 from thalex_mm.store.schema import SCHEMA_VERSION, TABLE_COLUMNS, current_version, migrate
 
@@ -157,6 +158,29 @@ class JournalReader:
         rows = self._select(f"SELECT MAX(m) FROM ({union}) AS u", (run_id,) * len(_RECORD_TABLES))
         value = rows[0][0] if rows else None
         return None if value is None else int(value)
+
+    def run_totals(self, run_id: str) -> RunTotals:
+        """Volume, last total PnL and max |position| of a run (see :class:`RunTotals`)."""
+        running = peak = 0.0
+        volume = 0.0
+        for side, amount, after in self._select(
+            "SELECT side, amount, position_after FROM fills WHERE run_id = ? ORDER BY ts_ns, rowid",
+            (run_id,),
+        ):
+            volume += float(amount)
+            running += float(amount) if str(side).lower() in ("buy", "bid") else -float(amount)
+            if after is not None:
+                running = float(after)  # the exchange's own figure wins
+            peak = max(peak, abs(running))
+        rows = self._select("SELECT MAX(ABS(position)) FROM pnl_snapshots WHERE run_id = ?", (run_id,))
+        if rows and rows[0][0] is not None:
+            peak = max(peak, float(rows[0][0]))
+        last = self._select(
+            "SELECT equity FROM pnl_snapshots WHERE run_id = ? ORDER BY ts_ns DESC, rowid DESC LIMIT 1",
+            (run_id,),
+        )
+        pnl = float(last[0][0]) if last else None
+        return RunTotals(volume=volume, pnl_total=pnl, max_abs_position=peak)
 
     def orders(self, run_id: str) -> list[OrderRecord]:
         """Order state changes of a run, in time order."""

@@ -19,6 +19,7 @@ __all__ = [
     "RiskEventRecord",
     "RunInfo",
     "RunMode",
+    "RunTotals",
 ]
 
 
@@ -154,3 +155,20 @@ class ErrorRecord:
     source: str
     code: str | None
     message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunTotals:
+    """What a run did, for ``thalex-mm runs``.
+
+    Attributes:
+        volume: contracts traded (sum of fill amounts).
+        pnl_total: total PnL after fees and funding at the last PnL snapshot, quote currency;
+            None when the run journaled no snapshot (e.g. a backtest).
+        max_abs_position: largest |position| seen, contracts: the fills' running position
+            (exact; from 0 or their ``position_after``) and the PnL snapshots (sampled).
+    """
+
+    volume: float
+    pnl_total: float | None
+    max_abs_position: float

@@ -1,4 +1,5 @@
-// thalex-mm live dashboard: plain JS, no dependencies, no network access beyond this server.
+// thalex-mm live dashboard: plain JS plus the vendored uPlot (served from /static), no network
+// access beyond this server.
 "use strict";
 (function () {
   const token = new URLSearchParams(location.search).get("token");
@@ -37,129 +38,100 @@
   }
   const set = (id, text) => { $(id).textContent = text; };
 
-  // -- charts -----------------------------------------------------------------------------
+  // -- charts (uPlot, vendored: drag to zoom, double-click to follow live again) ------------
   const css = getComputedStyle(document.documentElement);
   const color = (name) => css.getPropertyValue(name).trim();
+  const charts = {};
+  // a flat series (e.g. position 0 all along) gets ±1 around its value, not uPlot's 0..100
+  const yRange = (u, min, max) => (min === null || min === max
+    ? [(min || 0) - 1, (max || 0) + 1] : uPlot.rangeNum(min, max, 0.1, true));
+  let zoomed = false;   // while the user looks at a zoomed range, new data does not reset it
+  let syncing = false;
 
-  function niceTicks(lo, hi, n) {
-    if (!(hi > lo)) return [lo];
-    const raw = (hi - lo) / n;
-    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
-    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
-    const out = [];
-    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(v);
+  function axisOpts(label) {
+    const grid = { stroke: color("--line"), width: 1 };
+    return [
+      { stroke: color("--muted"), grid: grid, ticks: grid, space: 90,
+        values: (u, splits) => splits.map((v) => new Date(v * 1e3).toISOString()
+          .slice(11, u.scales.x.max - u.scales.x.min < 10 ? 21 : 19)) },
+      { stroke: color("--muted"), grid: grid, ticks: grid, size: 70, label: label },
+    ];
+  }
+
+  function makeChart(id, label, series, height) {
+    const host = $(id);
+    const opts = {
+      width: Math.max(300, host.clientWidth), height: height,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
+      scales: { x: { time: true }, y: { range: yRange } },
+      axes: axisOpts(label),
+      legend: { show: false },
+      cursor: { sync: { key: "dash" }, drag: { x: true, y: false } },
+      series: [{}, ...series.map((s) => Object.assign({ spanGaps: true, points: { show: false } }, s))],
+      hooks: {
+        setSelect: [() => { zoomed = true; }],
+        setScale: [(u, key) => {
+          if (key !== "x" || syncing) return;
+          syncing = true;
+          for (const other of Object.values(charts)) {
+            if (other !== u) other.setScale("x", { min: u.scales.x.min, max: u.scales.x.max });
+          }
+          syncing = false;
+        }],
+      },
+    };
+    const u = new uPlot(opts, [[], ...series.map(() => [])], host);
+    u.over.addEventListener("dblclick", () => { zoomed = false; scheduleDraw(); });
+    charts[id] = u;
+    return u;
+  }
+
+  const stepped = uPlot.paths.stepped({ align: 1 });
+  function buildCharts() {
+    makeChart("chart-price", "price", [
+      { label: "mid", stroke: color("--mid"), width: 1.5 },
+      { label: "fair value", stroke: color("--fair"), width: 1.2, dash: [5, 3] },
+      { label: "reservation", stroke: color("--res"), width: 1.2, dash: [2, 2] },
+      { label: "our bid", stroke: color("--buy"), width: 1.2, paths: stepped },
+      { label: "our ask", stroke: color("--sell"), width: 1.2, paths: stepped },
+      { label: "buy fill", stroke: color("--buy"), paths: () => null,
+        points: { show: true, size: 9, fill: color("--buy"), stroke: "#0f1419" } },
+      { label: "sell fill", stroke: color("--sell"), paths: () => null,
+        points: { show: true, size: 9, fill: color("--sell"), stroke: "#0f1419" } },
+    ], 300);
+    makeChart("chart-position", "contracts",
+      [{ label: "position", stroke: color("--fair"), width: 1.6, paths: stepped }], 190);
+    makeChart("chart-pnl", "quote ccy",
+      [{ label: "PnL", stroke: color("--buy"), width: 1.6 }], 190);
+  }
+
+  function col(i) { return points.map((p) => p[i]); }
+
+  function fillSeries(side) {
+    // each fill sits on the first chart point at or after its time (4 samples a second)
+    const out = new Array(points.length).fill(null);
+    let k = 0;
+    for (const f of fills) {
+      if (f[1] !== side) continue;
+      while (k < points.length && points[k][0] < f[0]) k++;
+      if (k < points.length) out[k] = f[2];
+      else if (points.length) out[points.length - 1] = f[2];
+    }
     return out;
   }
 
-  function drawChart(canvas, series, opts) {
-    const dpr = window.devicePixelRatio || 1;
-    const w = canvas.clientWidth, h = canvas.clientHeight;
-    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-      canvas.width = Math.round(w * dpr);
-      canvas.height = Math.round(h * dpr);
-    }
-    const g = canvas.getContext("2d");
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, h);
-    const L = 70, R = 12, T = 8, B = 22;
-    const pw = w - L - R, ph = h - T - B;
-    let n = 0, ylo = Infinity, yhi = -Infinity, xlo = Infinity, xhi = -Infinity;
-    for (const s of series) {
-      for (const p of s.data) {
-        if (p[1] === null || !isFinite(p[1])) continue;
-        n++;
-        if (p[1] < ylo) ylo = p[1];
-        if (p[1] > yhi) yhi = p[1];
-        if (p[0] < xlo) xlo = p[0];
-        if (p[0] > xhi) xhi = p[0];
-      }
-    }
-    canvas.dataset.points = String(n);
-    g.font = "11px system-ui, sans-serif";
-    if (n === 0) {
-      g.fillStyle = color("--muted");
-      g.textAlign = "center";
-      g.fillText("waiting for data…", w / 2, h / 2);
-      return;
-    }
-    if (opts.zero) { ylo = Math.min(ylo, 0); yhi = Math.max(yhi, 0); }
-    if (yhi - ylo < 1e-12) { const c = ylo; ylo = c - (Math.abs(c) * 1e-4 || 1); yhi = c + (Math.abs(c) * 1e-4 || 1); }
-    const pad = (yhi - ylo) * 0.08; ylo -= pad; yhi += pad;
-    if (xhi - xlo < 1000) xlo = xhi - 1000;
-    const X = (t) => L + ((t - xlo) / (xhi - xlo)) * pw;
-    const Y = (v) => T + (1 - (v - ylo) / (yhi - ylo)) * ph;
-    // grid + labels
-    g.strokeStyle = color("--line");
-    g.fillStyle = color("--muted");
-    g.lineWidth = 1;
-    g.textAlign = "right";
-    g.textBaseline = "middle";
-    const yt = niceTicks(ylo, yhi, Math.max(2, Math.floor(ph / 45)));
-    const ystep = yt.length > 1 ? yt[1] - yt[0] : 1;
-    let ydig = 0;
-    while (ydig < 6 && Math.abs(Math.round(ystep * 10 ** ydig) - ystep * 10 ** ydig) > 1e-6) ydig++;
-    for (const v of yt) {
-      const y = Math.round(Y(v)) + 0.5;
-      g.beginPath(); g.moveTo(L, y); g.lineTo(L + pw, y); g.stroke();
-      g.fillText(fmt(Math.abs(v) < ystep * 1e-6 ? 0 : v, Math.min(ydig, 6)), L - 6, y);
-    }
-    g.textAlign = "center";
-    g.textBaseline = "top";
-    const want = (xhi - xlo) / 1000 / Math.max(2, Math.floor(pw / 110));
-    const xstep = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600].find((v) => v >= want) || 7200;
-    for (let s = Math.ceil(xlo / 1000 / xstep) * xstep; s * 1000 <= xhi; s += xstep) {
-      const x = Math.round(X(s * 1000)) + 0.5;
-      g.beginPath(); g.moveTo(x, T); g.lineTo(x, T + ph); g.stroke();
-      g.fillText(hms(s * 1000), x, T + ph + 5);
-    }
-    if (opts.zero && ylo < 0 && yhi > 0) {
-      g.strokeStyle = color("--muted");
-      g.beginPath(); g.moveTo(L, Y(0)); g.lineTo(L + pw, Y(0)); g.stroke();
-    }
-    g.save();
-    g.beginPath(); g.rect(L, T, pw, ph); g.clip();
-    for (const s of series) {
-      g.strokeStyle = s.color;
-      g.lineWidth = s.width || 1.5;
-      g.setLineDash(s.dash || []);
-      g.beginPath();
-      let pen = false, prev = null;
-      for (const p of s.data) {
-        if (p[1] === null || !isFinite(p[1])) { pen = false; prev = null; continue; }
-        const x = X(p[0]), y = Y(p[1]);
-        if (!pen) { g.moveTo(x, y); pen = true; }
-        else if (s.step && prev !== null) { g.lineTo(x, prev); g.lineTo(x, y); }
-        else g.lineTo(x, y);
-        prev = y;
-      }
-      g.stroke();
-    }
-    g.setLineDash([]);
-    for (const f of opts.fills || []) {
-      if (f[0] < xlo) continue;
-      const x = X(f[0]), y = Y(f[2]), buy = f[1] === "buy", r = 5;
-      g.fillStyle = buy ? color("--buy") : color("--sell");
-      g.strokeStyle = "#0f1419";
-      g.beginPath();
-      if (buy) { g.moveTo(x, y - r); g.lineTo(x - r, y + r); g.lineTo(x + r, y + r); }
-      else { g.moveTo(x, y + r); g.lineTo(x - r, y - r); g.lineTo(x + r, y - r); }
-      g.closePath(); g.fill(); g.stroke();
-    }
-    g.restore();
-  }
-
-  function col(i) { return points.map((p) => [p[0], p[i]]); }
-
   function drawAll() {
-    drawChart($("chart-price"), [
-      { data: col(1), color: color("--mid"), width: 1.5 },
-      { data: col(2), color: color("--fair"), width: 1.2, dash: [5, 3] },
-      { data: col(3), color: color("--res"), width: 1.2, dash: [2, 2] },
-      { data: col(4), color: color("--buy"), width: 1.2, step: true },
-      { data: col(5), color: color("--sell"), width: 1.2, step: true },
-    ], { fills: fills });
-    drawChart($("chart-position"), [{ data: col(6), color: color("--fair"), width: 1.6, step: true }], { zero: true });
-    drawChart($("chart-pnl"), [{ data: col(7), color: color("--buy"), width: 1.6 }], { zero: true });
+    const x = points.map((p) => p[0] / 1000);
+    const data = {
+      "chart-price": [x, col(1), col(2), col(3), col(4), col(5), fillSeries("buy"), fillSeries("sell")],
+      "chart-position": [x, col(6)],
+      "chart-pnl": [x, col(7)],
+    };
+    for (const id in charts) {
+      charts[id].setData(data[id], !zoomed);
+      const n = data[id].slice(1).reduce((acc, s) => acc + s.filter((v) => v !== null && isFinite(v)).length, 0);
+      $(id).dataset.points = String(n);
+    }
   }
 
   // -- state ------------------------------------------------------------------------------
@@ -227,12 +199,40 @@
         return li;
       }));
     }
+    renderLimits(s);
+    const canResume = s.trading_state === "HALTED" && s.resume && s.resume.available &&
+      s.kill && s.kill.requested_ms && !(s.resume.requested_ms > s.kill.requested_ms);
+    $("resume").hidden = !canResume;
     if (s.kill && s.kill.requested_ms) {
       const msg = $("kill-msg");
       msg.hidden = false;
       msg.textContent = "Kill switch triggered at " + hms(s.kill.requested_ms) + " UTC" +
         (s.kill.error ? " — FAILED: " + s.kill.error : " — state " + s.trading_state);
+      if (s.resume && s.resume.requested_ms > s.kill.requested_ms) {
+        msg.textContent += "; resumed at " + hms(s.resume.requested_ms) + " UTC by " + s.resume.source +
+          (s.resume.error ? " — FAILED: " + s.resume.error : "");
+      }
     }
+  }
+
+  function limitBar(barId, textId, value, soft, hard, unit) {
+    const limit = hard || soft;
+    if (value === null || value === undefined || !limit) { set(textId, "—"); return; }
+    set(textId, fmt(value, unit === "contracts" ? 3 : 2) + " / " +
+      (soft && hard ? fmt(soft, 3) + " soft, " + fmt(hard, 3) + " hard" : fmt(limit, 2)) + " " + unit);
+    const frac = Math.min(1, Math.abs(value) / limit);
+    const bar = $(barId);
+    bar.style.width = (frac * 100).toFixed(1) + "%";
+    bar.classList.toggle("warn", !!soft && !!hard && Math.abs(value) >= soft);
+    bar.classList.toggle("hot", frac >= 0.8);
+  }
+
+  function renderLimits(s) {
+    const L = s.limits || {};
+    limitBar("v-pos-bar", "v-pos-limit", s.position === null ? null : Math.abs(s.position),
+      L.position_soft_limit, L.position_hard_limit, "contracts");
+    limitBar("v-loss-bar", "v-loss-limit", s.session_loss, null, L.session_loss_limit, "quote");
+    limitBar("v-dd-bar", "v-dd-limit", s.drawdown, null, L.max_drawdown, "quote");
   }
 
   function ingest(msg) {
@@ -251,7 +251,9 @@
     drawPending = true;
     requestAnimationFrame(() => { drawPending = false; drawAll(); });
   }
-  window.addEventListener("resize", scheduleDraw);
+  window.addEventListener("resize", () => {
+    for (const id in charts) charts[id].setSize({ width: Math.max(300, $(id).clientWidth), height: charts[id].height });
+  });
 
   // -- live stream --------------------------------------------------------------------------
   function connect() {
@@ -303,6 +305,39 @@
   });
   $("kill-cancel").addEventListener("click", disarm);
 
-  drawAll();
+  // -- resume after a kill (two clicks, like the kill switch) -------------------------------
+  let resumeTimer = null;
+  $("resume").addEventListener("click", async () => {
+    const btn = $("resume");
+    if (!btn.classList.contains("armed")) {
+      btn.classList.add("armed");
+      btn.textContent = "Confirm: resume quoting";
+      resumeTimer = setTimeout(() => { btn.classList.remove("armed"); btn.textContent = "Resume quoting"; }, 5000);
+      return;
+    }
+    clearTimeout(resumeTimer);
+    btn.classList.remove("armed");
+    btn.textContent = "Resume quoting";
+    const msg = $("kill-msg");
+    msg.hidden = false;
+    msg.textContent = "Resume: sending…";
+    try {
+      const r = await fetch(withToken("api/resume"), {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ confirm: true }),
+      });
+      const body = await r.json();
+      msg.textContent = r.ok ? "Resume requested — limits re-based at the current PnL; quoting restarts" :
+        "Resume FAILED: " + (body.error || (body.resume && body.resume.error) || r.status);
+      if (r.ok) $("kill").disabled = false;
+    } catch (e) {
+      msg.textContent = "Resume FAILED: " + e;
+    }
+  });
+
+  buildCharts();
+  // First paint from /api/status (no empty page until the stream's first message).
+  fetch(withToken("api/status")).then((r) => r.json()).then((st) => { if (!last) render(st); })
+    .catch(() => {});
   connect();
 })();

@@ -21,6 +21,7 @@ from thalex_mm.core.types import (
     TimeInForce,
 )
 from thalex_mm.errors import InvalidState
+from thalex_mm.fees import DEFAULT_MAKER_FEE_RATE, DEFAULT_TAKER_FEE_RATE
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.accounts import Ledger
 from thalex_mm.sim.engine.book import Book, Level, RestingOrder
@@ -85,8 +86,9 @@ class EngineConfig:
     """Matching-engine settings.
 
     Attributes:
-        maker_fee_rate: fraction of notional the maker pays (negative = rebate). [INF] default.
-        taker_fee_rate: fraction of notional the taker pays. [INF] default.
+        maker_fee_rate: fraction of notional the maker pays (negative = rebate); default
+            shared with the bot's config (``thalex_mm.fees``), so paper charges what the model assumes.
+        taker_fee_rate: fraction of notional the taker pays; default shared likewise.
         collar_band_fraction: collar_low = mark * (1 - band), collar_high = mark * (1 + band).
         initial_cash_usd: starting cash of each account, USD.
         margin_rate: required margin as a fraction of |position| * mark.
@@ -95,8 +97,8 @@ class EngineConfig:
             (delete_reason ``self_trade_prevention``); False lets the account trade with itself.
     """
 
-    maker_fee_rate: float = 0.0001
-    taker_fee_rate: float = 0.0005
+    maker_fee_rate: float = DEFAULT_MAKER_FEE_RATE  # the bot's config default (thalex_mm.fees)
+    taker_fee_rate: float = DEFAULT_TAKER_FEE_RATE
     collar_band_fraction: float = 0.05
     initial_cash_usd: float = 100_000.0
     margin_rate: float = 0.01
