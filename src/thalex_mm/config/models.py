@@ -149,6 +149,11 @@ class QuotingConfig(_Section):
     tape_markout_enabled: bool = _f(True, "Keep quotes at least at the break-even depth learned from public sweeps: where a resting quote's markout after markout_horizon_s stops being negative (docs/model.md §8). Default true.")
     tape_markout_min_fills: int = _f(10, "Public sweeps a depth needs before the break-even rule uses it, >= 1. Default 10.", ge=1)
     markout_widen: float = _f(1.0, "Extra distance per unit of adverse mean markout (quote currency per quote currency), >= 0. Default 1.", ge=0)
+    inventory_age_enabled: bool = _f(False, "Inventory half-life control: move the quote centre toward the reducing side as the position ages (docs/model.md §8). Default false.")
+    inventory_age_horizon_s: float = _f(10.0, "Age of a position at which the inventory-age shift is full, seconds, > 0. Default 10 (the markout horizon over which the shared sessions' losses build).", gt=0)
+    inventory_age_skew: float = _f(1.0, "Full inventory-age centre shift, in model half-spreads, >= 0. Default 1.", ge=0)
+    trend_fade_enabled: bool = _f(True, "Trend fade: move the quote centre against the trend slope (technical.trend_ema_s EMA of 1 s log returns) by trend_fade_s seconds of it; prices on the shared sessions revert at the quoting timescale (docs/model.md §8). Default true.")
+    trend_fade_s: float = _f(5.0, "Seconds of trend slope the centre moves against, -600..600: centre shift = −slope (log return per s) × price × this; negative follows the trend (momentum). Default 5 (measured: 10 fades too far, hurts two-sided uptime; -10 momentum loses everywhere).", ge=-600, le=600)
 
 
 

@@ -69,6 +69,7 @@ from thalex_mm.core.fair_value import FairValueModel
 from thalex_mm.core.flatten import FlattenIntent
 from thalex_mm.core.instrument_scale import needs_price, resolve_for_instrument
 from thalex_mm.core.intensity import IntensityEstimator
+from thalex_mm.core.inventory_age import InventoryAge
 from thalex_mm.core.market_state import MarketState, Stream
 from thalex_mm.core.order_manager import OrderManager
 from thalex_mm.core.order_records import FillRecorded, OrderRejected
@@ -80,6 +81,7 @@ from thalex_mm.core.side_hold import SideHold
 from thalex_mm.core.step import Notice, Step
 from thalex_mm.core.tape_markout import TapeMarkout
 from thalex_mm.core.technical import TechnicalAnalysis
+from thalex_mm.core.trend_fade import trend_fade_shift
 from thalex_mm.core.types import Instrument, Side, WantedQuotes
 
 __all__ = ["CoreStatus", "MarketMakerCore"]
@@ -176,6 +178,7 @@ class MarketMakerCore:
         self.intensity = IntensityEstimator(config.avellaneda)
         self.fair = FairValueModel(config.quoting)
         self.guard = AdverseSelectionGuard(config.quoting)
+        self.inventory_age = InventoryAge(config.quoting.inventory_age_horizon_s, config.quoting.inventory_age_skew)
         self.tape = TapeMarkout(horizon_s=config.quoting.markout_horizon_s,
                                 window_s=config.avellaneda.intensity_window_s,
                                 recalibrate_s=config.avellaneda.recalibrate_interval_s,
@@ -652,13 +655,19 @@ class MarketMakerCore:
             allow_ask = allow_ask and not self.side_hold.held(Side.SELL, now)
             half_prev = self.figures.half_spread if self.figures else self.instrument.tick_size
             adj = self.guard.adjust(now, half_prev, ext_mid)
+            centre_shift = 0.0
+            if cfg.quoting.inventory_age_enabled:
+                self.inventory_age.update(now, pos.position)
+                centre_shift = self.inventory_age.center_shift(now, half_prev)
+            if cfg.quoting.trend_fade_enabled:
+                centre_shift += trend_fade_shift(self.ta.trend.reading(), fv.price, cfg.quoting.trend_fade_s)
             floor = 0.0
             if cfg.quoting.tape_markout_enabled:
                 self.tape.update(now, ext_mid)
                 floor = self.tape.widen(half_prev)
             wanted, self.figures = self.builder.build(
                 ts_ns=now,
-                fair_value=fv.price + adj.center_shift,
+                fair_value=fv.price + adj.center_shift + centre_shift,
                 widen_bid=adj.widen_bid + floor,
                 widen_ask=adj.widen_ask + floor,
                 sigma=vol.sigma_price_per_sqrt_s,
