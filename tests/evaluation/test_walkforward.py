@@ -127,13 +127,26 @@ def test_evaluate_when_a_session_is_too_short_to_calibrate_exits_2_with_one_line
     _one_line_error(rc, err, "too short to calibrate", "--calibration-s 60", "need 120 s")
 
 
+class _Seen:
+    """A progress reporter recording ``(done, total)`` as the evaluation reports it."""
+
+    def __init__(self, seen: list[tuple[float, float]], total: float) -> None:
+        self.seen, self.total = seen, total
+
+    def update(self, *, done: float, events: int | None = None, pnl: float | None = None) -> None:
+        self.seen.append((done, self.total))
+
+    def close(self) -> None:
+        pass
+
+
 def test_evaluate_when_run_on_two_processes_matches_one_and_reports_progress():
     seen: list[tuple[float, float]] = []
     docs = []
     for jobs in (1, 2):
         spec = EvaluationSpec(data=("synthetic:130:1", "synthetic:130:2"), config=BotConfig(),
                               bootstrap=50, jobs=jobs)
-        doc, extras = run_evaluation(spec, on_progress=lambda d, t: seen.append((d, t)))
+        doc, extras = run_evaluation(spec, progress=lambda title, total: _Seen(seen, total))
         docs.append(doc)
         assert len(extras["runs"]) == 2
     assert docs[0] == docs[1]
