@@ -18,7 +18,7 @@ from thalex_mm.evaluation.blocks import SIDES, units_of
 from thalex_mm.evaluation.session_run import SessionRun
 from thalex_mm.reports import markout_key, stable_json
 from thalex_mm.reports.charts import Chart, Series, chart_html, inline_assets
-from thalex_mm.reports.multi import _PALETTE, _on_shared_x
+from thalex_mm.reports.multi import PALETTE, on_shared_x
 from thalex_mm.reports.writer import _CSS, _fmt_value, _time_unit
 
 __all__ = ["EVALUATION_HTML", "EVALUATION_JSON", "render_evaluation_html", "write_evaluation"]
@@ -86,8 +86,8 @@ def _curves(track: Sequence[SessionRun]) -> list[Chart]:
          "equity (quote ccy)", False, ex, ey),
         ("inventory", "Inventory", "position (contracts)", True, px, py),
     ):
-        x, values = _on_shared_x(track, xs, ys)
-        series = [Series(r.label, v, _PALETTE[i % len(_PALETTE)], step=step)
+        x, values = on_shared_x(xs, ys)
+        series = [Series(r.label, v, PALETTE[i % len(PALETTE)], step=step)
                   for i, (r, v) in enumerate(zip(track, values, strict=True))]
         charts.append(Chart(cid, title, y_label, x, series, x_label=x_label))
     return charts
@@ -98,7 +98,7 @@ def _markout_chart(overall: Mapping[str, Any], horizons_s: Sequence[float]) -> C
     series = [
         Series(sfx.strip("_") or "all",
                [overall["metrics"].get(f"{markout_key(h)}{sfx}_bps") for h in horizons_s],
-               _PALETTE[i % len(_PALETTE)], points=True)
+               PALETTE[i % len(PALETTE)], points=True)
         for i, (sfx, _) in enumerate(SIDES)]
     return Chart("markouts", "Markouts, walk-forward overall (+ = good for us)",
                  "bps of traded notional", [float(h) for h in horizons_s], series,
