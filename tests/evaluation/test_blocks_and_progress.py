@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from thalex_mm.evaluation.blocks import block_sums, bootstrap_metrics, metrics_from_sums
-from thalex_mm.evaluation.progress import ProgressReporter
 from thalex_mm.evaluation.session_run import SessionRun
 from thalex_mm.evaluation.walkforward import PlannedSession, select_points
+from thalex_mm.progress import Progress
 from thalex_mm.reports import RunRecord, compute_summary
 
 S = 1_000_000_000
@@ -59,12 +59,13 @@ def test_bootstrap_when_seeded_is_reproducible_and_brackets_the_point():
 
 def test_progress_when_not_a_terminal_writes_one_line_per_tenth():
     out = io.StringIO()
-    p = ProgressReporter("evaluate", stream=out, interactive=False)
+    p = Progress("evaluate", 100.0, stream=out, tty=False)
     for done in (5, 12, 13, 35, 100):
-        p.update(done, 100)
+        p.update(done=done)
     p.close()
-    assert out.getvalue().splitlines() == ["evaluate: 12 % done", "evaluate: 35 % done",
-                                           "evaluate: 100 % done"]
+    lines = out.getvalue().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["evaluate  12%", "evaluate  35%",
+                                                      "evaluate 100%"]
 
 
 def _run(point: int, session: int, pnl: float, notional: float) -> SessionRun:

@@ -5,6 +5,7 @@ line. Real backtester, small data."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import ClassVar
 
@@ -95,7 +96,22 @@ def test_evaluate_when_run_twice_with_one_seed_writes_identical_files(tmp_path, 
     assert lo <= wf["overall"]["metrics"]["pnl"] <= hi
     assert [p["params"] for p in doc["points"]] == [{"avellaneda.gamma": 0.05},
                                                    {"avellaneda.gamma": 0.2}]
-    assert b"<script" not in files["a"][1] and b"http" not in files["a"][1]
+    _assert_offline_uplot_charts(files["a"][1].decode(), sessions=len(wf["sessions"]))
+
+
+def _assert_offline_uplot_charts(html: str, sessions: int) -> None:
+    """evaluation.html is one offline file: uPlot and the chart code inlined, no script or
+    stylesheet fetched; the equity, inventory and markout charts carry their data."""
+    assert "uPlot" in html and "window.thalexCharts" in html  # library and charts.js inline
+    assert re.search(r"<script[^>]*\bsrc\s*=", html) is None
+    assert "<link" not in html and "@import" not in html
+    assert re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", html, re.I) is None
+    data = {json.loads(m)["id"]: json.loads(m) for m in re.findall(
+        r'<script type="application/json" data-chart="[a-z]+">(.*?)</script>', html)}
+    assert sorted(data) == ["equity", "inventory", "markouts"]
+    assert len(data["equity"]["series"]) == len(data["inventory"]["series"]) == sessions
+    assert len(data["equity"]["x"]) > 1
+    assert [s["label"] for s in data["markouts"]["series"]] == ["all", "buy", "sell"]
 
 
 def _one_line_error(rc: int, err: str, *needles: str) -> None:
@@ -127,13 +143,26 @@ def test_evaluate_when_a_session_is_too_short_to_calibrate_exits_2_with_one_line
     _one_line_error(rc, err, "too short to calibrate", "--calibration-s 60", "need 120 s")
 
 
+class _Seen:
+    """A progress reporter recording ``(done, total)`` as the evaluation reports it."""
+
+    def __init__(self, seen: list[tuple[float, float]], total: float) -> None:
+        self.seen, self.total = seen, total
+
+    def update(self, *, done: float, events: int | None = None, pnl: float | None = None) -> None:
+        self.seen.append((done, self.total))
+
+    def close(self) -> None:
+        pass
+
+
 def test_evaluate_when_run_on_two_processes_matches_one_and_reports_progress():
     seen: list[tuple[float, float]] = []
     docs = []
     for jobs in (1, 2):
         spec = EvaluationSpec(data=("synthetic:130:1", "synthetic:130:2"), config=BotConfig(),
                               bootstrap=50, jobs=jobs)
-        doc, extras = run_evaluation(spec, on_progress=lambda d, t: seen.append((d, t)))
+        doc, extras = run_evaluation(spec, progress=lambda title, total: _Seen(seen, total))
         docs.append(doc)
         assert len(extras["runs"]) == 2
     assert docs[0] == docs[1]

@@ -68,11 +68,10 @@ def run(args: argparse.Namespace) -> int:
     from thalex_mm.backtest.sweep import parse_grid
     from thalex_mm.commands.backtest_cmd import build_settings, load_bot_config
     from thalex_mm.errors import ConfigError, DataFileError
-    from thalex_mm.evaluation.progress import ProgressReporter
     from thalex_mm.evaluation.report import write_evaluation
     from thalex_mm.evaluation.walkforward import EvaluationSpec, run_evaluation
+    from thalex_mm.progress import Progress
 
-    progress = None
     try:
         spec = EvaluationSpec(
             data=tuple(args.data), config=load_bot_config(args.config),
@@ -80,14 +79,10 @@ def run(args: argparse.Namespace) -> int:
             calibration_s=args.calibration_s, min_trading_s=args.min_trading_s,
             block_s=args.block_s, bootstrap=args.bootstrap, select_by=args.select_by,
             jobs=args.jobs, ray_address=args.ray_address)
-        progress = ProgressReporter("evaluate")
-        doc, extras = run_evaluation(spec, on_progress=progress.update)
+        doc, extras = run_evaluation(spec, progress=Progress)
     except (DataFileError, ConfigError, ValueError, RuntimeError) as exc:
         sys.stderr.write(f"thalex-mm evaluate: {exc}\n")
         return 2
-    finally:
-        if progress is not None:
-            progress.close()
     out = Path(args.out) if args.out else (
         Path("evaluations") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
     jpath, hpath = write_evaluation(doc, extras["track"], out, spec.horizons_s)

@@ -1,7 +1,7 @@
 """``evaluation.json`` and the offline single-file ``evaluation.html`` of a walk-forward run.
 
-The page reuses the run reports' style and inline-SVG charts (no JavaScript, nothing fetched):
-the walk-forward track's metrics overall and per session with their 95 % bootstrap intervals,
+The page reuses the run reports' style and zoomable uPlot charts (``reports.charts``: the
+vendored library inlined, nothing fetched, one offline file): the walk-forward track's metrics overall and per session with their 95 % bootstrap intervals,
 its equity and inventory over the trading windows laid end to end in time order (calibration
 windows are not drawn: nothing trades there), overall markouts per horizon and side, and, for
 a grid, each point's overall figures.
@@ -17,8 +17,8 @@ from typing import Any
 from thalex_mm.evaluation.blocks import SIDES, units_of
 from thalex_mm.evaluation.session_run import SessionRun
 from thalex_mm.reports import markout_key, stable_json
-from thalex_mm.reports.multi import _PALETTE
-from thalex_mm.reports.svg import Bars, Series, bar_chart, line_chart
+from thalex_mm.reports.charts import Chart, Series, chart_html, inline_assets
+from thalex_mm.reports.multi import PALETTE, on_shared_x
 from thalex_mm.reports.writer import _CSS, _fmt_value, _time_unit
 
 __all__ = ["EVALUATION_HTML", "EVALUATION_JSON", "render_evaluation_html", "write_evaluation"]
@@ -66,38 +66,43 @@ def _session_table(sessions: Sequence[Mapping[str, Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _curves(track: Sequence[SessionRun]) -> list[tuple[str, str]]:
+def _curves(track: Sequence[SessionRun]) -> list[Chart]:
+    """Equity and inventory of the track, trading windows laid end to end on one x."""
     total_s = sum((r.end_ts_ns - r.trade_from_ns) / 1e9 for r in track)
     scale, unit = _time_unit(total_s)
-    eq, pos = [], []
+    x_label = f"trading time, sessions end to end ({unit})"
+    ex, ey, px, py = [], [], [], []
     offset = carry = 0.0
-    for i, r in enumerate(track):
-        color = _PALETTE[i % len(_PALETTE)]
-        eq.append(Series(x=(offset + r.equity_x_s) / scale, y=r.equity + carry, label=r.label,
-                         color=color))
-        pos.append(Series(x=(offset + r.position_x_s) / scale, y=r.position, label=r.label,
-                          color=color, step=True))
+    for r in track:
+        ex.append((offset + r.equity_x_s) / scale)
+        ey.append(r.equity + carry)
+        px.append((offset + r.position_x_s) / scale)
+        py.append(r.position)
         carry += float(r.equity[-1]) if len(r.equity) else 0.0
         offset += (r.end_ts_ns - r.trade_from_ns) / 1e9
-    x_label = f"trading time, sessions end to end ({unit})"
-    return [
-        ("equity", line_chart(title="Walk-forward equity (cumulative, mark-to-mid, after fees "
-                              "and funding)", x_label=x_label, y_label="equity (quote ccy)",
-                              series=eq)),
-        ("inventory", line_chart(title="Inventory", x_label=x_label,
-                                 y_label="position (contracts)", series=pos)),
-    ]
+    charts = []
+    for cid, title, y_label, step, xs, ys in (
+        ("equity", "Walk-forward equity (cumulative, mark-to-mid, after fees and funding)",
+         "equity (quote ccy)", False, ex, ey),
+        ("inventory", "Inventory", "position (contracts)", True, px, py),
+    ):
+        x, values = on_shared_x(xs, ys)
+        series = [Series(r.label, v, PALETTE[i % len(PALETTE)], step=step)
+                  for i, (r, v) in enumerate(zip(track, values, strict=True))]
+        charts.append(Chart(cid, title, y_label, x, series, x_label=x_label))
+    return charts
 
 
-def _markout_chart(overall: Mapping[str, Any], horizons_s: Sequence[float]) -> str:
-    labels, values = [], []
-    for h in horizons_s:
-        for sfx, _ in SIDES:
-            labels.append(f"{h:g} s {sfx.strip('_') or 'all'}")
-            values.append(overall["metrics"].get(f"{markout_key(h)}{sfx}_bps"))
-    return bar_chart(title="Markouts, walk-forward overall (+ = good for us)",
-                     x_label="horizon after fill, side", y_label="bps of traded notional",
-                     bars=Bars(labels=labels, values=values))
+def _markout_chart(overall: Mapping[str, Any], horizons_s: Sequence[float]) -> Chart:
+    """Overall markouts per horizon, one point series per side (all, buys, sells)."""
+    series = [
+        Series(sfx.strip("_") or "all",
+               [overall["metrics"].get(f"{markout_key(h)}{sfx}_bps") for h in horizons_s],
+               PALETTE[i % len(PALETTE)], points=True)
+        for i, (sfx, _) in enumerate(SIDES)]
+    return Chart("markouts", "Markouts, walk-forward overall (+ = good for us)",
+                 "bps of traded notional", [float(h) for h in horizons_s], series,
+                 x_label="horizon after fill (s)")
 
 
 def render_evaluation_html(doc: Mapping[str, Any], track: Sequence[SessionRun],
@@ -107,7 +112,7 @@ def render_evaluation_html(doc: Mapping[str, Any], track: Sequence[SessionRun],
     title = "Walk-forward evaluation"
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{title}</title>", f"<style>{_CSS}</style></head><body>",
+        f"<title>{title}</title>", f"<style>{_CSS}</style>", inline_assets(), "</head><body>",
         f"<h1>{title}</h1>", f"<p>{escape(doc['design'])}</p>",
         f"<p>{len(wf['sessions'])} sessions; prices and PnL in quote currency, bps of traded "
         "notional; intervals in brackets are 95 % block-bootstrap intervals.</p>",
@@ -120,10 +125,10 @@ def render_evaluation_html(doc: Mapping[str, Any], track: Sequence[SessionRun],
         parts.append(f"<details><summary>{escape(s['label'])}: point {s['point']} "
                      f"({escape(s['why'])}); at trading start {escape(cal_text)}</summary>"
                      f"{_metric_table(s)}</details>")
-    for name, svg in _curves(track):
-        parts.append(f'<h2>{name.capitalize()}</h2><figure id="plot-{name}">{svg}</figure>')
-    parts.append(f'<h2>Markouts</h2><figure id="plot-markouts">'
-                 f'{_markout_chart(wf["overall"], horizons_s)}</figure>')
+    parts.append('<p class="muted">Drag across a chart to zoom, double-click to reset.</p>')
+    for chart in _curves(track):
+        parts.append(f"<h2>{chart.id.capitalize()}</h2>{chart_html(chart)}")
+    parts.append(f'<h2>Markouts</h2>{chart_html(_markout_chart(wf["overall"], horizons_s))}')
     if "points" in doc:
         parts.append("<h2>Grid points (all sessions each)</h2>")
         rows = [{"label": stable_json(p["params"]).strip(), "point": p["point"],

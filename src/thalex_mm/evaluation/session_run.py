@@ -36,8 +36,8 @@ from thalex_mm.config.models import BotConfig
 from thalex_mm.evaluation.blocks import block_sums
 from thalex_mm.evaluation.gate import CalibrationGate
 from thalex_mm.reports import DEFAULT_MARKOUT_HORIZONS_S, RunRecorder, compute_summary
+from thalex_mm.reports.downsample import downsample_minmax
 from thalex_mm.reports.metrics import equity_curve
-from thalex_mm.reports.svg import downsample_minmax
 from thalex_mm.reports.writer import MAX_PLOT_POINTS, position_steps
 
 __all__ = ["CALIBRATION_FIELDS", "SessionRun", "SessionTask", "run_walkforward_session"]

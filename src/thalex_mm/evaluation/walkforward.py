@@ -45,6 +45,7 @@ from thalex_mm.backtest.sweep import apply_overrides, grid_points
 from thalex_mm.config.models import BotConfig
 from thalex_mm.evaluation.blocks import bootstrap_metrics, metric_names, metrics_from_sums
 from thalex_mm.evaluation.session_run import SessionRun, SessionTask, run_walkforward_session
+from thalex_mm.progress import Progress
 from thalex_mm.reports import DEFAULT_MARKOUT_HORIZONS_S, TIMING_KEYS
 
 __all__ = [
@@ -244,16 +245,16 @@ def _session_entry(run: SessionRun, plan: PlannedSession, spec: EvaluationSpec
 
 class _Progress:
     """Progress over all tasks, weighted by session seconds: whole tasks as they finish, and
-    fractions of running ones as their workers report them (thread-safe)."""
+    fractions of running ones as their workers report them (thread-safe). ``make`` builds
+    the reporter from ``(title, total session seconds)``."""
 
     def __init__(self, tasks: Sequence[SessionTask], plans: Sequence[PlannedSession],
-                 on_progress: Callable[[float, float], None]) -> None:
+                 make: Callable[[str, float], Progress]) -> None:
         self.weight = [(plans[t.session].end_ts_ns - plans[t.session].start_ts_ns) / _NS
                        for t in tasks]
         self.index = {(t.point, t.session): i for i, t in enumerate(tasks)}
         self.frac = [0.0] * len(tasks)
-        self.total = sum(self.weight)
-        self.on_progress = on_progress
+        self.progress = make("evaluate", sum(self.weight))
         self.lock = threading.Lock()
 
     def _set(self, i: int, frac: float) -> None:
@@ -261,8 +262,8 @@ class _Progress:
             if frac <= self.frac[i]:
                 return
             self.frac[i] = frac
-            self.on_progress(sum(w * f for w, f in zip(self.weight, self.frac, strict=True)),
-                             self.total)
+            self.progress.update(
+                done=sum(w * f for w, f in zip(self.weight, self.frac, strict=True)))
 
     def finished(self, i: int, _run: object) -> None:
         self._set(i, 1.0)
@@ -277,13 +278,21 @@ class _Progress:
 
 
 def _run_tasks(tasks: list[SessionTask], plans: Sequence[PlannedSession], spec: EvaluationSpec,
-               on_progress: Callable[[float, float], None] | None) -> list[SessionRun]:
+               progress: Callable[[str, float], Progress] | None) -> list[SessionRun]:
     """Run the tasks locally or on Ray, reporting progress (within running sessions too,
     except on Ray, where only finished sessions count)."""
-    if on_progress is None:
+    if progress is None:
         return map_tasks(run_walkforward_session, tasks, jobs=spec.jobs,
                          ray_address=spec.ray_address)
-    prog = _Progress(tasks, plans, on_progress)
+    prog = _Progress(tasks, plans, progress)
+    try:
+        return _run_tasks_reporting(tasks, spec, prog)
+    finally:
+        prog.progress.close()
+
+
+def _run_tasks_reporting(tasks: list[SessionTask], spec: EvaluationSpec,
+                         prog: _Progress) -> list[SessionRun]:
     if spec.ray_address is not None:
         return map_tasks(run_walkforward_session, tasks, ray_address=spec.ray_address,
                          on_result=prog.finished)
@@ -306,14 +315,16 @@ def _run_tasks(tasks: list[SessionTask], plans: Sequence[PlannedSession], spec: 
 def run_evaluation(
     spec: EvaluationSpec,
     *,
-    on_progress: Callable[[float, float], None] | None = None,
+    progress: Callable[[str, float], Progress] | None = None,
     core_factory: Callable[[BotConfig], object] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the walk-forward evaluation.
 
     Args:
         spec: what to run.
-        on_progress: called with ``(done, total)`` session seconds as the runs advance.
+        progress: makes the progress reporter from ``(title, total session seconds)``, e.g.
+            ``thalex_mm.progress.Progress`` (told the session seconds done as the runs
+            advance, closed at the end); None = silent.
         core_factory: the core to test (default ``MarketMakerCore``; local runs only).
 
     Returns:
@@ -336,7 +347,7 @@ def run_evaluation(
                          trade_from_ns=s.trade_from_ns, block_s=spec.block_s,
                          horizons_s=spec.horizons_s, core_factory=core_factory)
              for pi, p in enumerate(points) for si, s in enumerate(plans)]
-    results = _run_tasks(tasks, plans, spec, on_progress)
+    results = _run_tasks(tasks, plans, spec, progress)
     runs = {(r.point, r.session): r for r in results}
     chosen = select_points(plans, runs, len(points), spec.select_by, spec.horizons_s)
     track = [runs[(p, i)] for i, (p, _) in enumerate(chosen)]

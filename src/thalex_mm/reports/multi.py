@@ -34,9 +34,10 @@ from thalex_mm.reports.writer import (
     position_steps,
 )
 
-__all__ = ["SessionCurves", "concatenated_curves", "render_sessions_html"]
+__all__ = ["PALETTE", "SessionCurves", "concatenated_curves", "on_shared_x", "render_sessions_html"]
 
-_PALETTE = ("#1f5fbf", "#c0392b", "#2a9d4b", "#7b3fa0", "#e69500", "#17a2b8", "#555555")
+#: Series colours, one per session in turn.
+PALETTE = ("#1f5fbf", "#c0392b", "#2a9d4b", "#7b3fa0", "#e69500", "#17a2b8", "#555555")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,8 +88,8 @@ def concatenated_curves(sessions: Sequence[tuple[str, RunRecord]]) -> list[Sessi
     return out
 
 
-def _on_shared_x(curves: Sequence[SessionCurves], xs: list[np.ndarray], ys: list[np.ndarray]
-                 ) -> tuple[np.ndarray, list[list[float | None]]]:
+def on_shared_x(xs: list[np.ndarray], ys: list[np.ndarray]
+                ) -> tuple[np.ndarray, list[list[float | None]]]:
     """One x for all sessions (they lie end to end) and one series per session, None
     outside its own stretch (uPlot draws all series on one x)."""
     x = np.concatenate(xs) if xs else np.zeros(0)
@@ -120,8 +121,8 @@ def _charts(curves: Sequence[SessionCurves]) -> list[Chart]:
             dx, dy = downsample_minmax(cx / scale, cy, per)
             xs.append(dx)
             ys.append(dy)
-        x, values = _on_shared_x(curves, xs, ys)
-        series = [Series(c.label, v, _PALETTE[i % len(_PALETTE)], step=step)
+        x, values = on_shared_x(xs, ys)
+        series = [Series(c.label, v, PALETTE[i % len(PALETTE)], step=step)
                   for i, (c, v) in enumerate(zip(curves, values, strict=True))]
         charts.append(Chart(cid, title, y_label, x, series, x_label=x_label))
     return charts
