@@ -28,6 +28,7 @@ from thalex_mm.commands.report_cmd import write_run_report
 from thalex_mm.store import JournalReader
 
 pytestmark = [
+    pytest.mark.real_part("headless Chromium"),
     pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON),
     pytest.mark.skipif(importlib.util.find_spec("thalex_mm.drivers.paper") is None,
                        reason="thalex_mm.drivers.paper (the paper session) is not available"),
