@@ -49,6 +49,7 @@ from thalex_mm.core.events import (
     TimerFired,
 )
 from thalex_mm.core.order_ids import seeded_base
+from thalex_mm.core.step import CoreLike
 from thalex_mm.core.types import Instrument, Side, TimeInForce
 from thalex_mm.data.events import EventKind
 from thalex_mm.progress import ProgressSink
@@ -331,7 +332,7 @@ def run_session(
     settings: BacktestSettings,
     recorder: RunRecorder,
     *,
-    core_factory: Callable[[BotConfig], object] | None = None,
+    core_factory: Callable[[BotConfig], CoreLike] | None = None,
     progress: ProgressSink | None = None,
 ) -> SessionResult:
     """Replay one market session (rows of one continuous capture) through a fresh core.
@@ -385,7 +386,7 @@ class _Loop:
 
     def __init__(
         self, tape: MarketTape, config: BotConfig, settings: BacktestSettings,
-        recorder: RunRecorder, core_factory: Callable[[BotConfig], object],
+        recorder: RunRecorder, core_factory: Callable[[BotConfig], CoreLike],
     ) -> None:
         self.tape = tape
         self.config = config
@@ -503,7 +504,7 @@ class _Loop:
                                        mark_price=mid, index_price=mid))
         tr = lists["trade_start"]
         t0, t1 = tr[k], tr[k + 1]
-        trades = ()
+        trades: tuple[PublicTrade, ...] = ()
         if t1 > t0:  # the batch's prints (per-trade lists, indexed by trade number)
             px, qt, sd, ts = lists["px"], lists["qty"], lists["side"], lists["ets"]
             trades = tuple(
@@ -512,7 +513,7 @@ class _Loop:
             )
         if lists["snap"][k]:
             bids, asks = tape.snapshot_levels(k)
-            ev = BookSnapshotReceived(exchange_ts_ns=exch, local_ts_ns=t, instrument=name,
+            ev: BookSnapshotReceived | BookDeltaReceived = BookSnapshotReceived(exchange_ts_ns=exch, local_ts_ns=t, instrument=name,
                                       bids=bids, asks=asks, trades=trades)
         else:
             s0, sp, s1 = lists["lv0"][k], lists["lvs"][k], lists["lv1"][k]

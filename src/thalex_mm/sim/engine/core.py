@@ -142,6 +142,14 @@ class _Op:
         self.mmp_updates: list[MmpUpdate] = []
 
 
+def _resting_price(o: RestingOrder) -> float:
+    """The limit price of an order on a level, quote currency (only limit orders rest)."""
+    price = o.price
+    if price is None:
+        raise InvalidState(f"order {o.order_id} rests on a level without a price")
+    return price
+
+
 def _status(o: RestingOrder, delete_reason: DeleteReason | None) -> OrderStatus:
     if delete_reason is None:
         return _PARTIAL if o.filled > 0.0 else _OPEN
@@ -278,11 +286,12 @@ class _EngineCore:
         """Put ``o`` at the back of its level's queue, behind all external size there."""
         book = self._books[o.instrument]
         side = book.bids if o.side is _BUY else book.asks
-        level = side.get_or_create(o.ticks, o.price)
+        price = _resting_price(o)
+        level = side.get_or_create(o.ticks, price)
         o.queue_ahead = level.external
         level.orders.append(o)
         self._index(o)
-        op.touched[(o.instrument, o.side, o.ticks)] = o.price
+        op.touched[(o.instrument, o.side, o.ticks)] = price
 
     def _detach(self, op: _Op, o: RestingOrder) -> None:
         """Take a resting ``o`` off its level (not off the indexes)."""
@@ -292,7 +301,7 @@ class _EngineCore:
         if level is not None and o in level.orders:
             level.orders.remove(o)
             side.discard_if_empty(level)
-            op.touched[(o.instrument, o.side, o.ticks)] = o.price
+            op.touched[(o.instrument, o.side, o.ticks)] = _resting_price(o)
 
     def _delete(
         self,

@@ -25,7 +25,7 @@ from thalex_mm.core.types import (
 )
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.book import Book, RestingOrder
-from thalex_mm.sim.engine.core import Collar, EngineConfig, _Op, _Session
+from thalex_mm.sim.engine.core import Collar, EngineConfig, _Op, _resting_price, _Session
 from thalex_mm.sim.engine.market import _MarketMixin
 from thalex_mm.sim.engine.mmp import MmpReason
 from thalex_mm.sim.engine.outputs import EngineError, EngineOutput
@@ -215,7 +215,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
             if o is None or o.account != s.account:
                 return EngineError(ErrorCode.ORDER_NOT_FOUND, f"order {order_id} not found")
             return o
-        o = s.by_cid.get(client_order_id)
+        o = s.by_cid.get(client_order_id) if client_order_id is not None else None
         if o is None:
             return EngineError(ErrorCode.ORDER_NOT_FOUND,
                                f"client_order_id {client_order_id} not found in this session")
@@ -263,7 +263,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
         if ticks == o.ticks and a <= o.amount:
             o.amount = a
             o.remaining = round(a - o.filled, 10)
-            op.touched[(o.instrument, o.side, o.ticks)] = o.price
+            op.touched[(o.instrument, o.side, o.ticks)] = _resting_price(o)
             report = self._emit(op, o, self._report(o, ChangeReason.AMEND))
             return self._finish(op, report)
         self._detach(op, o)

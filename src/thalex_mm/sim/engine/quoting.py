@@ -175,9 +175,10 @@ class _QuotingMixin(_EngineCore):
                 elif len(levels) > MAX_LEVELS:
                     group_err = (ErrorCode.INVALID_REQUEST,
                                  f"{len(levels)} levels, at most {MAX_LEVELS} per side")
-                if group_err is not None:
-                    errors.extend(MassQuoteError(group_err[0], group_err[1], side, lv[0])
-                                  for lv in levels)
+                if group_err is not None or group is None:  # group None sets group_err
+                    if group_err is not None:
+                        errors.extend(MassQuoteError(group_err[0], group_err[1], side, lv[0])
+                                      for lv in levels)
                     continue
                 n_ok += self._quote_side(op, s.account, session, inst.name, side, levels,
                                          group, label, post_only, reject_post_only, errors)
