@@ -242,8 +242,9 @@ class QuoteDiffer:
         ordered = True
         for lv in levels:
             key = (lv.price, lv.amount)
-            pa = cache.get(key, key)
-            if pa is key:
+            pa = cache.get(key)
+            # a miss: test membership, not ``is key`` (compiled, a tuple is boxed anew each time)
+            if pa is None and key not in cache:
                 price = round_to_tick(lv.price, tick, direction)
                 amount = round_to_tick(lv.amount, vtick, "down")
                 ok = price > 0 and amount >= min_amount - _EPS

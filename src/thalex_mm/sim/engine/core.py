@@ -32,6 +32,7 @@ from thalex_mm.sim.engine.outputs import (
     BookLevelChange,
     EngineError,
     EngineOutput,
+    MassQuoteResult,
     MmpUpdate,
     OrderUpdate,
     PortfolioUpdate,
@@ -516,7 +517,8 @@ class _EngineCore:
                 n += 1
         return n
 
-    def _finish(self, op: _Op, response: object = None) -> EngineOutput:
+    def _finish(self, op: _Op, response: OrderReport | int | float | MassQuoteResult | None = None
+                ) -> EngineOutput:
         """Settle MMP, add the makers' fill reports and build the output envelope."""
         if op.mmp_exec:
             self._settle_mmp(op)

@@ -26,7 +26,6 @@ from thalex_mm.core.types import (
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.book import Book, RestingOrder
 from thalex_mm.sim.engine.core import Collar, EngineConfig, _Op, _resting_price, _Session
-from thalex_mm.sim.engine.market import _MarketMixin
 from thalex_mm.sim.engine.mmp import MmpReason
 from thalex_mm.sim.engine.outputs import EngineError, EngineOutput
 from thalex_mm.sim.engine.quoting import _QuotingMixin
@@ -41,7 +40,7 @@ _IOC = TimeInForce.IOC
 _MARKET = OrderType.MARKET
 
 
-class MatchingEngine(_QuotingMixin, _MarketMixin):
+class MatchingEngine(_QuotingMixin):
     """Price-time priority books for several instruments, accounts and sessions.
 
     Args:

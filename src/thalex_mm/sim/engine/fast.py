@@ -8,10 +8,11 @@ same object about twice as fast. ``fast_constructor(cls)`` returns a keyword-onl
 classes that define one, non-slotted classes and ``default_factory`` fields; a test pins it to
 the normal constructor.
 
-A class compiled by mypyc (docs/build.md) has no slot member descriptors but a native
-``__init__`` that is already fast: for it, ``make`` calls the constructor itself (keywords),
-so callers are the same in both build modes. This module is not compiled: it writes code with
-``exec`` at import time and is not on the hot path itself.
+A class compiled by mypyc (docs/build.md) keeps the dataclass ``__init__`` (one checked
+``object.__setattr__`` per field) and has native attribute descriptors instead of slot members:
+``make`` sets those the same way (each checks its type), so one code path serves both build
+modes. This module is not compiled: it writes code with ``exec`` at import time and is not on
+the hot path itself.
 """
 
 from __future__ import annotations
@@ -30,45 +31,36 @@ def _names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
-def _native_or_slotted(cls: type) -> bool:
-    """True for a mypyc-compiled class (native attributes), False for a slotted one; else raise."""
-    fields = dataclasses.fields(cls)
+# a slot of a plain class, or a native attribute of a mypyc-compiled one
+_SETTABLE = (types.MemberDescriptorType, types.GetSetDescriptorType)
+
+
+def _check(cls: type) -> None:
+    """Refuse what ``make`` cannot build like the constructor (see the module docstring)."""
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__} has __post_init__; use its constructor")
-    for f in fields:
+    for f in dataclasses.fields(cls):
         if f.default_factory is not dataclasses.MISSING:
             raise TypeError(f"{cls.__name__}.{f.name} has a default_factory")
-    kinds = {type(cls.__dict__.get(f.name)) for f in fields}
-    if kinds <= {types.MemberDescriptorType}:
-        return False
-    if kinds <= {types.GetSetDescriptorType}:
-        return True  # compiled: attributes are the native class's getters and setters
-    bad = next(f.name for f in fields
-               if not isinstance(cls.__dict__.get(f.name), types.MemberDescriptorType))
-    raise TypeError(f"{cls.__name__}.{bad} is not a slot")
+        if not isinstance(cls.__dict__.get(f.name), _SETTABLE):
+            raise TypeError(f"{cls.__name__}.{f.name} is not a slot")
 
 
-def _compile(cls: type, signature: str, names: tuple[str, ...], native: bool,
+def _compile(cls: type, signature: str, names: tuple[str, ...],
              defaults: dict[str, object]) -> Callable[..., object]:
-    """``def make(<signature>)`` building ``cls`` from ``names`` (slot setters or constructor)."""
-    if native:
-        body = f"    return _cls({', '.join(f'{n}={n}' for n in names)})"
-    else:
-        sets = "\n".join(f"    _set_{n}(o, {n})" for n in names)
-        body = f"    o = _new(_cls)\n{sets}\n    return o"
-    scope: dict[str, object] = {"_new": object.__new__, "_cls": cls, **defaults}
-    if not native:
-        for n in names:
-            scope[f"_set_{n}"] = cls.__dict__[n].__set__
-    exec(f"def make({signature}):\n{body}\n", scope)  # built only from the class's field names
+    """``def make(<signature>)``: a new ``cls`` with each field of ``names`` set directly."""
+    sets = "\n".join(f"    _set_{n}(o, {n})" for n in names)
+    # cls.__new__: object.__new__ for a plain class; a compiled class allocates natively
+    scope: dict[str, object] = {"_new": cls.__new__, "_cls": cls, **defaults}
+    for n in names:
+        scope[f"_set_{n}"] = cls.__dict__[n].__set__
+    exec(f"def make({signature}):\n    o = _new(_cls)\n{sets}\n    return o\n", scope)
     return cast(Callable[..., object], scope["make"])
 
 
 def fast_constructor(cls: type[T]) -> Callable[..., T]:
     """Build the keyword-only ``make(**fields)`` for the frozen slotted dataclass ``cls``."""
-    native = _native_or_slotted(cls)
-    if native:
-        return cls  # the compiled constructor: same keywords, same defaults
+    _check(cls)
     params = []
     defaults: dict[str, object] = {}
     klass: type = cls
@@ -78,7 +70,7 @@ def fast_constructor(cls: type[T]) -> Callable[..., T]:
         else:
             defaults[f"_d_{f.name}"] = f.default
             params.append(f"{f.name}=_d_{f.name}")
-    make = _compile(cls, "*, " + ", ".join(params), _names(cls), native, defaults)
+    make = _compile(cls, "*, " + ", ".join(params), _names(cls), defaults)
     make.__doc__ = f"Build a {cls.__name__} (keyword arguments, as its constructor)."
     return cast(Callable[..., T], make)
 
@@ -94,10 +86,10 @@ def fast_positional_constructor(cls: type[T], names: tuple[str, ...]) -> Callabl
             names in order, or this raises ``TypeError`` (a changed payload class then fails
             at import instead of silently swapping values).
     """
-    native = _native_or_slotted(cls)  # the same checks (slots, no __post_init__, ...)
+    _check(cls)  # the same checks (slots, no __post_init__, no default_factory)
     actual = _names(cls)
     if actual != names:
         raise TypeError(f"{cls.__name__} fields: got {names!r}, expected {actual!r}")
-    make = _compile(cls, ", ".join(names), names, native, {})
+    make = _compile(cls, ", ".join(names), names, {})
     make.__doc__ = f"Build a {cls.__name__} from all its fields, positionally."
     return cast(Callable[..., T], make)

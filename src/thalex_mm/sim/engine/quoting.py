@@ -28,7 +28,8 @@ from thalex_mm.core.events import MmpStatus
 from thalex_mm.core.types import ChangeReason, DeleteReason, Side
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.book import RestingOrder
-from thalex_mm.sim.engine.core import _EngineCore, _Op
+from thalex_mm.sim.engine.core import _Op
+from thalex_mm.sim.engine.market import _MarketMixin
 from thalex_mm.sim.engine.mmp import MmpGroup, MmpReason
 from thalex_mm.sim.engine.outputs import (
     EngineError,
@@ -50,7 +51,9 @@ MAX_LEVELS = 10
 MAX_ITEMS = 100
 
 
-class _QuotingMixin(_EngineCore):
+# one chain of single inheritance (mypyc compiles no multiple inheritance, docs/build.md):
+# MatchingEngine -> _QuotingMixin -> _MarketMixin -> _EngineCore
+class _QuotingMixin(_MarketMixin):
     # ------------------------------------------------------------ MMP
 
     def _products(self) -> set[str]:
