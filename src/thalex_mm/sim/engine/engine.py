@@ -358,9 +358,10 @@ class MatchingEngine(_QuotingMixin):
         """Cash, PnL and margin of ``account`` (see ``accounts`` for the formulas)."""
         return self.ledger.summary(account, ts_ns)
 
-    def book_levels(self, instrument: str, depth: int = 10
+    def book_levels(self, instrument: str, depth: int | None = 10
                     ) -> tuple[tuple[tuple[float, float], ...], tuple[tuple[float, float], ...]]:
-        """``(bids, asks)`` best first, each ``(price, total amount incl. ours)``."""
+        """``(bids, asks)`` best first, each ``(price, total amount incl. ours)``; ``depth``
+        levels a side (None: all)."""
         book = self._books[instrument]
         return (
             tuple((lv.price, lv.total()) for lv in book.bids.depth(depth)),
