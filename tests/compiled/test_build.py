@@ -59,9 +59,13 @@ def test_pure_switch_when_zero_keeps_the_install_as_built() -> None:
     assert not mode.startswith("pure (THALEX_MM_PURE_PYTHON")
 
 
-def test_cli_version_when_asked_names_the_build_mode() -> None:
-    out = _run("from thalex_mm.cli import main; main(['--version'])")
-    assert out == f"thalex-mm {thalex_mm.__version__} ({thalex_mm.build_mode()})"
+@pytest.mark.parametrize("pure", ["0", "1"])
+def test_cli_version_when_asked_names_the_build_mode(pure: str) -> None:
+    out = _run("import thalex_mm; print(thalex_mm.build_mode())\n"
+               "from thalex_mm.cli import main; main(['--version'])", THALEX_MM_PURE_PYTHON=pure)
+    mode, version = out.splitlines()
+    assert version == f"thalex-mm {thalex_mm.__version__} ({mode})"
+    assert (mode == "pure (THALEX_MM_PURE_PYTHON=1)") == (pure == "1")
 
 
 def _setup_build(tmp_path: Path, **env: str) -> tuple[dict, str]:
