@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,7 @@ from thalex_mm.core.order_ids import seeded_base
 from thalex_mm.core.step import CoreLike
 from thalex_mm.core.types import Instrument, Side, TimeInForce
 from thalex_mm.data.events import EventKind
+from thalex_mm.frozen_pickle import reduce_frozen
 from thalex_mm.progress import ProgressSink
 from thalex_mm.reports import RunRecorder
 from thalex_mm.sim.engine import (
@@ -204,6 +206,10 @@ class BacktestSettings:
             raise ValueError(f"backtest batch_ms: got {self.batch_ms!r}, expected > 0")
         make_queue_model(self.queue_model)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses to spawn / Ray workers; compiled, it cannot unpickle field by field.
+        return reduce_frozen(self)
+
 
 def effective_batch_ms(config: BotConfig, settings: BacktestSettings) -> float:
     """The batch length a run uses, ms: ``settings.batch_ms``, or (None) the quoter's minimum
@@ -280,6 +286,10 @@ class SessionResult:
     loop_seconds: float
     final_position: float
     calibration: dict | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses to spawn / Ray workers; compiled, it cannot unpickle field by field.
+        return reduce_frozen(self)
 
 
 def calibration_figures(core: object) -> dict | None:

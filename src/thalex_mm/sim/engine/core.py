@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from thalex_mm.core.events import AccountTrade, MmpStatus, OrderFill, OrderReport, PublicTrade
 from thalex_mm.core.types import (
@@ -22,6 +23,7 @@ from thalex_mm.core.types import (
 )
 from thalex_mm.errors import InvalidState
 from thalex_mm.fees import DEFAULT_MAKER_FEE_RATE, DEFAULT_TAKER_FEE_RATE
+from thalex_mm.frozen_pickle import reduce_frozen
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.accounts import Ledger
 from thalex_mm.sim.engine.book import Book, Level, RestingOrder
@@ -105,6 +107,10 @@ class EngineConfig:
     margin_rate: float = 0.01
     queue_model: QueueModel = field(default_factory=RiskAverseQueue)
     self_trade_prevention: bool = True
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses to spawn / Ray workers; compiled, it cannot unpickle field by field.
+        return reduce_frozen(self)
 
 
 class _Session:
