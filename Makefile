@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DURATION ?= 60
+# Run a second time in pure Python (THALEX_MM_PURE_PYTHON=1) by `make test` (docs/build.md).
+PURE_TESTS ?= tests/core tests/backtest tests/sim/engine tests/compiled
+# The sources of the compiled modules (setup.py's COMPILED_MODULES lives in these folders): an
+# edit re-runs the compiled install. tests/conftest.py also refuses a stale compiled build.
+COMPILED_SOURCES := $(wildcard src/thalex_mm/core/*.py src/thalex_mm/backtest/*.py src/thalex_mm/sim/engine/*.py)
 
 .PHONY: run test lint bench clean
 
@@ -10,8 +15,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py $(COMPILED_SOURCES)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -c "import thalex_mm; print('thalex-mm build:', thalex_mm.build_mode())"
 	touch $@
 
 run: $(VENV)/.installed
@@ -19,6 +25,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+	THALEX_MM_PURE_PYTHON=1 $(BIN)/python -m pytest $(PURE_TESTS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -27,4 +34,6 @@ bench: $(VENV)/.installed
 	for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache build
+	rm -f src/*__mypyc*.so src/thalex_mm/_build_info.json
+	find src -name '*.cpython-*.so' -delete

@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from thalex_mm import __version__
+from thalex_mm import __version__, build_info, build_mode
 
 __all__ = ["main"]
 
@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="thalex-mm",
         description="Avellaneda-Stoikov / GLFT market maker for Thalex, with a simulated exchange.",
     )
-    parser.add_argument("--version", action="version", version=f"thalex-mm {__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"thalex-mm {__version__} ({build_mode()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name, help_text in SUBCOMMANDS:
         module = importlib.import_module(module_name)
@@ -54,10 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     from thalex_mm.logging_setup import configure_logging
 
     configure_logging()
+    _warn_if_fallen_back()
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         return 130
+
+
+def _warn_if_fallen_back() -> None:
+    """One line on stderr when the install meant to compile but fell back to pure Python
+    (a deliberate ``THALEX_MM_COMPILE=0`` or ``THALEX_MM_PURE_PYTHON=1`` stays quiet)."""
+    mode = build_mode()
+    if mode.startswith("pure (not compiled") and "THALEX_MM_COMPILE=0" not in str(
+        build_info().get("reason")
+    ):
+        print(f"thalex-mm: running {mode}; see docs/build.md", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -71,18 +71,22 @@ def _market(seed: int, steps: int, vol_ticks: float, trade_p: float, jump_p: flo
     return events_from_columns(kind, side, ts, ts + 1_000_000, price, qty)
 
 
-class CheckedCore(MarketMakerCore):
-    """The real core; every batch of commands is checked before it is returned."""
+class CheckedCore:
+    """The real core; every batch of commands is checked before it is returned (a wrapper: the
+    core may be compiled, and a compiled class takes no interpreted subclass)."""
 
     violations: list[str]
 
     def __init__(self, config: BotConfig) -> None:
-        super().__init__(config)
+        self.core = MarketMakerCore(config)
         self.violations = []
         self.checked = 0
 
-    def handle(self, event):  # type: ignore[override]
-        step = super().handle(event)
+    def __getattr__(self, name: str):
+        return getattr(self.core, name)  # on_sent, next_deadline_ns, position, orders, risk, ...
+
+    def handle(self, event):
+        step = self.core.handle(event)
         self._check(step.commands, type(event).__name__)
         return step
 

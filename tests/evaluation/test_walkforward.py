@@ -23,18 +23,22 @@ CALIBRATION_S = 60.0
 _QUOTING = ("InsertOrder", "AmendOrder", "MassQuote")
 
 
-class LoggingCore(MarketMakerCore):
-    """The real core, keeping (core time, command) of every command it returns."""
+class LoggingCore:
+    """The real core, keeping (core time, command) of every command it returns (a wrapper: the
+    core may be compiled, and a compiled class takes no interpreted subclass)."""
 
     logs: ClassVar[list[list[tuple[int, str]]]] = []
 
     def __init__(self, config: BotConfig) -> None:
-        super().__init__(config)
+        self.core = MarketMakerCore(config)
         self.sent: list[tuple[int, str]] = []
         LoggingCore.logs.append(self.sent)
 
+    def __getattr__(self, name: str):
+        return getattr(self.core, name)  # on_sent, next_deadline_ns, status, config, ...
+
     def handle(self, event):
-        out = super().handle(event)
+        out = self.core.handle(event)
         self.sent.extend((event.local_ts_ns, repr(c)) for c in out.commands)
         return out
 

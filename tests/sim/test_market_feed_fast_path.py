@@ -16,10 +16,8 @@ INST = BTC_PERPETUAL.name
 def _run(rows: np.ndarray, fast: bool):
     engine = MatchingEngine(EngineConfig())
     engine.add_instrument(BTC_PERPETUAL)
-    if not fast:
-        engine.set_external_level_fast = None  # MarketFeed falls back to the full call
     engine.open_session("s", "A")
-    feed = MarketFeed(engine, source=None, trade_mode="sweep")
+    feed = MarketFeed(engine, source=None, trade_mode="sweep", fast_path=fast)
     deltas: list[dict] = []
     feed.publish_private = lambda out: feed.note_book_changes(out.book_changes, out.public_trades)
     for i, chunk in enumerate(np.array_split(rows, 40)):

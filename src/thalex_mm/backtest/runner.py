@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -49,8 +50,10 @@ from thalex_mm.core.events import (
     TimerFired,
 )
 from thalex_mm.core.order_ids import seeded_base
+from thalex_mm.core.step import CoreLike
 from thalex_mm.core.types import Instrument, Side, TimeInForce
 from thalex_mm.data.events import EventKind
+from thalex_mm.frozen_pickle import reduce_frozen
 from thalex_mm.progress import ProgressSink
 from thalex_mm.reports import RunRecorder
 from thalex_mm.sim.engine import (
@@ -203,6 +206,10 @@ class BacktestSettings:
             raise ValueError(f"backtest batch_ms: got {self.batch_ms!r}, expected > 0")
         make_queue_model(self.queue_model)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses to spawn / Ray workers; compiled, it cannot unpickle field by field.
+        return reduce_frozen(self)
+
 
 def effective_batch_ms(config: BotConfig, settings: BacktestSettings) -> float:
     """The batch length a run uses, ms: ``settings.batch_ms``, or (None) the quoter's minimum
@@ -280,6 +287,10 @@ class SessionResult:
     final_position: float
     calibration: dict | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses to spawn / Ray workers; compiled, it cannot unpickle field by field.
+        return reduce_frozen(self)
+
 
 def calibration_figures(core: object) -> dict | None:
     """What the core calibrated, for ``summary.json``: A (1/s per side, the fill intensity the
@@ -331,7 +342,7 @@ def run_session(
     settings: BacktestSettings,
     recorder: RunRecorder,
     *,
-    core_factory: Callable[[BotConfig], object] | None = None,
+    core_factory: Callable[[BotConfig], CoreLike] | None = None,
     progress: ProgressSink | None = None,
 ) -> SessionResult:
     """Replay one market session (rows of one continuous capture) through a fresh core.
@@ -385,7 +396,7 @@ class _Loop:
 
     def __init__(
         self, tape: MarketTape, config: BotConfig, settings: BacktestSettings,
-        recorder: RunRecorder, core_factory: Callable[[BotConfig], object],
+        recorder: RunRecorder, core_factory: Callable[[BotConfig], CoreLike],
     ) -> None:
         self.tape = tape
         self.config = config
@@ -503,7 +514,7 @@ class _Loop:
                                        mark_price=mid, index_price=mid))
         tr = lists["trade_start"]
         t0, t1 = tr[k], tr[k + 1]
-        trades = ()
+        trades: tuple[PublicTrade, ...] = ()
         if t1 > t0:  # the batch's prints (per-trade lists, indexed by trade number)
             px, qt, sd, ts = lists["px"], lists["qty"], lists["side"], lists["ets"]
             trades = tuple(
@@ -512,7 +523,7 @@ class _Loop:
             )
         if lists["snap"][k]:
             bids, asks = tape.snapshot_levels(k)
-            ev = BookSnapshotReceived(exchange_ts_ns=exch, local_ts_ns=t, instrument=name,
+            ev: BookSnapshotReceived | BookDeltaReceived = BookSnapshotReceived(exchange_ts_ns=exch, local_ts_ns=t, instrument=name,
                                       bids=bids, asks=asks, trades=trades)
         else:
             s0, sp, s1 = lists["lv0"][k], lists["lvs"][k], lists["lv1"][k]

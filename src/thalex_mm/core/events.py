@@ -10,6 +10,7 @@ Units: prices in quote currency, amounts in contracts, timestamps in ns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from thalex_mm.core.error_kinds import ErrorKind
 from thalex_mm.core.types import (
@@ -48,6 +49,7 @@ __all__ = [
     "PublicTrade",
     "PublicTradesReceived",
     "ReconnectRequested",
+    "ReplyReceived",
     "ResponseReceived",
     "ShutdownRequested",
     "TickerUpdated",
@@ -311,6 +313,18 @@ class ResponseReceived(Event):
 
     request_id: int | None
     report: OrderReport | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyReceived(Event):
+    """A successful answer, still decoded JSON: the result of a control call (the driver's
+    ``WsSession.call`` returns it) or, through ``protocol.decoder.response_event``, of an order
+    request. Never given to the core. Defined here, not in the codec, because events are
+    compiled (docs/build.md) and a compiled class takes no interpreted subclass."""
+
+    request_id: int | None
+    # decoded JSON of any shape (Any: a class-body annotation ``object`` fails in mypyc 2.4)
+    result: Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

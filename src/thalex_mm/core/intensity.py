@@ -125,7 +125,7 @@ class IntensityEstimate:
     calibrated_ts_ns: int = 0
 
 
-def _score(k: float, groups: list[tuple[float, float, int]]) -> float:
+def _score(k: float, groups: list[tuple[float, float, float]]) -> float:
     """d/dk of the log-likelihood, Σ n·(−a + w/(e^(k·w) − 1)) (w = inf: −a only)."""
     s = 0.0
     for a, w, n in groups:
@@ -136,7 +136,7 @@ def _score(k: float, groups: list[tuple[float, float, int]]) -> float:
     return s
 
 
-def _curvature(k: float, groups: list[tuple[float, float, int]]) -> float:
+def _curvature(k: float, groups: list[tuple[float, float, float]]) -> float:
     """−d²/dk² of the log-likelihood (observed information), >= 0."""
     info = 0.0
     for _, w, n in groups:
@@ -176,9 +176,10 @@ def fit_k_per_tick(
         if not w > 1e-6:
             continue
         counter[(round(float(a), 6), round(float(w), 6) if math.isfinite(w) else math.inf)] += 1
-    groups = [(a, w, n) for (a, w), n in counter.items()]
+    # n is a float: the prior adds n0 pseudo-orders, which need not be whole
+    groups: list[tuple[float, float, float]] = [(a, w, n) for (a, w), n in counter.items()]
     if prior_excess_ticks is not None and prior_orders > 0.0:
-        groups.append((prior_excess_ticks, 1.0, prior_orders))  # type: ignore[arg-type]
+        groups.append((prior_excess_ticks, 1.0, prior_orders))
     if not groups:
         return None
     lo, hi = _K_MIN, _K_MAX

@@ -94,7 +94,7 @@ class QuoteDiffer:
 
         cancels: list[tuple[Priority, Command]] = []
         cancelled_keys: list[int | str] = []
-        retreats: list[tuple[Priority, Command, TrackedOrder]] = []
+        retreats: list[tuple[Priority, AmendOrder, TrackedOrder]] = []
         towards: list[_Move] = []
         for side, levels in ((Side.BUY, bids), (Side.SELL, asks)):
             other_best = (
@@ -124,10 +124,11 @@ class QuoteDiffer:
                 cancelled_keys.append(o.key)
             for i, (price, amount) in enumerate(levels):
                 prio = Priority.TOP if i == 0 else Priority.DEEPER
-                o = by_level.get(i)
-                if o is None:
+                held = by_level.get(i)
+                if held is None:
                     towards.append(_Move(prio, side, i, price, amount, None))
                     continue
+                o = held
                 st = o.state
                 if st is _PI or st is _PA or st is _PC:
                     continue
@@ -145,11 +146,11 @@ class QuoteDiffer:
         for key in cancelled_keys:
             del book[key]
         out: list[tuple[Priority, Command]] = sorted(cancels, key=lambda pc: pc[0])
-        for prio, cmd, o in retreats:
-            out.append((prio, cmd))
-            book[o.key] = (o.side, cmd.price)
+        for prio, amend, o in retreats:
+            out.append((prio, amend))
+            book[o.key] = (o.side, amend.price)
         towards.sort(key=lambda m: m.priority)
-        for prio, side, level, price, amount, o in towards:
+        for prio, side, level, price, amount, held in towards:
             if side is Side.BUY:
                 opp = [p for k, (s, p) in book.items() if s is Side.SELL]
                 if opp and price >= min(opp) - _EPS:
@@ -158,7 +159,7 @@ class QuoteDiffer:
                 opp = [p for k, (s, p) in book.items() if s is Side.BUY]
                 if opp and price <= max(opp) + _EPS:
                     continue
-            if o is None:
+            if held is None:
                 cid = allocate_client_order_id()
                 planned[cid] = level
                 cmd: Command = InsertOrder(
@@ -173,8 +174,8 @@ class QuoteDiffer:
                 )
                 book[cid] = (side, price)
             else:
-                cmd = self._amend(o, price, amount, vtick)
-                book[o.key] = (side, price)
+                cmd = self._amend(held, price, amount, vtick)
+                book[held.key] = (side, price)
             out.append((prio, cmd))
         return tuple(out), planned
 
@@ -241,8 +242,9 @@ class QuoteDiffer:
         ordered = True
         for lv in levels:
             key = (lv.price, lv.amount)
-            pa = cache.get(key, key)
-            if pa is key:
+            pa = cache.get(key)
+            # a miss: test membership, not ``is key`` (compiled, a tuple is boxed anew each time)
+            if pa is None and key not in cache:
                 price = round_to_tick(lv.price, tick, direction)
                 amount = round_to_tick(lv.amount, vtick, "down")
                 ok = price > 0 and amount >= min_amount - _EPS

@@ -263,16 +263,16 @@ class OrderManager:
             self._orders[cid] = order
             self._active[cid] = order
         elif isinstance(command, AmendOrder):
-            order = self._find(command.client_order_id, command.order_id)
-            if order is not None and not order.state.is_terminal:
-                self._move(order, OrderTrigger.SEND_AMEND)
-                order.pending_price = command.price
-                order.pending_amount = command.amount
-                order.pending_fill_offset = order.filled_amount
+            found = self._find(command.client_order_id, command.order_id)
+            if found is not None and not found.state.is_terminal:
+                self._move(found, OrderTrigger.SEND_AMEND)
+                found.pending_price = command.price
+                found.pending_amount = command.amount
+                found.pending_fill_offset = found.filled_amount
         elif isinstance(command, CancelOrder):
-            order = self._find(command.client_order_id, command.order_id)
-            if order is not None and not order.state.is_terminal:
-                self._move(order, OrderTrigger.SEND_CANCEL)
+            found = self._find(command.client_order_id, command.order_id)
+            if found is not None and not found.state.is_terminal:
+                self._move(found, OrderTrigger.SEND_CANCEL)
         elif isinstance(command, SetMmp):
             self._mmp_in_flight = True
         elif isinstance(command, CancelMassQuote | CancelSession | CancelAll):
@@ -434,14 +434,15 @@ class OrderManager:
                 if cancel and order is None:
                     commands.append(CancelOrder(client_order_id=None, order_id=rep.order_id))
                     continue
-                ours = order is not None and not order.inherited
+                mine = order if order is not None and not order.inherited else None
+                ours = mine is not None
                 order = TrackedOrder(
                     # a leftover is known by its order id only: its client id belongs to
                     # another session and would address nothing (or one of ours) in this one
-                    client_order_id=order.client_order_id if ours else None,
+                    client_order_id=mine.client_order_id if mine is not None else None,
                     instrument=rep.instrument,
                     side=rep.side,
-                    level=order.level if ours else -1,
+                    level=mine.level if mine is not None else -1,
                     price=rep.price or 0.0,
                     amount=rep.amount,
                     state=OrderState.OPEN,

@@ -201,8 +201,9 @@ class QuoteBuilder:
         # the same inputs give the same quotes (the finite horizon also depends on ts_ns)
         key = (fair_value, sigma, A, k, position, best_bid, best_ask, allow_bid, allow_ask,
                position_limit, ts_ns if self._mode is HorizonMode.FINITE else 0, widen_bid, widen_ask)
-        if key == self._last_key:
-            return self._last_wanted, self._last_figures
+        last_figures = self._last_figures  # set together with _last_key
+        if key == self._last_key and last_figures is not None:
+            return self._last_wanted, last_figures
         tick = self._tick
         q = position / self._unit
         gamma = self._gamma

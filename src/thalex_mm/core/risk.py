@@ -191,8 +191,7 @@ class RiskManager:
         self._daily_loss = config.daily_loss_limit_usd
         self._trailing_stop = config.trailing_stop_usd
         self._stale_ns = config.stale_data_timeout_s * _NS_PER_S
-        self._soft_limit = config.position_soft_limit
-        self._hard_limit = config.position_hard_limit
+        self._soft_limit, self._hard_limit, self._max_size = _resolved_limits(config)
         self._max_notional = config.max_notional_usd
         self._band_frac = config.price_band_bps / 1e4
         # (market, position, now_ns) of the last evaluate: gate() right after evaluate() with
@@ -207,8 +206,7 @@ class RiskManager:
         """Adopt the position limits and max order size resolved for the instrument
         (contracts); the trading state and its history are kept."""
         self._cfg = _unbounded_until_resolved(config)
-        self._soft_limit = self._cfg.position_soft_limit
-        self._hard_limit = self._cfg.position_hard_limit
+        self._soft_limit, self._hard_limit, self._max_size = _resolved_limits(self._cfg)
         self._evaluated = None
 
     # ------------------------------------------------------------------ inputs
@@ -412,7 +410,7 @@ class RiskManager:
         """``(bids_allowed, asks_allowed)`` for this position (contracts) and state."""
         if self.state is TradingState.HALTED:
             return False, False
-        soft = self._cfg.position_soft_limit
+        soft = self._soft_limit
         reducing = self.state is TradingState.REDUCING
         bids = position < soft - _EPS and not (reducing and position >= -_EPS)
         asks = position > -soft + _EPS and not (reducing and position <= _EPS)
@@ -532,8 +530,8 @@ class RiskManager:
                 self._deny(denials, now_ns, lv, why)
             return out
         cfg = self._cfg
-        max_size = cfg.max_order_size
-        hard = cfg.position_hard_limit
+        max_size = self._max_size
+        hard = self._hard_limit
         max_notional = cfg.max_notional_usd
         apos = abs(pos)
         reduces = (side is Side.SELL and pos > 0) or (side is Side.BUY and pos < 0)
@@ -605,7 +603,7 @@ class RiskManager:
 
         halted = self.state is TradingState.HALTED
         reducing = self.state is TradingState.REDUCING
-        max_size = self._cfg.max_order_size
+        max_size = self._max_size
         if isinstance(cmd, InsertOrder):
             reduces = cmd.side.sign * pos < 0 and cmd.amount <= abs(pos) + _EPS
             if halted:
@@ -616,7 +614,7 @@ class RiskManager:
             if reducing and not reduces:
                 return denied(Reason.REDUCE_ONLY, f"{cmd.side} {cmd.amount} at position {pos}")
             if (
-                abs(pos + cmd.side.sign * cmd.amount) > self._cfg.position_hard_limit + _EPS
+                abs(pos + cmd.side.sign * cmd.amount) > self._hard_limit + _EPS
                 and not reduces
             ):
                 return denied(Reason.POSITION_HARD_LIMIT, f"position {pos} + {cmd.amount}")
@@ -653,7 +651,7 @@ class RiskManager:
     # ------------------------------------------------------------------ internals
 
     def _over_hard_limit(self, side: Side, pos: float, resting_after: float | None) -> bool:
-        return resting_after is not None and side.sign * pos + resting_after > self._cfg.position_hard_limit + _EPS
+        return resting_after is not None and side.sign * pos + resting_after > self._hard_limit + _EPS
 
     def _pause(self, reason: Reason, ts_ns: int) -> None:
         until = ts_ns + int(self._cfg.pause_cooldown_s * _NS_PER_S)
@@ -751,3 +749,10 @@ def _unbounded_until_resolved(config: RiskConfig) -> RiskConfig:
     unset = {k: float("inf") for k in ("position_soft_limit", "position_hard_limit", "max_order_size")
              if getattr(config, k) is None}
     return config.model_copy(update=unset) if unset else config
+
+
+def _resolved_limits(config: RiskConfig) -> tuple[float, float, float]:
+    """``(soft, hard, max order size)``, contracts, as plain floats (+inf where unset)."""
+    soft, hard, size = config.position_soft_limit, config.position_hard_limit, config.max_order_size
+    inf = float("inf")
+    return (inf if soft is None else soft, inf if hard is None else hard, inf if size is None else size)

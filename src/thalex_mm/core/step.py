@@ -11,8 +11,10 @@ is no buffer to poll and nothing to drop when nobody polls it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from thalex_mm.core.commands import Command
+from thalex_mm.core.events import Event
 from thalex_mm.core.flatten import FlattenReport
 from thalex_mm.core.order_records import (
     FillRecorded,
@@ -25,7 +27,7 @@ from thalex_mm.core.position import PositionDiscrepancy
 from thalex_mm.core.reasons import OrderDenied, QuoteDenied, TradingStateChanged
 from thalex_mm.core.risk import RunBaseline
 
-__all__ = ["EMPTY_STEP", "Notice", "Step"]
+__all__ = ["EMPTY_STEP", "CoreLike", "Notice", "Step"]
 
 Notice = (
     TradingStateChanged
@@ -61,3 +63,11 @@ class Step:
 
 EMPTY_STEP = Step()
 """A step with nothing to send and nothing to say."""
+
+
+class CoreLike(Protocol):
+    """What a driver needs from the pure core (``thalex_mm.core.market_maker.MarketMakerCore``)."""
+
+    def handle(self, event: Event) -> Step: ...
+    def on_sent(self, request_id: int, command: Command) -> None: ...
+    def next_deadline_ns(self) -> int | None: ...

@@ -132,9 +132,9 @@ class TapeMarkout:
             if total >= 0.0:
                 chosen = x
                 break
-        x = chosen if chosen is not None else deepest
-        self.behind_touch_ticks = x
-        self.depth_ticks = None if x is None else h_med + x
+        best = chosen if chosen is not None else deepest
+        self.behind_touch_ticks = best
+        self.depth_ticks = None if best is None else h_med + best
 
     def widen(self, half_spread: float) -> float:
         """Extra distance (quote currency, >= 0) that brings ``half_spread`` to the break-even

@@ -54,7 +54,7 @@ from thalex_mm.core.events import (
     ShutdownRequested,
     TimerFired,
 )
-from thalex_mm.core.step import Notice, Step
+from thalex_mm.core.step import CoreLike, Notice, Step
 from thalex_mm.drivers.backoff import FatalConnectionError, backoff_from_config, classify_error
 from thalex_mm.drivers.ws_session import WsSession
 from thalex_mm.protocol import constants as ch
@@ -66,14 +66,6 @@ from thalex_mm.protocol.rejections import RequestRejected
 __all__ = ["AvellanedaQuoter", "CoreLike", "LatencyObserver", "QuoterStats"]
 
 log = logging.getLogger("thalex_mm.quoter")
-
-
-class CoreLike(Protocol):
-    """What the driver needs from the pure core (``thalex_mm.core.market_maker.MarketMakerCore``)."""
-
-    def handle(self, event: Event) -> Step: ...
-    def on_sent(self, request_id: int, command: Command) -> None: ...
-    def next_deadline_ns(self) -> int | None: ...
 
 
 class LatencyObserver(Protocol):

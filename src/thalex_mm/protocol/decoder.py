@@ -22,7 +22,6 @@ the payload has none (lwt, portfolio, summary, instruments, system, mm_protectio
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -42,6 +41,7 @@ from thalex_mm.core.events import (
     PortfolioUpdated,
     PublicTradesReceived,
     ReconnectRequested,
+    ReplyReceived,
     ResponseReceived,
     TickerUpdated,
 )
@@ -130,16 +130,6 @@ def _failed(data: Any, reason: str, local_ts_ns: int) -> tuple[Event, ...]:
 
 
 # ---------------------------------------------------------------- replies
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReplyReceived(Event):
-    """A successful answer, still decoded JSON: the result of a control call (the driver's
-    ``WsSession.call`` returns it) or, through :func:`response_event`, of an order request.
-    Never given to the core."""
-
-    request_id: int | None
-    result: object
 
 
 def response_event(reply: ReplyReceived) -> ResponseReceived | DecodeFailed:

@@ -145,7 +145,9 @@ _QUEUE_MODELS = "risk_averse, power[:N] (N > 0, default 2), log"
 
 
 def _field_types(cls: type) -> dict[str, str]:
-    return {f.name: str(f.type) for f in dataclasses.fields(cls) if f.init}
+    # a string (postponed annotations), or the type itself for a compiled class (EngineConfig)
+    return {f.name: f.type if isinstance(f.type, str) else f.type.__name__
+            for f in dataclasses.fields(cls) if f.init}
 
 
 def _option_groups() -> dict[str, tuple[str, str, object]]:

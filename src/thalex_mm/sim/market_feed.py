@@ -79,6 +79,8 @@ class MarketFeed:
         trade_mode: ``"sweep"``: a TRADE row is a market order that trades up to its price
             (synthetic world); ``"print"``: a recorded trade printed at its price (replay).
         publish_interval_s: cadence of public feed messages, seconds.
+        fast_path: level updates that can trade with nothing and meet none of our orders use
+            the engine's ``set_external_level_fast`` (False: the full call, for comparisons).
 
     The ticker's collar_low/high come from the engine (``collar_bounds``). A source without
     MARK rows (a Binance replay) gets mark = index = mid of the book at each publish.
@@ -92,8 +94,10 @@ class MarketFeed:
         *,
         trade_mode: str = "sweep",
         publish_interval_s: float = 0.05,
+        fast_path: bool = True,
     ) -> None:
         self.engine = engine
+        self.fast_path = fast_path  # False: every level update takes the full engine call
         self.source = source
         self.instrument = instrument
         self.instruments = {instrument.name: instrument}
@@ -218,7 +222,7 @@ class MarketFeed:
         publish_private = self.publish_private
         external = self._external
         book_changes = self._book_changes
-        fast = getattr(eng, "set_external_level_fast", None)
+        fast = getattr(eng, "set_external_level_fast", None) if self.fast_path else None
         level_kind, trade_kind, clear_kind = _LEVEL, _TRADE, _CLEAR
         buy, sell = Side.BUY, Side.SELL
         for kind, side, ts, price, qty in zip(

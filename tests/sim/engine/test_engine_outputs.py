@@ -12,11 +12,25 @@ from thalex_mm.core.types import ChangeReason, OrderStatus, OrderType, Side, Tim
 from thalex_mm.sim.engine import EngineOutput
 from thalex_mm.sim.engine.fast import fast_constructor, fast_positional_constructor
 
+# a distinct value per field (of the field's type: a compiled class checks types), so that a
+# constructor that swaps two fields fails
+_ENUMS = {"ChangeReason": ChangeReason.FILL, "OrderStatus": OrderStatus.FILLED,
+          "OrderType": OrderType.MARKET, "Side": Side.SELL, "TimeInForce": TimeInForce.IOC}
+
 
 def _sample(cls):
     values = {}
     for i, f in enumerate(dataclasses.fields(cls)):
-        values[f.name] = f"v{i}" if f.default is dataclasses.MISSING else f.default
+        # a string here (postponed annotations); the type itself when the class is compiled,
+        # where an Optional field's type reads ``type`` (then None, a valid value, is used)
+        kind = f.type if isinstance(f.type, str) else f.type.__name__
+        kind = kind.removesuffix(" | None")
+        if f.default is not dataclasses.MISSING:
+            values[f.name] = f.default
+        elif kind in _ENUMS:
+            values[f.name] = _ENUMS[kind]
+        else:
+            values[f.name] = {"int": i, "float": i + 0.5, "str": f"v{i}"}.get(kind)
     return values
 
 

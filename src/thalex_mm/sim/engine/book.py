@@ -239,7 +239,8 @@ class BookSide:
         """True when price ``ticks_a`` is at least as good as ``ticks_b`` for this side."""
         return ticks_a * self.sign <= ticks_b * self.sign
 
-    def depth(self, n: int) -> list[Level]:
+    def depth(self, n: int | None) -> list[Level]:
+        """The best ``n`` levels (None: all), best first."""
         sign = self.sign
         return [self.levels[k * sign] for k in self._keys[:n]]
 

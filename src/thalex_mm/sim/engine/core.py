@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from thalex_mm.core.events import AccountTrade, MmpStatus, OrderFill, OrderReport, PublicTrade
 from thalex_mm.core.types import (
@@ -22,6 +23,7 @@ from thalex_mm.core.types import (
 )
 from thalex_mm.errors import InvalidState
 from thalex_mm.fees import DEFAULT_MAKER_FEE_RATE, DEFAULT_TAKER_FEE_RATE
+from thalex_mm.frozen_pickle import reduce_frozen
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.accounts import Ledger
 from thalex_mm.sim.engine.book import Book, Level, RestingOrder
@@ -32,6 +34,7 @@ from thalex_mm.sim.engine.outputs import (
     BookLevelChange,
     EngineError,
     EngineOutput,
+    MassQuoteResult,
     MmpUpdate,
     OrderUpdate,
     PortfolioUpdate,
@@ -105,6 +108,10 @@ class EngineConfig:
     queue_model: QueueModel = field(default_factory=RiskAverseQueue)
     self_trade_prevention: bool = True
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses to spawn / Ray workers; compiled, it cannot unpickle field by field.
+        return reduce_frozen(self)
+
 
 class _Session:
     __slots__ = ("account", "by_cid", "persistent")
@@ -140,6 +147,14 @@ class _Op:
         self.fills: dict[str, tuple[RestingOrder, list[OrderFill]]] = {}
         self.mmp_exec: dict[tuple[str, str], float] = {}
         self.mmp_updates: list[MmpUpdate] = []
+
+
+def _resting_price(o: RestingOrder) -> float:
+    """The limit price of an order on a level, quote currency (only limit orders rest)."""
+    price = o.price
+    if price is None:
+        raise InvalidState(f"order {o.order_id} rests on a level without a price")
+    return price
 
 
 def _status(o: RestingOrder, delete_reason: DeleteReason | None) -> OrderStatus:
@@ -278,11 +293,12 @@ class _EngineCore:
         """Put ``o`` at the back of its level's queue, behind all external size there."""
         book = self._books[o.instrument]
         side = book.bids if o.side is _BUY else book.asks
-        level = side.get_or_create(o.ticks, o.price)
+        price = _resting_price(o)
+        level = side.get_or_create(o.ticks, price)
         o.queue_ahead = level.external
         level.orders.append(o)
         self._index(o)
-        op.touched[(o.instrument, o.side, o.ticks)] = o.price
+        op.touched[(o.instrument, o.side, o.ticks)] = price
 
     def _detach(self, op: _Op, o: RestingOrder) -> None:
         """Take a resting ``o`` off its level (not off the indexes)."""
@@ -292,7 +308,7 @@ class _EngineCore:
         if level is not None and o in level.orders:
             level.orders.remove(o)
             side.discard_if_empty(level)
-            op.touched[(o.instrument, o.side, o.ticks)] = o.price
+            op.touched[(o.instrument, o.side, o.ticks)] = _resting_price(o)
 
     def _delete(
         self,
@@ -507,7 +523,8 @@ class _EngineCore:
                 n += 1
         return n
 
-    def _finish(self, op: _Op, response: object = None) -> EngineOutput:
+    def _finish(self, op: _Op, response: OrderReport | int | float | MassQuoteResult | None = None
+                ) -> EngineOutput:
         """Settle MMP, add the makers' fill reports and build the output envelope."""
         if op.mmp_exec:
             self._settle_mmp(op)

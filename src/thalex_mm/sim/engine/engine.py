@@ -25,8 +25,7 @@ from thalex_mm.core.types import (
 )
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.book import Book, RestingOrder
-from thalex_mm.sim.engine.core import Collar, EngineConfig, _Op, _Session
-from thalex_mm.sim.engine.market import _MarketMixin
+from thalex_mm.sim.engine.core import Collar, EngineConfig, _Op, _resting_price, _Session
 from thalex_mm.sim.engine.mmp import MmpReason
 from thalex_mm.sim.engine.outputs import EngineError, EngineOutput
 from thalex_mm.sim.engine.quoting import _QuotingMixin
@@ -41,7 +40,7 @@ _IOC = TimeInForce.IOC
 _MARKET = OrderType.MARKET
 
 
-class MatchingEngine(_QuotingMixin, _MarketMixin):
+class MatchingEngine(_QuotingMixin):
     """Price-time priority books for several instruments, accounts and sessions.
 
     Args:
@@ -215,7 +214,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
             if o is None or o.account != s.account:
                 return EngineError(ErrorCode.ORDER_NOT_FOUND, f"order {order_id} not found")
             return o
-        o = s.by_cid.get(client_order_id)
+        o = s.by_cid.get(client_order_id) if client_order_id is not None else None
         if o is None:
             return EngineError(ErrorCode.ORDER_NOT_FOUND,
                                f"client_order_id {client_order_id} not found in this session")
@@ -263,7 +262,7 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
         if ticks == o.ticks and a <= o.amount:
             o.amount = a
             o.remaining = round(a - o.filled, 10)
-            op.touched[(o.instrument, o.side, o.ticks)] = o.price
+            op.touched[(o.instrument, o.side, o.ticks)] = _resting_price(o)
             report = self._emit(op, o, self._report(o, ChangeReason.AMEND))
             return self._finish(op, report)
         self._detach(op, o)
@@ -359,9 +358,10 @@ class MatchingEngine(_QuotingMixin, _MarketMixin):
         """Cash, PnL and margin of ``account`` (see ``accounts`` for the formulas)."""
         return self.ledger.summary(account, ts_ns)
 
-    def book_levels(self, instrument: str, depth: int = 10
+    def book_levels(self, instrument: str, depth: int | None = 10
                     ) -> tuple[tuple[tuple[float, float], ...], tuple[tuple[float, float], ...]]:
-        """``(bids, asks)`` best first, each ``(price, total amount incl. ours)``."""
+        """``(bids, asks)`` best first, each ``(price, total amount incl. ours)``; ``depth``
+        levels a side (None: all)."""
         book = self._books[instrument]
         return (
             tuple((lv.price, lv.total()) for lv in book.bids.depth(depth)),

@@ -105,7 +105,8 @@ class EngineOutput(NamedTuple):
 
     Attributes:
         response: the direct reply: an ``OrderReport`` (insert/amend/cancel), an ``int``
-            (cancel_all count), a ``MassQuoteResult``, or ``None`` (``null`` result).
+            (cancel_all count), a ``float`` (an external order's filled amount, contracts), a
+            ``MassQuoteResult``, or ``None`` (``null`` result).
         error: set when the request was refused; then ``response`` is ``None``.
         order_updates: order reports with ``change_reason`` and only the *new* fills.
         account_trades: our accounts' trades (the external counterparty is not reported).
@@ -115,7 +116,7 @@ class EngineOutput(NamedTuple):
         mmp_updates: protection-group statuses.
     """
 
-    response: object = None
+    response: OrderReport | int | float | MassQuoteResult | None = None
     error: EngineError | None = None
     order_updates: tuple[OrderUpdate, ...] = _EMPTY
     account_trades: tuple[AccountTradeUpdate, ...] = _EMPTY

@@ -28,7 +28,8 @@ from thalex_mm.core.events import MmpStatus
 from thalex_mm.core.types import ChangeReason, DeleteReason, Side
 from thalex_mm.protocol.error_codes import ErrorCode
 from thalex_mm.sim.engine.book import RestingOrder
-from thalex_mm.sim.engine.core import _EngineCore, _Op
+from thalex_mm.sim.engine.core import _Op
+from thalex_mm.sim.engine.market import _MarketMixin
 from thalex_mm.sim.engine.mmp import MmpGroup, MmpReason
 from thalex_mm.sim.engine.outputs import (
     EngineError,
@@ -50,7 +51,9 @@ MAX_LEVELS = 10
 MAX_ITEMS = 100
 
 
-class _QuotingMixin(_EngineCore):
+# one chain of single inheritance (mypyc compiles no multiple inheritance, docs/build.md):
+# MatchingEngine -> _QuotingMixin -> _MarketMixin -> _EngineCore
+class _QuotingMixin(_MarketMixin):
     # ------------------------------------------------------------ MMP
 
     def _products(self) -> set[str]:
@@ -175,9 +178,10 @@ class _QuotingMixin(_EngineCore):
                 elif len(levels) > MAX_LEVELS:
                     group_err = (ErrorCode.INVALID_REQUEST,
                                  f"{len(levels)} levels, at most {MAX_LEVELS} per side")
-                if group_err is not None:
-                    errors.extend(MassQuoteError(group_err[0], group_err[1], side, lv[0])
-                                  for lv in levels)
+                if group_err is not None or group is None:  # group None sets group_err
+                    if group_err is not None:
+                        errors.extend(MassQuoteError(group_err[0], group_err[1], side, lv[0])
+                                      for lv in levels)
                     continue
                 n_ok += self._quote_side(op, s.account, session, inst.name, side, levels,
                                          group, label, post_only, reject_post_only, errors)
