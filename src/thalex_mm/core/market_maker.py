@@ -93,6 +93,13 @@ _UNUSABLE_BOOK = frozenset({BookHealth.NO_SNAPSHOT, BookHealth.INCONSISTENT})
 _PORTFOLIO_GRACE_NS = 1_000_000_000  # a disagreeing portfolio line this soon after a fill waits
 
 
+def _earlier_future(best: int, t: int | None, now: int) -> int:
+    """``t`` if it lies after ``now`` and before ``best`` (or ``best`` <= ``now``), else ``best``."""
+    if t is not None and t > now and (best <= now or t < best):
+        return t
+    return best
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CoreStatus:
     """What the core knows now, for the terminal status, dashboard and journal.
@@ -196,6 +203,7 @@ class MarketMakerCore:
         self.figures: QuoteFigures | None = None
         self.wanted = WantedQuotes(instrument=m.instrument)
         self._min_interval_ns = int(config.quoting.min_requote_interval_ms * 1_000_000)
+        self._estimate_intensity = config.avellaneda.estimate_intensity  # resolving sizes keeps it
         self._connected = False
         self._connected_ns = 0  # local time of the last Connected
         self._resync_requested = False  # a Resynchronise went out on this connection
@@ -317,18 +325,20 @@ class MarketMakerCore:
 
     def next_deadline_ns(self) -> int | None:
         """When the core next wants a ``TimerFired`` (ns, always in the future), or None."""
-        times: list[int] = []
+        # the earliest of the candidates after now (None and 0 stand for "no deadline"); the
+        # driver asks after every event, so no list is built
+        now = self._now_ns
+        best = 0
         if self._dirty and self._last_quote_ns is not None and self._ready():
-            times.append(self._last_quote_ns + self._min_interval_ns)
-        times.append(self.budget.next_deadline_ns() or 0)
-        times.append(self.risk.next_deadline_ns() or 0)
-        times.append(self.side_hold.next_deadline_ns(self._now_ns) or 0)
+            best = _earlier_future(best, self._last_quote_ns + self._min_interval_ns, now)
+        best = _earlier_future(best, self.budget.next_deadline_ns(), now)
+        best = _earlier_future(best, self.risk.next_deadline_ns(), now)
+        best = _earlier_future(best, self.side_hold.next_deadline_ns(now), now)
         if self._held_portfolio is not None:
-            times.append(self._held_portfolio[1] + _PORTFOLIO_GRACE_NS)
-        if self.config.avellaneda.estimate_intensity:
-            times.append(self.intensity.next_calibration_ns() or 0)
-        future = [t for t in times if t > self._now_ns]
-        return min(future) if future else None
+            best = _earlier_future(best, self._held_portfolio[1] + _PORTFOLIO_GRACE_NS, now)
+        if self._estimate_intensity:
+            best = _earlier_future(best, self.intensity.next_calibration_ns(), now)
+        return best if best > now else None
 
     def stale_for_s(self, now_ns: int) -> float:
         """Seconds since the staler of book and ticker last updated (a stream never seen yet

@@ -191,6 +191,7 @@ class RiskManager:
         self._daily_loss = config.daily_loss_limit_usd
         self._trailing_stop = config.trailing_stop_usd
         self._stale_ns = config.stale_data_timeout_s * _NS_PER_S
+        self._stale_deadline_ns = int(self._stale_ns)  # the timer's offset from the last data
         self._soft_limit = config.position_soft_limit
         self._hard_limit = config.position_hard_limit
         self._max_notional = config.max_notional_usd
@@ -403,10 +404,13 @@ class RiskManager:
 
     def next_deadline_ns(self) -> int | None:
         """When a pause ends or data would turn stale (ns); None if nothing is scheduled."""
+        stale = self._last_data_ts_ns + self._stale_deadline_ns if self._last_data_ts_ns > 0 else None
+        if not self._paused_until:  # the common case, asked after every event
+            return stale
         times = list(self._paused_until.values())
-        if self._last_data_ts_ns > 0:
-            times.append(self._last_data_ts_ns + int(self._cfg.stale_data_timeout_s * _NS_PER_S))
-        return min(times) if times else None
+        if stale is not None:
+            times.append(stale)
+        return min(times)
 
     def allowed_sides(self, position: float) -> tuple[bool, bool]:
         """``(bids_allowed, asks_allowed)`` for this position (contracts) and state."""
