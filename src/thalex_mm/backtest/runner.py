@@ -516,10 +516,9 @@ class _Loop:
                                       bids=bids, asks=asks, trades=trades)
         else:
             s0, sp, s1 = lists["lv0"][k], lists["lvs"][k], lists["lv1"][k]
-            P, Q = lists["lvp"], lists["lvq"]
+            pairs = lists["lv"]
             ev = BookDeltaReceived(exchange_ts_ns=exch, local_ts_ns=t, instrument=name,
-                                   bids=tuple(zip(P[s0:sp], Q[s0:sp], strict=True)),
-                                   asks=tuple(zip(P[sp:s1], Q[sp:s1], strict=True)),
+                                   bids=tuple(pairs[s0:sp]), asks=tuple(pairs[sp:s1]),
                                    trades=trades)
         if mid == mid:
             self.rec.on_mid(exch, mid)
@@ -578,7 +577,8 @@ class _Loop:
             "index": tape.batch_index.tolist(), "funding": tape.batch_funding.tolist(),
             "snap": tape.batch_snapshot.tolist(), "lv0": lv0.tolist(),
             "lvs": lvs.tolist(), "lv1": lv1.tolist(),
-            "lvp": lv_price.tolist(), "lvq": lv_qty.tolist(),
+            # every net level change as its (price, amount) pair, made once for the session
+            "lv": list(zip(lv_price.tolist(), lv_qty.tolist(), strict=True)),
             "trade_start": trade_start,
             # trade rows only (the rest of the rows never reaches the core one by one)
             "px": np.round(tape.ticks[trade_rows] * tape.tick_size, 10).tolist(),

@@ -78,7 +78,7 @@ from thalex_mm.core.quote_builder import QuoteBuilder, QuoteFigures
 from thalex_mm.core.reasons import Reason, TradingState
 from thalex_mm.core.risk import MarketSnapshot, RiskManager
 from thalex_mm.core.side_hold import SideHold
-from thalex_mm.core.step import Notice, Step
+from thalex_mm.core.step import EMPTY_STEP, Notice, Step
 from thalex_mm.core.tape_markout import TapeMarkout
 from thalex_mm.core.technical import TechnicalAnalysis
 from thalex_mm.core.trend_fade import trend_fade_shift
@@ -313,11 +313,11 @@ class MarketMakerCore:
             quoted += self._admit(self.orders.leftover_cancels(self.instrument_name), now)
         if self.flatten.active:
             quoted += self._flatten_step(now)
-        return Step(
-            commands=urgent + quoted if urgent else quoted,
-            notices=tuple(self._notices),
-            quoted=self.quote_steps != steps_before,
-        )
+        commands = urgent + quoted if urgent else quoted
+        ran = self.quote_steps != steps_before
+        if not commands and not self._notices and not ran:
+            return EMPTY_STEP  # most events: nothing to send, nothing to say
+        return Step(commands=commands, notices=tuple(self._notices), quoted=ran)
 
     def on_sent(self, request_id: int, command: Command) -> None:
         """The driver is sending ``command`` as request ``request_id``."""
@@ -540,23 +540,28 @@ class MarketMakerCore:
         """Best bid and ask of the rest of the market: the public book minus our own resting
         size. Fair value and volatility must not follow our own quotes (a skewed quote would
         otherwise drag the mid, the fair value, and the next quote with it)."""
+        bid, ask, _ = self._external_touch_and_microprice(microprice=False)
+        return bid, ask
+
+    def _external_touch_and_microprice(
+        self, *, microprice: bool
+    ) -> tuple[float | None, float | None, float | None]:
+        """``_external_touch`` and, when asked (else None), the microprice of the rest of the
+        market (sizes at the external touch less ours): one look at our own levels for both."""
         book = self.market.book
         bid, ask = book.best_bid, book.best_ask
         if not self.orders.rests_at(self.instrument_name, bid, ask):
-            return bid, ask  # none of ours rests at the touch: the public touch is the market's
+            # none of ours rests at the touch: the public touch is the market's
+            return bid, ask, (book.microprice if microprice else None)
         top_bid, top_ask = self._external_top()
-        return (top_bid[0] if top_bid else None), (top_ask[0] if top_ask else None)
-
-    def _external_microprice(self) -> float | None:
-        """Microprice of the rest of the market (sizes at the external touch less ours)."""
-        book = self.market.book
-        if not self.orders.rests_at(self.instrument_name, book.best_bid, book.best_ask):
-            return book.microprice
-        top_bid, top_ask = self._external_top()
+        bid = top_bid[0] if top_bid else None
+        ask = top_ask[0] if top_ask else None
+        if not microprice:
+            return bid, ask, None
         if top_bid is None or top_ask is None or top_bid[0] >= top_ask[0]:
-            return book.microprice
-        (bid, bq), (ask, aq) = top_bid, top_ask
-        return (bid * aq + ask * bq) / (bq + aq)
+            return bid, ask, book.microprice
+        (b, bq), (a, aq) = top_bid, top_ask
+        return bid, ask, (b * aq + a * bq) / (bq + aq)
 
     def _external_top(self) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
         """``(price, size)`` of the best bid and ask left once our own size is taken out
@@ -634,7 +639,9 @@ class MarketMakerCore:
         if cfg.avellaneda.estimate_intensity:
             self.intensity.maybe_recalibrate(now)
             self.intensity.note_quote(now)
-        touch = self._external_touch()
+        bid, ask, microprice = self._external_touch_and_microprice(
+            microprice=cfg.quoting.fair_value is FairValueSource.MICROPRICE)
+        touch = (bid, ask)
         ms = self._market_snapshot(touch)
         pos = self._position_snapshot(ms.mark_price)
         book = self.market.book
@@ -646,7 +653,7 @@ class MarketMakerCore:
             self._notices.append(baseline)
         fv = self.fair.compute(
             mid=ext_mid,
-            microprice=self._external_microprice() if cfg.quoting.fair_value is FairValueSource.MICROPRICE else None,
+            microprice=microprice,
             mark=ms.mark_price,
             index=ms.index_price,
             funding_rate=self.market.ticker.funding_rate if cfg.quoting.funding_adjust else None,
