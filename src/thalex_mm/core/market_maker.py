@@ -89,6 +89,7 @@ __all__ = ["CoreStatus", "MarketMakerCore"]
 _NS = 1_000_000_000
 
 
+_BOOK_EVENTS = (BookDeltaReceived, BookSnapshotReceived)
 _UNUSABLE_BOOK = frozenset({BookHealth.NO_SNAPSHOT, BookHealth.INCONSISTENT})
 _PORTFOLIO_GRACE_NS = 1_000_000_000  # a disagreeing portfolio line this soon after a fill waits
 
@@ -203,7 +204,7 @@ class MarketMakerCore:
         self.figures: QuoteFigures | None = None
         self.wanted = WantedQuotes(instrument=m.instrument)
         self._min_interval_ns = int(config.quoting.min_requote_interval_ms * 1_000_000)
-        self._estimate_intensity = config.avellaneda.estimate_intensity  # resolving sizes keeps it
+        self._derive_step_settings()
         self._connected = False
         self._connected_ns = 0  # local time of the last Connected
         self._resync_requested = False  # a Resynchronise went out on this connection
@@ -368,9 +369,10 @@ class MarketMakerCore:
                 self._dirty = True
 
     def _on_market(self, event: Event, now: int) -> None:
-        mid_before = self.market.book.mid
+        mid_before: float | None = None  # only trades need the touch and mid before
         touch_before: tuple[float | None, float | None] = (None, None)
         if getattr(event, "trades", None):
+            mid_before = self.market.book.mid
             # the rest of the market's touch and mid: a print at our own quote is not a print
             # "at the touch" of the market (docs/model.md §4)
             touch_before = self._external_touch()
@@ -381,7 +383,7 @@ class MarketMakerCore:
         # feeding both would count every trade twice.
         if not self.market.apply(event):
             return
-        if isinstance(event, BookSnapshotReceived | BookDeltaReceived):
+        if isinstance(event, _BOOK_EVENTS):
             bb, ba = self.market.book.best_bid, self.market.book.best_ask
             if bb is not None and ba is not None and bb >= ba:
                 if self._crossed_since_ns is None:
@@ -389,12 +391,13 @@ class MarketMakerCore:
             else:
                 self._crossed_since_ns = None
             if event.trades:
-                fit = self.config.avellaneda.estimate_intensity
+                fit = self._estimate_intensity
                 if fit:
                     self.intensity.start(now)
                 # a snapshot (on subscribe, after a resync) repeats trades already counted:
                 # only trades newer than every earlier message's are new arrivals
                 seen_until = self._last_trade_ts_ns
+                markout = self._tape_markout_on
                 for t in event.trades:
                     ts = t.ts_ns or now
                     if ts > seen_until:
@@ -402,7 +405,7 @@ class MarketMakerCore:
                             self.intensity.add_trade(ts, t.price, t.aggressor, mid_before,
                                                      touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
                         self.guard.on_public_trade(ts, t.amount, t.aggressor)
-                        if self.config.quoting.tape_markout_enabled:
+                        if markout:
                             self.tape.add_order(ts, t.aggressor, t.price, mid_before,
                                                 touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
                         self._last_trade_ts_ns = max(self._last_trade_ts_ns, ts)
@@ -582,7 +585,7 @@ class MarketMakerCore:
         return top[0], top[1]
 
     def _external_mid(self) -> float | None:
-        bid, ask = self._external_touch()
+        bid, ask, _ = self._external_touch_and_microprice(microprice=False)
         if bid is None or ask is None or bid >= ask:
             return self.market.book.mid
         return 0.5 * (bid + ask)
@@ -606,8 +609,25 @@ class MarketMakerCore:
         ref = mark or self._external_mid() or self.position.average_entry_price or 0.0
         return self.position.snapshot(ref)
 
+    def _derive_step_settings(self) -> None:
+        """The config switches and values the quote step reads, kept as plain attributes (one
+        load per step instead of an attribute chain); set again whenever ``config`` is."""
+        cfg = self.config
+        av, q = cfg.avellaneda, cfg.quoting
+        self._estimate_intensity = av.estimate_intensity
+        self._fixed_A, self._fixed_k = av.A, av.k
+        self._fv_microprice = q.fair_value is FairValueSource.MICROPRICE
+        self._funding_adjust = q.funding_adjust
+        self._funding_horizon_s = av.horizon_s if q.funding_adjust else 0.0
+        self._inventory_age_on = q.inventory_age_enabled
+        self._trend_fade_on = q.trend_fade_enabled
+        self._trend_fade_s = q.trend_fade_s
+        self._tape_markout_on = q.tape_markout_enabled
+        self._one_sided_limit = cfg.risk.position_soft_limit if q.one_sided_at_limit else None
+
     def _build(self, inst: Instrument, price: float) -> QuoteBuilder:
         cfg = self.config = resolve_for_instrument(self.config, inst, price)
+        self._derive_step_settings()
         self.risk.set_limits(cfg.risk)
         return QuoteBuilder(inst, cfg.avellaneda, cfg.quoting, cfg.order)
 
@@ -635,12 +655,10 @@ class MarketMakerCore:
             self._dirty = False
             self._last_quote_ns = now
             self.quote_steps += 1
-        cfg = self.config
-        if cfg.avellaneda.estimate_intensity:
+        if self._estimate_intensity:
             self.intensity.maybe_recalibrate(now)
             self.intensity.note_quote(now)
-        bid, ask, microprice = self._external_touch_and_microprice(
-            microprice=cfg.quoting.fair_value is FairValueSource.MICROPRICE)
+        bid, ask, microprice = self._external_touch_and_microprice(microprice=self._fv_microprice)
         touch = (bid, ask)
         ms = self._market_snapshot(touch)
         pos = self._position_snapshot(ms.mark_price)
@@ -656,30 +674,29 @@ class MarketMakerCore:
             microprice=microprice,
             mark=ms.mark_price,
             index=ms.index_price,
-            funding_rate=self.market.ticker.funding_rate if cfg.quoting.funding_adjust else None,
-            horizon_s=cfg.avellaneda.horizon_s if cfg.quoting.funding_adjust else 0.0,
+            funding_rate=self.market.ticker.funding_rate if self._funding_adjust else None,
+            horizon_s=self._funding_horizon_s,
         )
-        wanted = WantedQuotes(instrument=self.instrument_name)
         # no snapshot since (re)connecting, or an invalid level seen: nothing here is a price
         # to quote around, so nothing is wanted (resting orders are pulled)
         unusable_book = book.health() in _UNUSABLE_BOOK
         if fv is not None and math.isfinite(fv.price) and fv.price > 0 and not unusable_book:
             vol = self.ta.volatility()
             est = self.intensity.current
-            A, k = (est.A, est.k) if cfg.avellaneda.estimate_intensity else (cfg.avellaneda.A, cfg.avellaneda.k)
+            A, k = (est.A, est.k) if self._estimate_intensity else (self._fixed_A, self._fixed_k)
             allow_bid, allow_ask = self.risk.allowed_sides(pos.position)
             allow_bid = allow_bid and not self.side_hold.held(Side.BUY, now)
             allow_ask = allow_ask and not self.side_hold.held(Side.SELL, now)
             half_prev = self.figures.half_spread if self.figures else self.instrument.tick_size
             adj = self.guard.adjust(now, half_prev, ext_mid)
             centre_shift = 0.0
-            if cfg.quoting.inventory_age_enabled:
+            if self._inventory_age_on:
                 self.inventory_age.update(now, pos.position)
                 centre_shift = self.inventory_age.center_shift(now, half_prev)
-            if cfg.quoting.trend_fade_enabled:
-                centre_shift += trend_fade_shift(self.ta.trend.reading(), fv.price, cfg.quoting.trend_fade_s)
+            if self._trend_fade_on:
+                centre_shift += trend_fade_shift(self.ta.trend.reading(), fv.price, self._trend_fade_s)
             floor = 0.0
-            if cfg.quoting.tape_markout_enabled:
+            if self._tape_markout_on:
                 self.tape.update(now, ext_mid)
                 floor = self.tape.widen(half_prev)
             wanted, self.figures = self.builder.build(
@@ -695,8 +712,10 @@ class MarketMakerCore:
                 best_ask=touch[1],
                 allow_bid=allow_bid,
                 allow_ask=allow_ask,
-                position_limit=cfg.risk.position_soft_limit if cfg.quoting.one_sided_at_limit else None,
+                position_limit=self._one_sided_limit,
             )
+        else:
+            wanted = WantedQuotes(instrument=self.instrument_name)
         wanted, denials, changes = self.risk.gate(
             wanted, ms, pos, now, instrument=self.instrument, resting_elsewhere=self.orders.leftover_resting(self.instrument_name)
         )
