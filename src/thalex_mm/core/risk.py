@@ -191,7 +191,6 @@ class RiskManager:
         self._daily_loss = config.daily_loss_limit_usd
         self._trailing_stop = config.trailing_stop_usd
         self._stale_ns = config.stale_data_timeout_s * _NS_PER_S
-        self._stale_deadline_ns = int(self._stale_ns)  # the timer's offset from the last data
         self._soft_limit = config.position_soft_limit
         self._hard_limit = config.position_hard_limit
         self._max_notional = config.max_notional_usd
@@ -200,6 +199,7 @@ class RiskManager:
         # the same objects does not evaluate again (nothing can have changed in between;
         # every other input method clears it)
         self._evaluated: tuple | None = None
+        self._stale_deadline_ns = int(self._stale_ns)  # the timer's offset from the last data
         self._baseline: RunBaseline | None = None  # set by the first evaluate
         self._baseline_taken = False
         self._inherited = False  # started above the soft limit: REDUCING until back within
