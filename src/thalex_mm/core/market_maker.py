@@ -90,6 +90,8 @@ _NS = 1_000_000_000
 
 
 _BOOK_EVENTS = (BookDeltaReceived, BookSnapshotReceived)
+_AMEND_OR_CANCEL = (AmendOrder, CancelOrder)
+_INSERT_OR_AMEND = (InsertOrder, AmendOrder)
 _UNUSABLE_BOOK = frozenset({BookHealth.NO_SNAPSHOT, BookHealth.INCONSISTENT})
 _PORTFOLIO_GRACE_NS = 1_000_000_000  # a disagreeing portfolio line this soon after a fill waits
 
@@ -742,6 +744,8 @@ class MarketMakerCore:
         admitted, deferred = self.budget.admit(planned, now)
         if deferred:
             self._dirty = True
+        if not admitted:
+            return ()
         out: list[Command] = []
         pos = self.position.position if position is None else position
         # worst-case resting size per side: every live or in-flight order (a pending cancel may
@@ -762,14 +766,14 @@ class MarketMakerCore:
             if isinstance(cmd, InsertOrder):
                 side = cmd.side
                 after = resting[side] + cmd.amount
-            elif isinstance(cmd, AmendOrder | CancelOrder):
-                tracked = self.orders.find(cmd.client_order_id, getattr(cmd, "order_id", None))
+            elif isinstance(cmd, _AMEND_OR_CANCEL):
+                tracked = self.orders.find(cmd.client_order_id, cmd.order_id)
                 side = tracked.side if tracked is not None else None
                 if isinstance(cmd, AmendOrder) and tracked is not None:
                     old = share.get(tracked.key, 0.0)
                     new_share = max(old, cmd.amount - tracked.filled_amount)
                     after = resting[tracked.side] - old + new_share
-            if blocked and isinstance(cmd, InsertOrder | AmendOrder):
+            if blocked and isinstance(cmd, _INSERT_OR_AMEND):
                 continue  # a later move may rely on the denied one (self-cross): re-plan
             denied = self.risk.check_command(cmd, now, position=pos, side=side, resting_after=after)
             if denied is not None:
