@@ -132,7 +132,7 @@ class SimExchange:
         """
         tape = self.tape
         c = self.cursor
-        j = int(np.searchsorted(tape.exch_ts, t_ns, "right"))
+        j = int(tape.exch_ts.searchsorted(t_ns, "right"))  # the method: no dispatch wrapper
         if j <= c:
             return False
         if not self.live:

@@ -84,6 +84,7 @@ _public_trade = fast_positional_constructor(
     PublicTrade, ("instrument", "price", "amount", "aggressor", "ts_ns"))
 _NS = 1_000_000_000
 _INF = 1 << 62
+_REQUOTES = (InsertOrder, AmendOrder, MassQuote)  # a tuple: an inline A | B builds a union per call
 
 DEFAULT_BATCH_MS: float = 1.0
 """Default market-data batch length, ms (see :class:`BacktestSettings` for the measurements)."""
@@ -479,7 +480,7 @@ class _Loop:
             self._last_arrival = arrive
             self.cmd_q.append((arrive, self._rid, cmd))
             self.commands += 1
-            if isinstance(cmd, InsertOrder | AmendOrder | MassQuote):
+            if isinstance(cmd, _REQUOTES):
                 self.rec.count_requote()
 
     def _deliver_batch(self, k: int, lists: dict) -> None:
@@ -527,10 +528,9 @@ class _Loop:
                                       bids=bids, asks=asks, trades=trades)
         else:
             s0, sp, s1 = lists["lv0"][k], lists["lvs"][k], lists["lv1"][k]
-            P, Q = lists["lvp"], lists["lvq"]
+            pairs = lists["lv"]
             ev = BookDeltaReceived(exchange_ts_ns=exch, local_ts_ns=t, instrument=name,
-                                   bids=tuple(zip(P[s0:sp], Q[s0:sp], strict=True)),
-                                   asks=tuple(zip(P[sp:s1], Q[sp:s1], strict=True)),
+                                   bids=tuple(pairs[s0:sp]), asks=tuple(pairs[sp:s1]),
                                    trades=trades)
         if mid == mid:
             self.rec.on_mid(exch, mid)
@@ -589,7 +589,8 @@ class _Loop:
             "index": tape.batch_index.tolist(), "funding": tape.batch_funding.tolist(),
             "snap": tape.batch_snapshot.tolist(), "lv0": lv0.tolist(),
             "lvs": lvs.tolist(), "lv1": lv1.tolist(),
-            "lvp": lv_price.tolist(), "lvq": lv_qty.tolist(),
+            # every net level change as its (price, amount) pair, made once for the session
+            "lv": list(zip(lv_price.tolist(), lv_qty.tolist(), strict=True)),
             "trade_start": trade_start,
             # trade rows only (the rest of the rows never reaches the core one by one)
             "px": np.round(tape.ticks[trade_rows] * tape.tick_size, 10).tolist(),

@@ -353,7 +353,13 @@ def _best_prices(
             out_b[b] = -bh[0]
         if ah:
             out_a[b] = ah[0]
-    nan = float("nan")
-    best_b = np.array([round(t * tick_size, 10) if t != none else nan for t in out_b])
-    best_a = np.array([round(t * tick_size, 10) if t != none else nan for t in out_a])
-    return best_b, best_a
+    return _tick_prices(out_b, none, tick_size), _tick_prices(out_a, none, tick_size)
+
+
+def _tick_prices(ticks: list[int], none: int, tick_size: float) -> np.ndarray:
+    """``round(t * tick_size, 10)`` per tick (NaN for ``none``), rounding each distinct tick
+    once: Python's ``round`` is correctly rounded, numpy's is not bit-identical to it."""
+    uniq, inverse = np.unique(np.asarray(ticks, dtype=np.int64), return_inverse=True)
+    prices = np.array([round(t * tick_size, 10) if t != none else float("nan")
+                       for t in uniq.tolist()])
+    return prices[inverse] if uniq.size else np.zeros(0)

@@ -78,7 +78,7 @@ from thalex_mm.core.quote_builder import QuoteBuilder, QuoteFigures
 from thalex_mm.core.reasons import Reason, TradingState
 from thalex_mm.core.risk import MarketSnapshot, RiskManager
 from thalex_mm.core.side_hold import SideHold
-from thalex_mm.core.step import Notice, Step
+from thalex_mm.core.step import EMPTY_STEP, Notice, Step
 from thalex_mm.core.tape_markout import TapeMarkout
 from thalex_mm.core.technical import TechnicalAnalysis
 from thalex_mm.core.trend_fade import trend_fade_shift
@@ -89,8 +89,18 @@ __all__ = ["CoreStatus", "MarketMakerCore"]
 _NS = 1_000_000_000
 
 
+_BOOK_EVENTS = (BookDeltaReceived, BookSnapshotReceived)
+_AMEND_OR_CANCEL = (AmendOrder, CancelOrder)
+_INSERT_OR_AMEND = (InsertOrder, AmendOrder)
 _UNUSABLE_BOOK = frozenset({BookHealth.NO_SNAPSHOT, BookHealth.INCONSISTENT})
 _PORTFOLIO_GRACE_NS = 1_000_000_000  # a disagreeing portfolio line this soon after a fill waits
+
+
+def _earlier_future(best: int, t: int | None, now: int) -> int:
+    """``t`` if it lies after ``now`` and before ``best`` (or ``best`` <= ``now``), else ``best``."""
+    if t is not None and t > now and (best <= now or t < best):
+        return t
+    return best
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,6 +206,7 @@ class MarketMakerCore:
         self.figures: QuoteFigures | None = None
         self.wanted = WantedQuotes(instrument=m.instrument)
         self._min_interval_ns = int(config.quoting.min_requote_interval_ms * 1_000_000)
+        self._derive_step_settings()
         self._connected = False
         self._connected_ns = 0  # local time of the last Connected
         self._resync_requested = False  # a Resynchronise went out on this connection
@@ -305,11 +316,11 @@ class MarketMakerCore:
             quoted += self._admit(self.orders.leftover_cancels(self.instrument_name), now)
         if self.flatten.active:
             quoted += self._flatten_step(now)
-        return Step(
-            commands=urgent + quoted if urgent else quoted,
-            notices=tuple(self._notices),
-            quoted=self.quote_steps != steps_before,
-        )
+        commands = urgent + quoted if urgent else quoted
+        ran = self.quote_steps != steps_before
+        if not commands and not self._notices and not ran:
+            return EMPTY_STEP  # most events: nothing to send, nothing to say
+        return Step(commands=commands, notices=tuple(self._notices), quoted=ran)
 
     def on_sent(self, request_id: int, command: Command) -> None:
         """The driver is sending ``command`` as request ``request_id``."""
@@ -317,18 +328,20 @@ class MarketMakerCore:
 
     def next_deadline_ns(self) -> int | None:
         """When the core next wants a ``TimerFired`` (ns, always in the future), or None."""
-        times: list[int] = []
+        # the earliest of the candidates after now (None and 0 stand for "no deadline"); the
+        # driver asks after every event, so no list is built
+        now = self._now_ns
+        best = 0
         if self._dirty and self._last_quote_ns is not None and self._ready():
-            times.append(self._last_quote_ns + self._min_interval_ns)
-        times.append(self.budget.next_deadline_ns() or 0)
-        times.append(self.risk.next_deadline_ns() or 0)
-        times.append(self.side_hold.next_deadline_ns(self._now_ns) or 0)
+            best = _earlier_future(best, self._last_quote_ns + self._min_interval_ns, now)
+        best = _earlier_future(best, self.budget.next_deadline_ns(), now)
+        best = _earlier_future(best, self.risk.next_deadline_ns(), now)
+        best = _earlier_future(best, self.side_hold.next_deadline_ns(now), now)
         if self._held_portfolio is not None:
-            times.append(self._held_portfolio[1] + _PORTFOLIO_GRACE_NS)
-        if self.config.avellaneda.estimate_intensity:
-            times.append(self.intensity.next_calibration_ns() or 0)
-        future = [t for t in times if t > self._now_ns]
-        return min(future) if future else None
+            best = _earlier_future(best, self._held_portfolio[1] + _PORTFOLIO_GRACE_NS, now)
+        if self._estimate_intensity:
+            best = _earlier_future(best, self.intensity.next_calibration_ns(), now)
+        return best if best > now else None
 
     def stale_for_s(self, now_ns: int) -> float:
         """Seconds since the staler of book and ticker last updated (a stream never seen yet
@@ -358,9 +371,10 @@ class MarketMakerCore:
                 self._dirty = True
 
     def _on_market(self, event: Event, now: int) -> None:
-        mid_before = self.market.book.mid
+        mid_before: float | None = None  # only trades need the touch and mid before
         touch_before: tuple[float | None, float | None] = (None, None)
         if getattr(event, "trades", None):
+            mid_before = self.market.book.mid
             # the rest of the market's touch and mid: a print at our own quote is not a print
             # "at the touch" of the market (docs/model.md §4)
             touch_before = self._external_touch()
@@ -371,7 +385,7 @@ class MarketMakerCore:
         # feeding both would count every trade twice.
         if not self.market.apply(event):
             return
-        if isinstance(event, BookSnapshotReceived | BookDeltaReceived):
+        if isinstance(event, _BOOK_EVENTS):
             bb, ba = self.market.book.best_bid, self.market.book.best_ask
             if bb is not None and ba is not None and bb >= ba:
                 if self._crossed_since_ns is None:
@@ -379,12 +393,13 @@ class MarketMakerCore:
             else:
                 self._crossed_since_ns = None
             if event.trades:
-                fit = self.config.avellaneda.estimate_intensity
+                fit = self._estimate_intensity
                 if fit:
                     self.intensity.start(now)
                 # a snapshot (on subscribe, after a resync) repeats trades already counted:
                 # only trades newer than every earlier message's are new arrivals
                 seen_until = self._last_trade_ts_ns
+                markout = self._tape_markout_on
                 for t in event.trades:
                     ts = t.ts_ns or now
                     if ts > seen_until:
@@ -392,7 +407,7 @@ class MarketMakerCore:
                             self.intensity.add_trade(ts, t.price, t.aggressor, mid_before,
                                                      touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
                         self.guard.on_public_trade(ts, t.amount, t.aggressor)
-                        if self.config.quoting.tape_markout_enabled:
+                        if markout:
                             self.tape.add_order(ts, t.aggressor, t.price, mid_before,
                                                 touch_before[1] if t.aggressor is Side.BUY else touch_before[0])
                         self._last_trade_ts_ns = max(self._last_trade_ts_ns, ts)
@@ -530,23 +545,28 @@ class MarketMakerCore:
         """Best bid and ask of the rest of the market: the public book minus our own resting
         size. Fair value and volatility must not follow our own quotes (a skewed quote would
         otherwise drag the mid, the fair value, and the next quote with it)."""
+        bid, ask, _ = self._external_touch_and_microprice(microprice=False)
+        return bid, ask
+
+    def _external_touch_and_microprice(
+        self, *, microprice: bool
+    ) -> tuple[float | None, float | None, float | None]:
+        """``_external_touch`` and, when asked (else None), the microprice of the rest of the
+        market (sizes at the external touch less ours): one look at our own levels for both."""
         book = self.market.book
         bid, ask = book.best_bid, book.best_ask
         if not self.orders.rests_at(self.instrument_name, bid, ask):
-            return bid, ask  # none of ours rests at the touch: the public touch is the market's
+            # none of ours rests at the touch: the public touch is the market's
+            return bid, ask, (book.microprice if microprice else None)
         top_bid, top_ask = self._external_top()
-        return (top_bid[0] if top_bid else None), (top_ask[0] if top_ask else None)
-
-    def _external_microprice(self) -> float | None:
-        """Microprice of the rest of the market (sizes at the external touch less ours)."""
-        book = self.market.book
-        if not self.orders.rests_at(self.instrument_name, book.best_bid, book.best_ask):
-            return book.microprice
-        top_bid, top_ask = self._external_top()
+        bid = top_bid[0] if top_bid else None
+        ask = top_ask[0] if top_ask else None
+        if not microprice:
+            return bid, ask, None
         if top_bid is None or top_ask is None or top_bid[0] >= top_ask[0]:
-            return book.microprice
-        (bid, bq), (ask, aq) = top_bid, top_ask
-        return (bid * aq + ask * bq) / (bq + aq)
+            return bid, ask, book.microprice
+        (b, bq), (a, aq) = top_bid, top_ask
+        return bid, ask, (b * aq + a * bq) / (bq + aq)
 
     def _external_top(self) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
         """``(price, size)`` of the best bid and ask left once our own size is taken out
@@ -567,7 +587,7 @@ class MarketMakerCore:
         return top[0], top[1]
 
     def _external_mid(self) -> float | None:
-        bid, ask = self._external_touch()
+        bid, ask, _ = self._external_touch_and_microprice(microprice=False)
         if bid is None or ask is None or bid >= ask:
             return self.market.book.mid
         return 0.5 * (bid + ask)
@@ -591,8 +611,25 @@ class MarketMakerCore:
         ref = mark or self._external_mid() or self.position.average_entry_price or 0.0
         return self.position.snapshot(ref)
 
+    def _derive_step_settings(self) -> None:
+        """The config switches and values the quote step reads, kept as plain attributes (one
+        load per step instead of an attribute chain); set again whenever ``config`` is."""
+        cfg = self.config
+        av, q = cfg.avellaneda, cfg.quoting
+        self._estimate_intensity = av.estimate_intensity
+        self._fixed_A, self._fixed_k = av.A, av.k
+        self._fv_microprice = q.fair_value is FairValueSource.MICROPRICE
+        self._funding_adjust = q.funding_adjust
+        self._funding_horizon_s = av.horizon_s if q.funding_adjust else 0.0
+        self._inventory_age_on = q.inventory_age_enabled
+        self._trend_fade_on = q.trend_fade_enabled
+        self._trend_fade_s = q.trend_fade_s
+        self._tape_markout_on = q.tape_markout_enabled
+        self._one_sided_limit = cfg.risk.position_soft_limit if q.one_sided_at_limit else None
+
     def _build(self, inst: Instrument, price: float) -> QuoteBuilder:
         cfg = self.config = resolve_for_instrument(self.config, inst, price)
+        self._derive_step_settings()
         self.risk.set_limits(cfg.risk)
         return QuoteBuilder(inst, cfg.avellaneda, cfg.quoting, cfg.order)
 
@@ -620,11 +657,11 @@ class MarketMakerCore:
             self._dirty = False
             self._last_quote_ns = now
             self.quote_steps += 1
-        cfg = self.config
-        if cfg.avellaneda.estimate_intensity:
+        if self._estimate_intensity:
             self.intensity.maybe_recalibrate(now)
             self.intensity.note_quote(now)
-        touch = self._external_touch()
+        bid, ask, microprice = self._external_touch_and_microprice(microprice=self._fv_microprice)
+        touch = (bid, ask)
         ms = self._market_snapshot(touch)
         pos = self._position_snapshot(ms.mark_price)
         book = self.market.book
@@ -636,33 +673,32 @@ class MarketMakerCore:
             self._notices.append(baseline)
         fv = self.fair.compute(
             mid=ext_mid,
-            microprice=self._external_microprice() if cfg.quoting.fair_value is FairValueSource.MICROPRICE else None,
+            microprice=microprice,
             mark=ms.mark_price,
             index=ms.index_price,
-            funding_rate=self.market.ticker.funding_rate if cfg.quoting.funding_adjust else None,
-            horizon_s=cfg.avellaneda.horizon_s if cfg.quoting.funding_adjust else 0.0,
+            funding_rate=self.market.ticker.funding_rate if self._funding_adjust else None,
+            horizon_s=self._funding_horizon_s,
         )
-        wanted = WantedQuotes(instrument=self.instrument_name)
         # no snapshot since (re)connecting, or an invalid level seen: nothing here is a price
         # to quote around, so nothing is wanted (resting orders are pulled)
         unusable_book = book.health() in _UNUSABLE_BOOK
         if fv is not None and math.isfinite(fv.price) and fv.price > 0 and not unusable_book:
             vol = self.ta.volatility()
             est = self.intensity.current
-            A, k = (est.A, est.k) if cfg.avellaneda.estimate_intensity else (cfg.avellaneda.A, cfg.avellaneda.k)
+            A, k = (est.A, est.k) if self._estimate_intensity else (self._fixed_A, self._fixed_k)
             allow_bid, allow_ask = self.risk.allowed_sides(pos.position)
             allow_bid = allow_bid and not self.side_hold.held(Side.BUY, now)
             allow_ask = allow_ask and not self.side_hold.held(Side.SELL, now)
             half_prev = self.figures.half_spread if self.figures else self.instrument.tick_size
             adj = self.guard.adjust(now, half_prev, ext_mid)
             centre_shift = 0.0
-            if cfg.quoting.inventory_age_enabled:
+            if self._inventory_age_on:
                 self.inventory_age.update(now, pos.position)
                 centre_shift = self.inventory_age.center_shift(now, half_prev)
-            if cfg.quoting.trend_fade_enabled:
-                centre_shift += trend_fade_shift(self.ta.trend.reading(), fv.price, cfg.quoting.trend_fade_s)
+            if self._trend_fade_on:
+                centre_shift += trend_fade_shift(self.ta.trend.reading(), fv.price, self._trend_fade_s)
             floor = 0.0
-            if cfg.quoting.tape_markout_enabled:
+            if self._tape_markout_on:
                 self.tape.update(now, ext_mid)
                 floor = self.tape.widen(half_prev)
             wanted, self.figures = self.builder.build(
@@ -678,8 +714,10 @@ class MarketMakerCore:
                 best_ask=touch[1],
                 allow_bid=allow_bid,
                 allow_ask=allow_ask,
-                position_limit=cfg.risk.position_soft_limit if cfg.quoting.one_sided_at_limit else None,
+                position_limit=self._one_sided_limit,
             )
+        else:
+            wanted = WantedQuotes(instrument=self.instrument_name)
         wanted, denials, changes = self.risk.gate(
             wanted, ms, pos, now, instrument=self.instrument, resting_elsewhere=self.orders.leftover_resting(self.instrument_name)
         )
@@ -706,6 +744,8 @@ class MarketMakerCore:
         admitted, deferred = self.budget.admit(planned, now)
         if deferred:
             self._dirty = True
+        if not admitted:
+            return ()
         out: list[Command] = []
         pos = self.position.position if position is None else position
         # worst-case resting size per side: every live or in-flight order (a pending cancel may
@@ -726,14 +766,14 @@ class MarketMakerCore:
             if isinstance(cmd, InsertOrder):
                 side = cmd.side
                 after = resting[side] + cmd.amount
-            elif isinstance(cmd, AmendOrder | CancelOrder):
-                tracked = self.orders.find(cmd.client_order_id, getattr(cmd, "order_id", None))
+            elif isinstance(cmd, _AMEND_OR_CANCEL):
+                tracked = self.orders.find(cmd.client_order_id, cmd.order_id)
                 side = tracked.side if tracked is not None else None
                 if isinstance(cmd, AmendOrder) and tracked is not None:
                     old = share.get(tracked.key, 0.0)
                     new_share = max(old, cmd.amount - tracked.filled_amount)
                     after = resting[tracked.side] - old + new_share
-            if blocked and isinstance(cmd, InsertOrder | AmendOrder):
+            if blocked and isinstance(cmd, _INSERT_OR_AMEND):
                 continue  # a later move may rely on the denied one (self-cross): re-plan
             denied = self.risk.check_command(cmd, now, position=pos, side=side, resting_after=after)
             if denied is not None:

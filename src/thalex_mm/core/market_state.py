@@ -42,6 +42,7 @@ class Stream(StrEnum):
 
 
 _BOOK = Stream.BOOK
+_BOOK_EVENTS = (BookDeltaReceived, BookSnapshotReceived)  # a tuple: no union built per call
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,7 +116,7 @@ class MarketState:
             if event.local_ts_ns:
                 self._last_ts_ns[_BOOK] = event.local_ts_ns
             return True
-        if isinstance(event, BookDeltaReceived | BookSnapshotReceived):
+        if isinstance(event, _BOOK_EVENTS):
             if event.instrument != self.instrument:
                 return False
             if event.trades:

@@ -198,6 +198,7 @@ class RiskManager:
         # the same objects does not evaluate again (nothing can have changed in between;
         # every other input method clears it)
         self._evaluated: tuple | None = None
+        self._stale_deadline_ns = int(self._stale_ns)  # the timer's offset from the last data
         self._baseline: RunBaseline | None = None  # set by the first evaluate
         self._baseline_taken = False
         self._inherited = False  # started above the soft limit: REDUCING until back within
@@ -401,10 +402,13 @@ class RiskManager:
 
     def next_deadline_ns(self) -> int | None:
         """When a pause ends or data would turn stale (ns); None if nothing is scheduled."""
+        stale = self._last_data_ts_ns + self._stale_deadline_ns if self._last_data_ts_ns > 0 else None
+        if not self._paused_until:  # the common case, asked after every event
+            return stale
         times = list(self._paused_until.values())
-        if self._last_data_ts_ns > 0:
-            times.append(self._last_data_ts_ns + int(self._cfg.stale_data_timeout_s * _NS_PER_S))
-        return min(times) if times else None
+        if stale is not None:
+            times.append(stale)
+        return min(times)
 
     def allowed_sides(self, position: float) -> tuple[bool, bool]:
         """``(bids_allowed, asks_allowed)`` for this position (contracts) and state."""

@@ -50,7 +50,7 @@ class TrendSignal:
     n_eff = (Σw)² / Σw², t = mean / sqrt(var / n_eff).
     """
 
-    __slots__ = ("_lam", "_m", "_q", "_w1", "_w2", "count", "dt_s")
+    __slots__ = ("_lam", "_m", "_q", "_reading", "_w1", "_w2", "count", "dt_s")
 
     def __init__(self, dt_s: float, ema_s: float) -> None:
         if not (dt_s > 0 and ema_s > 0):
@@ -60,9 +60,11 @@ class TrendSignal:
         self.dt_s = dt_s
         self._m = self._q = self._w1 = self._w2 = 0.0
         self.count = 0
+        self._reading: TrendReading | None = None  # the last reading; add() clears it
 
     def add(self, r: float) -> None:
         """Add one grid log return (dimensionless)."""
+        self._reading = None
         lam = self._lam
         self._m = lam * self._m + r
         self._q = lam * self._q + r * r
@@ -74,12 +76,15 @@ class TrendSignal:
         """Current slope and t-stat; None before 3 returns."""
         if self.count < 3:
             return None
+        if self._reading is not None:
+            return self._reading
         mean = self._m / self._w1
         var = max(self._q / self._w1 - mean * mean, 0.0)
         n_eff = self._w1 * self._w1 / self._w2
         se = math.sqrt(var / n_eff) if var > 0 else 0.0
         t = mean / se if se > 0 else 0.0
-        return TrendReading(slope_logret_per_s=mean / self.dt_s, t_stat=t, n_eff=n_eff)
+        self._reading = TrendReading(slope_logret_per_s=mean / self.dt_s, t_stat=t, n_eff=n_eff)
+        return self._reading
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

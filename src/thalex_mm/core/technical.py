@@ -105,9 +105,12 @@ class TechnicalAnalysis:
         self.vr_q = vr_q
         self.volatile_ratio = volatile_ratio
         self.trend_t_threshold = trend_t_threshold
+        # the last volatility(): its inputs change only in update() and advance(), which clear it
+        self._volatility: VolatilityEstimate | None = None
 
     def update(self, ts_ns: int, price: float) -> int:
         """Feed a price (quote currency) observed at ``ts_ns``. Returns the grid returns added."""
+        self._volatility = None
         self.parkinson.update(ts_ns, price)
         self.fast_range.update(ts_ns, price)
         self._consume_fast(self.fast_sampler.update(ts_ns, price))
@@ -115,6 +118,7 @@ class TechnicalAnalysis:
 
     def advance(self, now_ns: int) -> int:
         """Close grid points up to ``now_ns`` with the carried-forward price (timer events)."""
+        self._volatility = None
         self._consume_fast(self.fast_sampler.advance(now_ns))
         return self._consume(self.sampler.advance(now_ns))
 
@@ -136,6 +140,12 @@ class TechnicalAnalysis:
 
     def volatility(self) -> VolatilityEstimate:
         """σ of the configured estimator, or the prior during warm-up (``warm`` False)."""
+        vol = self._volatility
+        if vol is None:
+            vol = self._volatility = self._estimate()
+        return vol
+
+    def _estimate(self) -> VolatilityEstimate:
         cfg = self.config
         kind = cfg.volatility_estimator
         if kind is VolatilityEstimator.EWMA:
