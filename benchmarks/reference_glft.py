@@ -172,8 +172,23 @@ def _fit_intensity(depths, seconds):
 
 
 @njit
-def glft(hbt, window, order_qty, max_position, steps_out, fills_out, calib_out):
-    """The reference strategy (module docstring). Returns (steps, fills) recorded."""
+def _elapse(hbt, sub_steps):
+    """Advance one strategy step (``STEP_NS``) in ``sub_steps`` equal parts, waking after each
+    (1 ms parts match thalex-mm's 1 ms data batches: ``backtest_vs_hftbacktest.py``); False
+    at the end of the data."""
+    part = STEP_NS // sub_steps
+    for _ in range(sub_steps):  # noqa: SIM110 (numba compiles no generator inside all())
+        if hbt.elapse(part) != 0:
+            return False
+    return True
+
+
+@njit
+def glft(hbt, window, order_qty, max_position, steps_out, fills_out, calib_out, sub_steps=1):
+    """The reference strategy (module docstring). Returns (steps, fills) recorded.
+
+    ``sub_steps``: the strategy wakes ``sub_steps`` times per 100 ms step and acts on the last.
+    """
     depth = hbt.depth(0)
     tick = depth.tick_size
     n = steps_out.shape[0]
@@ -184,7 +199,7 @@ def glft(hbt, window, order_qty, max_position, steps_out, fills_out, calib_out):
     t = 0
     nf = 0
     oid = 1
-    while t < n and hbt.elapse(STEP_NS) == 0:
+    while t < n and _elapse(hbt, sub_steps):
         orders = hbt.orders(0)
         values = orders.values()
         while values.has_next():
@@ -263,9 +278,10 @@ def _asset(data: list, tick: float, maker: float, taker: float, inverse_usd: flo
 
 def run_reference(npz: list[Path], tick: float, config: BotConfig, window_s: float,
                   seconds: float, trade_from_ns: int, end_ns: int,
-                  order_qty: float, max_position: float, inverse_usd: float | None = None
-                  ) -> tuple[dict, np.ndarray, float]:
-    """Order size and position limit in hftbacktest's units (contracts for inverse)."""
+                  order_qty: float, max_position: float, inverse_usd: float | None = None,
+                  sub_steps: int = 1) -> tuple[dict, np.ndarray, float]:
+    """Order size and position limit in hftbacktest's units (contracts for inverse);
+    ``sub_steps`` wake-ups per 100 ms step (see :func:`glft`)."""
     av = config.avellaneda
     asset = _asset([str(p) for p in npz], tick, av.maker_fee_rate, av.taker_fee_rate, inverse_usd)
     hbt = HashMapMarketDepthBacktest([asset])
@@ -275,7 +291,8 @@ def run_reference(npz: list[Path], tick: float, config: BotConfig, window_s: flo
     calib = np.full(3, np.nan)
     rows = sum(len(np.load(p)["data"]) for p in npz)
     t0 = time.perf_counter()
-    t, nf = glft(hbt, int(window_s * 10), float(order_qty), float(max_position), steps, fills, calib)
+    t, nf = glft(hbt, int(window_s * 10), float(order_qty), float(max_position), steps, fills, calib,
+                 sub_steps)
     wall = time.perf_counter() - t0
     sv = hbt.state_values(0)
     last_mid = steps[t - 1, 1]
@@ -307,11 +324,32 @@ def _metrics(blocks: np.ndarray) -> dict:
     return {k: float(v) for k, v in metrics_from_sums(blocks.sum(axis=0)).items()}
 
 
-def warm_up(npz: Path, tick: float) -> None:
+def reference_sizes(events: np.ndarray, trade_from: int, tick: float, config: BotConfig,
+                    settings: BacktestSettings, inverse_usd: float | None
+                    ) -> tuple[float, float, BotConfig]:
+    """The reference's order size and position limit in hftbacktest's units (contracts of
+    ``inverse_usd`` for COIN-M), resolved like thalex-mm's at the last print before
+    ``trade_from``; and the resolved config thalex-mm will quote with."""
+    trades = events[(events["kind"] == EventKind.TRADE) & (events["exch_ts"] < trade_from)]
+    price = float(trades["price"][-1])  # the last print before trading starts
+    vtick = settings.volume_tick_size
+    inst = Instrument(name="REF", product="REF", tick_size=tick, volume_tick_size=vtick,
+                      min_order_amount=vtick, underlying="REF")
+    scaled = resolve_for_instrument(config, inst, price)  # what thalex-mm will quote with
+    qty, limit = scaled.order.sizes[0], scaled.risk.position_soft_limit
+    if inverse_usd:  # whole contracts of inverse_usd
+        qty = max(1.0, round(qty * price / inverse_usd))
+        limit = qty * scaled.risk.soft_limit_orders if config.risk.position_soft_limit is None \
+            else max(qty, round(limit * price / inverse_usd))
+    return float(qty), float(limit), scaled
+
+
+def warm_up(npz: Path, tick: float, sub_steps: int = 1) -> None:
     """Compile the numba strategy on the first 20,000 rows (kept out of the timings)."""
     data = np.load(npz)["data"][:20_000].copy()
     hbt = HashMapMarketDepthBacktest([_asset([data], tick, 0.0, 0.0, None)])
-    glft(hbt, 10, 0.01, 0.05, np.zeros((50, 2)), np.zeros((10, 4)), np.full(3, np.nan))
+    glft(hbt, 10, 0.01, 0.05, np.zeros((50, 2)), np.zeros((10, 4)), np.full(3, np.nan),
+         sub_steps)
     hbt.close()
 
 
@@ -353,17 +391,8 @@ def main() -> int:
         trade_from = start + round(args.window_s * _NS)
         tick = infer_tick_size(events[events["exch_ts"] < trade_from])
         inverse_usd = contract_usd(Path(sess.paths[0]))
-        trades = events[(events["kind"] == EventKind.TRADE) & (events["exch_ts"] < trade_from)]
-        price = float(trades["price"][-1])  # the last print before trading starts
-        vtick = settings.volume_tick_size
-        inst = Instrument(name="REF", product="REF", tick_size=tick, volume_tick_size=vtick,
-                          min_order_amount=vtick, underlying="REF")
-        scaled = resolve_for_instrument(config, inst, price)  # what thalex-mm will quote with
-        qty, limit = scaled.order.sizes[0], scaled.risk.position_soft_limit
-        if inverse_usd:  # whole contracts of inverse_usd
-            qty = max(1.0, round(qty * price / inverse_usd))
-            limit = qty * scaled.risk.soft_limit_orders if config.risk.position_soft_limit is None \
-                else max(qty, round(limit * price / inverse_usd))
+        qty, limit, scaled = reference_sizes(events, trade_from, tick, config, settings,
+                                             inverse_usd)
         npz = [to_npz(Path(p)) for p in sess.paths]
         if not warmed:
             warm_up(npz[0], tick)

@@ -8,6 +8,11 @@ responses) and the figure is N / wall time. Two workloads:
 - a trading mix after login and cancel-on-disconnect: 40 % insert, 30 % cancel by
   client_order_id, 20 % amend, 10 % ticker.
 
+For the same mix it also prints the server's own per-request work without sockets (frames
+handed to ``SimExchange._on_frame`` in process, responses and order notifications queued but
+not sent): the part of the budget that is the simulator's code rather than WebSocket framing,
+the event loop and the client sharing the CPU.
+
     .venv/bin/python benchmarks/sim_server.py [n_requests]
 """
 
@@ -25,7 +30,8 @@ from websockets.asyncio.client import connect
 
 from thalex_mm.protocol.auth import make_login_token
 from thalex_mm.sim.app import build_simulated_exchange
-from thalex_mm.sim.rate_limit import RateLimits
+from thalex_mm.sim.rate_limit import ConnectionRateLimiter, RateLimits
+from thalex_mm.sim.server import ClientConnection
 from thalex_mm.sim.static_source import StaticSource
 
 INST = "BTC-PERPETUAL"
@@ -102,6 +108,25 @@ async def _client(url: str, kid: str, key_path: str, n: int) -> None:
               f"{n / mix_best:,.0f} req/s")
 
 
+async def _in_process(n: int, key_dir: str) -> float:
+    """Best-of-3 requests/s of the trading mix handled in process (no sockets; see above)."""
+    sim, _ = build_simulated_exchange(source=StaticSource(), key_dir=key_dir, rate_limits=HIGH,
+                                      publish_interval_s=0.5)
+    client = ClientConnection(ws=None, session_id="s1",  # type: ignore[arg-type]  # no socket
+                              limiter=ConnectionRateLimiter(HIGH), account="MM")
+    sim.engine.open_session(client.session_id, "MM")
+    best = float("inf")
+    for rep in range(3):
+        frames = _mix(n, 10_000_000 * (rep + 1))
+        t0 = time.perf_counter()
+        for f in frames:
+            await sim._on_frame(client, f)
+        best = min(best, time.perf_counter() - t0)
+        while not client.outbox.empty():
+            client.outbox.get_nowait()
+    return n / best
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     parent, child = mp.Pipe()
@@ -114,6 +139,9 @@ def main() -> None:
         finally:
             parent.send("stop")
             proc.join(10)
+        rate = asyncio.run(_in_process(n, key_dir))
+    print(f"trading mix handled in process (no sockets, responses queued): {rate:,.0f} req/s "
+          f"({1e6 / rate:.1f} us per request)")
     print(f"  (server in its own process; CPU: {os.cpu_count()} cores; Python {sys.version.split()[0]})")
 
 

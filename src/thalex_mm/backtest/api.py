@@ -25,6 +25,7 @@ selects no market data at all is an error naming ``--from``/``--to`` and the dat
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -260,6 +261,10 @@ def run_backtest(
             summary["settings"] = block
             summary["calibration"] = res.calibration
         results.append((sess.label, summary, res))
+        del events, all_events, rec
+        # the session's loop (core, engine, tape: tens of MB) is a reference cycle: free it
+        # now, before the next session allocates its own (peak RSS, benchmarks/memory.py)
+        gc.collect()
     if not results:
         raise ValueError(_empty_window_message(start_ns, end_ns, data_range))
     agg = aggregate_summaries([s for _, s, _ in results])

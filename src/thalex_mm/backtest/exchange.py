@@ -106,7 +106,13 @@ class SimExchange:
         self.response_latency: Callable[[], int] = lambda: 0
         self._last_out_ts = 0
         self.cursor = 0  # next row the engine has not seen
-        self._truth = np.zeros(2 * tape.width + 1)
+        # the recorded book's sizes, one slot per dense-book slot that some row writes (a
+        # session has ~10-20k; the dense range ``2 * width`` can be millions: 100 MB of
+        # zeros for the 2024 BTCUSDT session); ``_slots`` sorted, the dummy slot last
+        self._slots: np.ndarray = np.unique(np.r_[tape.slot, 2 * tape.width])
+        self._row_slot: np.ndarray = np.searchsorted(self._slots, tape.slot)
+        self._slot_index: dict[int, int] = {s: i for i, s in enumerate(self._slots.tolist())}
+        self._truth = np.zeros(self._slots.size)
         self._truth_cursor = 0
         self._zero_from = 0  # first row whose slot may be non-zero in the truth
         self.live: dict[str, tuple[int, int]] = {}  # order_id -> (side sign, ticks)
@@ -207,10 +213,10 @@ class SimExchange:
                 # zero only the slots written since the last clear (every non-zero slot was
                 # written by one of those rows): the array spans the session's whole price
                 # range (millions of slots), the rows are far fewer
-                self._truth[tape.slot[self._zero_from:c]] = 0.0
+                self._truth[self._row_slot[self._zero_from:c]] = 0.0
                 c = self._zero_from = int(inside[-1])
         sl = slice(c, j)
-        self._truth[tape.slot[sl]] = tape.qty[sl]
+        self._truth[self._row_slot[sl]] = tape.qty[sl]
         self._truth[-1] = 0.0
         self._truth_cursor = j
 
@@ -219,7 +225,17 @@ class SimExchange:
         i = ticks - tape.base_tick
         if i < 0 or i >= tape.width:
             return 0.0
-        return float(self._truth[(0 if side_sign > 0 else tape.width) + i])
+        k = self._slot_index.get((0 if side_sign > 0 else tape.width) + i)
+        return 0.0 if k is None else float(self._truth[k])
+
+    def _nonzero_levels(self, lo: int, hi: int) -> list[tuple[int, float]]:
+        """``(dense slot, size)`` of the recorded levels with a size in slots ``[lo, hi)``,
+        ascending."""
+        slots = self._slots
+        a = int(np.searchsorted(slots, lo))
+        b = int(np.searchsorted(slots, hi)) if hi > lo else a
+        nz = np.flatnonzero(self._truth[a:b]) + a
+        return list(zip(slots[nz].tolist(), self._truth[nz].tolist(), strict=True))
 
     def _sync_for_order(self, side: Side, price: float, ts_ns: int) -> None:
         """Set the engine's external size at ``price`` and on the opposite side up to it."""
@@ -236,13 +252,13 @@ class SimExchange:
         # would be a broken capture, so only that window is scanned
         if side is _BUY:
             lo = max(0, i - _CROSS_WINDOW)
-            seg = self._truth[w + lo:w + max(lo, min(i + 1, w))]
-            cross = np.flatnonzero(seg) + lo
+            cross = self._nonzero_levels(w + lo, w + max(lo, min(i + 1, w)))
+            off = w
             opp = _SELL
         else:
             lo = max(0, i)
-            seg = self._truth[lo:min(w, lo + _CROSS_WINDOW)]
-            cross = np.flatnonzero(seg) + lo
+            cross = self._nonzero_levels(lo, min(w, lo + _CROSS_WINDOW))
+            off = 0
             opp = _BUY
         stale = []
         best_bid, best_ask = eng.best_bid_ask(name)
@@ -253,10 +269,9 @@ class SimExchange:
         for p in stale:
             pt = round(p / tape.tick_size)
             eng.set_external_level(name, opp, p, self._true_qty(-sgn, pt), ts_ns=ts_ns)
-        for k in cross.tolist():
-            p = round((k + tape.base_tick) * tape.tick_size, 10)
-            eng.set_external_level(name, opp, p, float(self._truth[(w if opp is _SELL else 0) + k]),
-                                   ts_ns=ts_ns)
+        for slot, qty in cross:
+            p = round((slot - off + tape.base_tick) * tape.tick_size, 10)
+            eng.set_external_level(name, opp, p, qty, ts_ns=ts_ns)
 
     # ------------------------------------------------------------ commands
 
