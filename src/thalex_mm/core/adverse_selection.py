@@ -37,7 +37,7 @@ __all__ = ["AdverseSelectionGuard", "QuoteAdjustment"]
 _NS = 1_000_000_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class QuoteAdjustment:
     """What the guard adds to the model quote, quote currency.
 
@@ -54,6 +54,15 @@ class QuoteAdjustment:
     widen_ask: float = 0.0
     toxicity: float = 0.0
     markout: float = math.nan
+
+    def __init__(self, center_shift: float = 0.0, widen_bid: float = 0.0, widen_ask: float = 0.0,
+                 toxicity: float = 0.0, markout: float = math.nan) -> None:
+        # A written __init__: mypyc compiles it (docs/build.md, "Per-event value objects").
+        self.center_shift = center_shift
+        self.widen_bid = widen_bid
+        self.widen_ask = widen_ask
+        self.toxicity = toxicity
+        self.markout = markout
 
 
 NO_ADJUSTMENT = QuoteAdjustment()

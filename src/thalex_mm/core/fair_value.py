@@ -33,7 +33,7 @@ def inventory_units(position: float, unit_size: float) -> float:
     return position / unit_size
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class FairValue:
     """Attributes:
     price: fair value after the funding adjustment, quote currency.
@@ -46,6 +46,13 @@ class FairValue:
     raw: float
     funding_shift: float
     basis: float
+
+    def __init__(self, price: float, raw: float, funding_shift: float, basis: float) -> None:
+        # A written __init__: mypyc compiles it (docs/build.md, "Per-event value objects").
+        self.price = price
+        self.raw = raw
+        self.funding_shift = funding_shift
+        self.basis = basis
 
 
 class FairValueModel:

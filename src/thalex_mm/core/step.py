@@ -45,7 +45,7 @@ Notice = (
 """Something journal-worthy that happened inside the core (past tense, typed, with reasons)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class Step:
     """What the core did with one event.
 
@@ -59,6 +59,13 @@ class Step:
     commands: tuple[Command, ...] = ()
     notices: tuple[Notice, ...] = ()
     quoted: bool = False
+
+    def __init__(self, *, commands: tuple[Command, ...] = (), notices: tuple[Notice, ...] = (),
+                 quoted: bool = False) -> None:
+        # A written __init__: mypyc compiles it (docs/build.md, "Per-event value objects").
+        self.commands = commands
+        self.notices = notices
+        self.quoted = quoted
 
 
 EMPTY_STEP = Step()

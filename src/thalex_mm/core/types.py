@@ -163,7 +163,7 @@ class QuoteLevel(NamedTuple):
     amount: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class WantedQuotes:
     """What the model (after the risk gate) wants resting on the book for one instrument.
 
@@ -174,3 +174,10 @@ class WantedQuotes:
     instrument: str
     bids: tuple[QuoteLevel, ...] = ()
     asks: tuple[QuoteLevel, ...] = ()
+
+    def __init__(self, *, instrument: str, bids: tuple[QuoteLevel, ...] = (),
+                 asks: tuple[QuoteLevel, ...] = ()) -> None:
+        # A written __init__: mypyc compiles it (docs/build.md, "Per-event value objects").
+        self.instrument = instrument
+        self.bids = bids
+        self.asks = asks

@@ -42,7 +42,7 @@ def annualise(sigma_per_sqrt_s: float) -> float:
     return sigma_per_sqrt_s * math.sqrt(SECONDS_PER_YEAR)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
 class VolatilityEstimate:
     """One σ reading.
 
@@ -61,6 +61,16 @@ class VolatilityEstimate:
     samples: int
     warm: bool
     price: float
+
+    def __init__(self, *, sigma_logret_per_sqrt_s: float, sigma_price_per_sqrt_s: float,
+                 sigma_annualised: float, samples: int, warm: bool, price: float) -> None:
+        # A written __init__: mypyc compiles it (docs/build.md, "Per-event value objects").
+        self.sigma_logret_per_sqrt_s = sigma_logret_per_sqrt_s
+        self.sigma_price_per_sqrt_s = sigma_price_per_sqrt_s
+        self.sigma_annualised = sigma_annualised
+        self.samples = samples
+        self.warm = warm
+        self.price = price
 
 
 class GridSampler:
