@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from thalex_mm.config.models import KillSwitchAction, RiskConfig
 from thalex_mm.core.commands import (
@@ -84,11 +83,12 @@ _INF = float("inf")
 _PAUSE_REASONS = (Reason.FILL_RATE, Reason.CONSECUTIVE_LOSSES)
 
 
-class MarketSnapshot(NamedTuple):
+@dataclass(slots=True, kw_only=True, unsafe_hash=True)
+class MarketSnapshot:
     """What the risk checks need from market state (quote currency; ns).
 
-    A NamedTuple rather than a frozen dataclass: one is built per quote step, and a tuple is
-    three times cheaper to construct. Build it with keywords.
+    One is built per quote step: a written ``__init__`` (compiled; docs/build.md, "Per-event
+    value objects"), not a frozen dataclass or a NamedTuple, whose constructors run interpreted.
 
     Attributes:
         mark_price: exchange mark; None = not known yet.
@@ -104,6 +104,16 @@ class MarketSnapshot(NamedTuple):
     best_ask: float | None = None
     last_data_ts_ns: int = 0
     exchange_ts_ns: int = 0
+
+    def __init__(self, *, mark_price: float | None, index_price: float | None = None,
+                 best_bid: float | None = None, best_ask: float | None = None,
+                 last_data_ts_ns: int = 0, exchange_ts_ns: int = 0) -> None:
+        self.mark_price = mark_price
+        self.index_price = index_price
+        self.best_bid = best_bid
+        self.best_ask = best_ask
+        self.last_data_ts_ns = last_data_ts_ns
+        self.exchange_ts_ns = exchange_ts_ns
 
     @property
     def mid_price(self) -> float | None:
