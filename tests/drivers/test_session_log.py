@@ -213,6 +213,26 @@ def test_session_log_when_run_baseline_arrives_prints_and_journals_the_inherited
     with caplog.at_level("WARNING", logger="thalex_mm.session"):
         log.on_notices([b], T0)
     assert any("position +0.1 @ 60000.00" in r.getMessage() and "-600.00 USD" in r.getMessage() for r in caplog.records)
+    journal.flush()
+    assert [e.source for e in journal.errors(log.run_id)] == ["RunBaseline"]
+
+
+def test_session_log_when_the_run_inherited_nothing_says_so_quietly_and_journals_no_error(
+        journal: Journal, caplog) -> None:
+    from thalex_mm.core.reasons import Reason, TradingState
+    from thalex_mm.core.risk import RunBaseline
+
+    log = SessionLog(journal, _run(journal))
+    b = RunBaseline(ts_ns=T0, position=0.0, average_price=0.0, mark_price=65_000.0, pnl_usd=0.0,
+                    state=TradingState.ACTIVE, reason=Reason.RESUMED)
+    with caplog.at_level("INFO", logger="thalex_mm.session"):
+        log.on_notices([b], T0)
+
+    mine = [r for r in caplog.records if r.name == "thalex_mm.session"]
+    assert [(r.levelname, r.getMessage()) for r in mine] == [
+        ("INFO", "inherited   nothing (flat, PnL 0); starts active")]
+    journal.flush()
+    assert journal.errors(log.run_id) == []
 
 
 def test_session_log_when_a_disconnect_halts_and_resumes_prints_nothing_for_it(caplog) -> None:

@@ -145,8 +145,15 @@ class RunBaseline:
     state: TradingState
     reason: Reason
 
+    @property
+    def inherited_nothing(self) -> bool:
+        """A clean start: flat, no PnL carried in, trading straight away (nothing to warn of)."""
+        return self.position == 0.0 and self.pnl_usd == 0.0 and self.state is TradingState.ACTIVE
+
     def line(self) -> str:
         """One console line for the start-up summary."""
+        if self.inherited_nothing:
+            return "inherited   nothing (flat, PnL 0); starts active"
         held = (
             f"position {self.position:+g} @ {self.average_price:.2f} (mark {self.mark_price:.2f})"
             if self.position else "flat"

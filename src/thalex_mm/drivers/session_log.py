@@ -205,9 +205,15 @@ class SessionLog:
                 if j is not None:
                     j.error(self.run_id, ts_ns=rec.ts_ns or now_ns, source="FlattenReport", message=rec.line())
             elif isinstance(rec, RunBaseline):
-                log.warning("%s", rec.line())  # the start-up summary's last line
-                if j is not None:
-                    j.error(self.run_id, ts_ns=rec.ts_ns or now_ns, source="RunBaseline", message=rec.line())
+                # the start-up summary's last line: a warning (and journaled) only when the run
+                # inherited something a trader must know about (a position, a loss, a halt)
+                if rec.inherited_nothing:
+                    log.info("%s", rec.line())
+                else:
+                    log.warning("%s", rec.line())
+                    if j is not None:
+                        j.error(self.run_id, ts_ns=rec.ts_ns or now_ns, source="RunBaseline",
+                                message=rec.line())
             elif isinstance(rec, _JOURNALED_AS_ERROR) and j is not None:
                 j.error(self.run_id, ts_ns=now_ns, source=type(rec).__name__, message=repr(rec)[:500])
         self._flush_pending(now_ns - self._grace_ns, now_ns)
