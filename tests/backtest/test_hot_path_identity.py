@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,22 +27,12 @@ from thalex_mm.backtest.api import TIMING_KEYS, run_backtest
 from thalex_mm.backtest.runner import BacktestSettings
 from thalex_mm.backtest.sessions import parse_time_ns
 from thalex_mm.config.models import BotConfig
-from thalex_mm.core.commands import InsertOrder
-from thalex_mm.core.events import (
-    BookDeltaReceived,
-    BookSnapshotReceived,
-    Connected,
-    Event,
-    InstrumentsUpdated,
-    OrderReport,
-    ResponseReceived,
-    TickerUpdated,
-)
+from thalex_mm.core.events import Event
 from thalex_mm.core.market_maker import MarketMakerCore
 from thalex_mm.core.order_ids import seeded_base
 from thalex_mm.core.order_manager import OrderManager
 from thalex_mm.core.step import Step
-from thalex_mm.core.types import ChangeReason, Instrument, OrderStatus, OrderType, TimeInForce
+from thalex_mm.testing.quote_walk import Venue, open_market, walk, walk_config
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("THALEX_MM_DATA_DIR", REPO / ".." / "shared" / "data"))
@@ -103,74 +92,23 @@ class RecordingCore:
 
 # ---------------------------------------------------------------- the core_step walk
 
-BTC = Instrument(name="BTC-PERPETUAL", product="FBTCUSD", tick_size=1.0, volume_tick_size=0.001,
-                 min_order_amount=0.001, underlying="BTCUSD")
-T0 = 1_716_163_200_000_000_000
-STEP_NS = 20_000_000
-
-
 VARIANT = {  # the switches the default config leaves off, and the other order path
     "order": {"use_mass_quote": True},
     "quoting": {"inventory_age_enabled": True, "fade_enabled": True, "fair_value": "mid"},
 }
 
 
-def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    return {k: {**base.get(k, {}), **extra.get(k, {})} for k in {*base, *extra}}
-
-
 def core_walk_digest(n: int = 3000, levels: int = 1, seed: int = 7,
                      extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``benchmarks/core_step.py``'s scenario (a seeded random walk of the mid, every message
-    a quote step, the venue acknowledging every request), every output recorded."""
-    config = BotConfig.model_validate(_merged({
-        "order": {"sizes": [0.01], "levels": levels, "level_spacing_ticks": 5, "amend_tolerance_ticks": 2},
-        "quoting": {"min_requote_interval_ms": 0},
-        "avellaneda": {"horizon": "infinite", "gamma": 0.05, "unit_size": 0.01},
-    }, extra or {}))
-    core = RecordingCore(config)
-    rid = 0
-
-    def venue(cmds: tuple, ts: int) -> None:
-        nonlocal rid
-        batch = list(cmds)
-        while batch:
-            sent = []
-            for c in batch:
-                rid += 1
-                core.on_sent(rid, c)
-                sent.append((rid, c))
-            batch = []
-            for r, c in sent:
-                o = core.orders.get(getattr(c, "client_order_id", None) or -1)
-                result = None
-                if o is not None and hasattr(c, "price"):
-                    reason = ChangeReason.INSERT if isinstance(c, InsertOrder) else ChangeReason.AMEND
-                    result = OrderReport(
-                        order_id=f"x{c.client_order_id}", client_order_id=c.client_order_id,
-                        instrument=BTC.name, side=o.side, order_type=OrderType.LIMIT,
-                        time_in_force=TimeInForce.GTC, price=c.price, amount=c.amount,
-                        filled_amount=0.0, remaining_amount=c.amount, status=OrderStatus.OPEN,
-                        change_reason=reason)
-                batch += core.handle(ResponseReceived(local_ts_ns=ts, request_id=r, report=result)).commands
-            core.next_deadline_ns()
-
-    mid = 65_000.0
-    core.handle(InstrumentsUpdated(local_ts_ns=T0, added=(BTC,), snapshot=True))
-    core.handle(Connected(local_ts_ns=T0, cancel_on_disconnect=True))
-    core.handle(TickerUpdated(local_ts_ns=T0, instrument=BTC.name, mark_price=mid, index_price=mid))
-    venue(core.handle(BookSnapshotReceived(local_ts_ns=T0 + 1, instrument=BTC.name,
-                                           bids=((mid - 5, 1.0),), asks=((mid + 5, 1.0),))).commands, T0 + 2)
-    rng = random.Random(seed)
-    for i in range(n):
-        now = T0 + (i + 1) * STEP_NS
-        old = mid
-        mid += rng.choice((-1.0, 0.0, 0.0, 0.0, 1.0)) * rng.choice((1.0, 1.0, 4.0))
-        bids = ((mid - 5, 1.0 + (i % 3)),) if mid == old else ((old - 5, 0.0), (mid - 5, 1.0))
-        asks = ((mid + 5, 1.0),) if mid == old else ((old + 5, 0.0), (mid + 5, 1.0))
-        if i % 50 == 0:
-            core.handle(TickerUpdated(local_ts_ns=now - 1, instrument=BTC.name, mark_price=mid, index_price=mid))
-        out = core.handle(BookDeltaReceived(instrument=BTC.name, bids=bids, asks=asks, local_ts_ns=now))
+    """``benchmarks/core_step.py``'s scenario (``thalex_mm.testing.quote_walk``), every output
+    recorded, the next deadline asked after every event as the drivers do."""
+    core = RecordingCore(walk_config(levels, extra))
+    venue = Venue(core, after_batch=core.next_deadline_ns)
+    open_market(core, venue)
+    for now, ticker, delta in walk(n, seed):
+        if ticker is not None:
+            core.handle(ticker)
+        out = core.handle(delta)
         core.next_deadline_ns()
         venue(out.commands, now + 1)
     return core.digest()
